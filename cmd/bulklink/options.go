@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/job"
+)
+
+// inputOptions select and read the input file.
+type inputOptions struct {
+	path       string
+	format     string
+	userPoolID string
+}
+
+func (o *inputOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.path, "input", "", "input file (.csv, .jsonl, .ndjson, optionally .gz), or - for stdin")
+	fs.StringVar(&o.format, "format", "", "input format, csv or jsonl (default: from the extension; required for -)")
+	fs.StringVar(&o.userPoolID, "user-pool-id", "", "user pool of rows that carry none")
+}
+
+// inputFormat is the input's format: --format, or else the file's extension.
+func (o *inputOptions) inputFormat() input.Format {
+	if o.format != "" {
+		return input.Format(o.format)
+	}
+	f, _ := input.FormatOf(o.path)
+	return f
+}
+
+func (o *inputOptions) open(e env) (input.Reader, error) {
+	if o.path == "" {
+		return nil, usagef("--input is required")
+	}
+	r, err := input.Open(o.path, e.stdin, input.Options{Format: input.Format(o.format), UserPoolID: o.userPoolID})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return r, nil
+}
+
+// awsOptions reach Cognito: the SDK's default chain, with the AWS CLI's overrides.
+type awsOptions struct {
+	region, profile, endpointURL string
+}
+
+func (o *awsOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.region, "region", "", "AWS region (default: from the environment or profile)")
+	fs.StringVar(&o.profile, "profile", "", "named profile from the shared AWS config")
+	fs.StringVar(&o.endpointURL, "endpoint-url", "", "Cognito endpoint, e.g. a local `bulklink emulate` (default: AWS; AWS_ENDPOINT_URL works too)")
+}
+
+// client builds the Cognito client. The SDK's retries are off: the job paces, retries and
+// classifies every call itself, and the SDK's standard retryer would fight it (its retry
+// quota fails calls with "retry quota exceeded" under sustained throttling, and it retries
+// the permanent five-identity LimitExceededException as a throttle).
+func (o *awsOptions) client(ctx context.Context, conns int, log *zap.Logger) (*cip.Client, error) {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = conns + 4
+		t.MaxIdleConnsPerHost = conns + 4 // one kept-alive connection per worker
+	})
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		config.WithHTTPClient(httpClient),
+	}
+	if o.region != "" {
+		opts = append(opts, config.WithRegion(o.region))
+	}
+	if o.profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, usagef("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, usagef("no AWS region: set --region, AWS_REGION, or a region in the profile")
+	}
+	// Credentials are checked before the first row: a missing or expired credential stops
+	// the run at once instead of failing every row.
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, &job.FatalError{Code: "CredentialsError", Message: "no usable AWS credentials: " + err.Error(), Err: err}
+	}
+	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", o.endpointURL))
+	return cip.NewFromConfig(cfg, func(co *cip.Options) {
+		if o.endpointURL != "" {
+			co.BaseEndpoint = aws.String(o.endpointURL)
+		}
+	}), nil
+}
+
+// engineOptions tune the pool of workers.
+type engineOptions struct {
+	rate        float64
+	readRate    float64
+	concurrency int
+	maxAttempts int
+	timeout     time.Duration
+	grace       time.Duration
+}
+
+func (o *engineOptions) register(fs *flag.FlagSet) {
+	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "write calls per second, a ceiling (0: unlimited)")
+	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "AdminGetUser calls per second, used to settle ambiguous answers (0: unlimited)")
+	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "requests in flight")
+	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "attempts per row")
+	fs.DurationVar(&o.timeout, "timeout", job.DefaultTimeout, "timeout of one attempt")
+	fs.DurationVar(&o.grace, "grace", job.DefaultGrace, "after Ctrl-C or SIGTERM, how long rows in flight may take to finish")
+}
+
+func (o *engineOptions) validate() error {
+	switch {
+	case o.rate < 0:
+		return usagef("--rate must not be negative")
+	case o.readRate < 0:
+		return usagef("--read-rate must not be negative")
+	case o.concurrency < 1 || o.concurrency > 1024:
+		return usagef("--concurrency must be between 1 and 1024")
+	case o.maxAttempts < 1:
+		return usagef("--max-attempts must be at least 1")
+	case o.timeout <= 0:
+		return usagef("--timeout must be positive")
+	case o.grace <= 0:
+		return usagef("--grace must be positive")
+	}
+	return nil
+}
+
+func (o *engineOptions) config(log *zap.Logger) job.Config {
+	return job.Config{
+		Rate: o.rate, ReadRate: o.readRate, Concurrency: o.concurrency,
+		MaxAttempts: o.maxAttempts, Timeout: o.timeout, Grace: o.grace, Logger: log,
+	}
+}
+
+// outputOptions shape what an operator sees on stderr.
+type outputOptions struct {
+	logFormat string
+	logLevel  string
+	progress  string
+}
+
+func (o *outputOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.progress, "progress", "auto", "progress: auto (live on a terminal, a log line every 30s otherwise), always or never")
+}
+
+func (o *outputOptions) validate() error {
+	switch o.logFormat {
+	case "auto", "console", "json":
+	default:
+		return usagef("--log-format must be auto, console or json")
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return usagef("--progress must be auto, always or never")
+	}
+	if _, err := zapcore.ParseLevel(o.logLevel); err != nil {
+		return usagef("--log-level: %w", err)
+	}
+	return nil
+}
+
+// logger builds the operator's log: console lines on a terminal, JSON lines otherwise.
+func (o *outputOptions) logger(e env) *zap.Logger {
+	level, _ := zapcore.ParseLevel(o.logLevel)
+	console := o.logFormat == "console" || o.logFormat == "auto" && isTerminal(e.stderr)
+	var enc zapcore.Encoder
+	if console {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+		ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		if !isTerminal(e.stderr) {
+			ec.EncodeLevel = zapcore.CapitalLevelEncoder
+		}
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level))
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// errorf prints a command's error for the operator.
+func errorf(e env, cmd string, err error) {
+	var fe *job.FatalError
+	if errors.As(err, &fe) && fe.Line == 0 {
+		fmt.Fprintf(e.stderr, "bulklink %s: fatal: %s\n", cmd, fe.Message)
+		return
+	}
+	fmt.Fprintf(e.stderr, "bulklink %s: %v\n", cmd, err)
+}

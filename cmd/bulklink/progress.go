@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/bulklink/bulklink/job"
+)
+
+// progressSource tells how much of the input has been read; readers of regular files know.
+type progressSource interface {
+	Progress() (done, total int64)
+}
+
+// Progress intervals: a live line on a terminal, a log line otherwise (cron, systemd).
+const (
+	liveEvery = 500 * time.Millisecond
+	logEvery  = 30 * time.Second
+	window    = 10 * time.Second // the rate shown is measured over this much recent time
+)
+
+// startProgress shows the run's progress until the returned stop is called.
+func startProgress(ctx context.Context, o *outputOptions, e env, log *zap.Logger, in any, st *job.Stats, pace func() float64) (stop func()) {
+	live := o.progress == "always" || o.progress == "auto" && isTerminal(e.stderr)
+	if o.progress == "never" {
+		return func() {}
+	}
+	every := logEvery
+	if live {
+		every = liveEvery
+	}
+	src, _ := in.(progressSource)
+	p := &progress{start: time.Now(), st: st, src: src, pace: pace}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if live {
+					p.draw(e.stderr, time.Now())
+					fmt.Fprintln(e.stderr)
+				}
+				return
+			case now := <-t.C:
+				if live {
+					p.draw(e.stderr, now)
+				} else {
+					p.log(log, now)
+				}
+			}
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+type sample struct {
+	at   time.Time
+	rows int64
+}
+
+type progress struct {
+	start   time.Time
+	st      *job.Stats
+	src     progressSource
+	pace    func() float64
+	samples []sample // the last window's worth, oldest first
+}
+
+// snapshot is what both displays show.
+type snapshot struct {
+	rows, ok, failed int64
+	rate, pace       float64
+	fraction         float64       // of the input read; -1 when unknown
+	eta              time.Duration // -1 when unknown
+}
+
+func (p *progress) snap(now time.Time) snapshot {
+	s := snapshot{rows: p.st.Rows.Load(), ok: p.st.OK.Load(), failed: p.st.Failed.Load(), pace: p.pace(), fraction: -1, eta: -1}
+	p.samples = append(p.samples, sample{now, s.rows})
+	for len(p.samples) > 2 && now.Sub(p.samples[1].at) >= window {
+		p.samples = p.samples[1:]
+	}
+	if old := p.samples[0]; now.Sub(old.at) > 0 {
+		s.rate = float64(s.rows-old.rows) / now.Sub(old.at).Seconds()
+	}
+	if p.src != nil {
+		if done, total := p.src.Progress(); total > 0 && done > 0 {
+			s.fraction = math.Min(1, float64(done)/float64(total))
+			if s.rate > 0 && s.rows > 0 {
+				left := float64(s.rows) * (1 - s.fraction) / s.fraction
+				s.eta = time.Duration(left / s.rate * float64(time.Second))
+			}
+		}
+	}
+	return s
+}
+
+func (p *progress) draw(w io.Writer, now time.Time) {
+	s := p.snap(now)
+	line := fmt.Sprintf("%d rows (%d ok, %d failed) · %.1f rows/s", s.rows, s.ok, s.failed, s.rate)
+	if !math.IsInf(s.pace, 1) {
+		line += fmt.Sprintf(" · pace %.1f/s", s.pace)
+	}
+	if s.fraction >= 0 {
+		line += fmt.Sprintf(" · %.0f%%", 100*s.fraction)
+	}
+	if s.eta >= 0 {
+		line += " · ETA " + s.eta.Round(time.Second).String()
+	}
+	line += " · " + now.Sub(p.start).Round(time.Second).String()
+	fmt.Fprintf(w, "\r\033[K%s", line)
+}
+
+func (p *progress) log(log *zap.Logger, now time.Time) {
+	s := p.snap(now)
+	fields := []zap.Field{
+		zap.Int64("rows", s.rows), zap.Int64("ok", s.ok), zap.Int64("failed", s.failed),
+		zap.Float64("rows_per_sec", math.Round(s.rate*10)/10),
+		zap.Duration("elapsed", now.Sub(p.start).Round(time.Second)),
+	}
+	if s.fraction >= 0 {
+		fields = append(fields, zap.Float64("input_read_pct", math.Round(1000*s.fraction)/10))
+	}
+	if s.eta >= 0 {
+		fields = append(fields, zap.Duration("eta", s.eta.Round(time.Second)))
+	}
+	log.Info("progress", fields...)
+}

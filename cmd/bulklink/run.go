@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
+)
+
+// runOptions are the flags of `bulklink run`.
+type runOptions struct {
+	in         inputOptions
+	aws        awsOptions
+	engine     engineOptions
+	out        outputOptions
+	reportPath string
+}
+
+func (o *runOptions) validate() error {
+	if o.in.path == "" {
+		return usagef("--input is required")
+	}
+	if o.reportPath == "" {
+		return usagef("--report is required")
+	}
+	if _, err := report.FormatOf(o.reportPath); err != nil {
+		return usageError{err}
+	}
+	if err := o.engine.validate(); err != nil {
+		return err
+	}
+	return o.out.validate()
+}
+
+func runLink(ctx context.Context, args []string, e env) int {
+	var o runOptions
+	fs := newFlagSet("run", e)
+	o.in.register(fs)
+	o.aws.register(fs)
+	o.engine.register(fs)
+	o.out.register(fs)
+	fs.StringVar(&o.reportPath, "report", "", "report file, .csv or .jsonl: one record per input row")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if err := o.validate(); err != nil {
+		errorf(e, "run", err)
+		return exitUsage
+	}
+	log := o.out.logger(e)
+	defer log.Sync()
+	sum, err := link(ctx, &o, e, log)
+	if err != nil {
+		errorf(e, "run", err)
+	}
+	code := exitCode(ctx, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
+	if sum != nil {
+		sum.ExitCode = code
+		if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
+			log.Error("write summary", zap.Error(werr))
+		}
+		sum.Print(e.stderr)
+	}
+	return code
+}
+
+// link runs the job. The summary is nil when the run could not start.
+func link(ctx context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
+	rd, err := o.in.open(e)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	api, err := o.aws.client(ctx, o.engine.concurrency, log)
+	if err != nil {
+		return nil, err
+	}
+	w, err := createReport(o.reportPath, o.in, rd)
+	if err != nil {
+		return nil, err
+	}
+	j := job.New(api, o.engine.config(log))
+	sum := report.NewSummary("run", time.Now())
+	sum.Input, sum.Report = o.in.path, o.reportPath
+	log.Info("run started", zap.String("input", o.in.path), zap.String("report", o.reportPath),
+		zap.Float64("rate", o.engine.rate), zap.Int("concurrency", o.engine.concurrency))
+
+	stop := startProgress(ctx, &o.out, e, log, rd, &j.Stats, j.Rate)
+	flushed := time.Now()
+	err = j.Run(ctx, rd, func(r *report.Record) error {
+		sum.Add(r)
+		if err := w.Write(r); err != nil {
+			return err
+		}
+		if now := time.Now(); now.Sub(flushed) >= time.Second {
+			flushed = now
+			return w.Flush()
+		}
+		return nil
+	})
+	stop()
+	if cerr := w.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("write report: %w", cerr)
+	}
+	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
+	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
+	sum.Finish(time.Now())
+	var fe *job.FatalError
+	switch {
+	case errors.As(err, &fe):
+		sum.Aborted = fe.Error()
+	case errors.Is(err, job.ErrStopped):
+		sum.Aborted = context.Cause(ctx).Error()
+	case err != nil:
+		sum.Aborted = err.Error()
+	}
+	return sum, err
+}
+
+// createReport creates the report with the layout the input calls for: a CSV input's extra
+// columns follow the report's own; a JSONL input's unknown keys, which rows need not share,
+// go as keys of a JSONL report or as one JSON cell of a CSV report.
+func createReport(path string, in inputOptions, rd input.Reader) (*report.Writer, error) {
+	f, err := report.FormatOf(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	l := report.Layout{Format: f}
+	if in.inputFormat() == input.CSV {
+		l.ExtraColumns = rd.Columns()
+	} else {
+		l.ExtraJSON = f == report.CSV
+	}
+	w, err := report.Create(path, l)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return w, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
+)
+
+// validateOptions are the flags of `bulklink validate`.
+type validateOptions struct {
+	in         inputOptions
+	out        outputOptions
+	reportPath string
+}
+
+func runValidate(ctx context.Context, args []string, e env) int {
+	var o validateOptions
+	fs := newFlagSet("validate", e)
+	o.in.register(fs)
+	o.out.register(fs)
+	fs.StringVar(&o.reportPath, "report", "", "optional report, .csv or .jsonl: one record per input row, valid or invalid")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	sum, err := validate(ctx, &o, e)
+	if err != nil {
+		errorf(e, "validate", err)
+	}
+	code := exitCode(ctx, err, sum != nil && sum.Count(report.Invalid) > 0)
+	if sum != nil {
+		sum.ExitCode = code
+		if o.reportPath != "" {
+			if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
+				errorf(e, "validate", werr)
+			}
+		}
+		sum.Print(e.stderr)
+	}
+	return code
+}
+
+// validate reads every row and checks it, calling nothing.
+func validate(ctx context.Context, o *validateOptions, e env) (*report.Summary, error) {
+	if err := o.out.validate(); err != nil {
+		return nil, err
+	}
+	if o.reportPath != "" {
+		if _, err := report.FormatOf(o.reportPath); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	rd, err := o.in.open(e)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var w *report.Writer
+	if o.reportPath != "" {
+		if w, err = createReport(o.reportPath, o.in, rd); err != nil {
+			return nil, err
+		}
+	}
+	sum := report.NewSummary("validate", time.Now())
+	sum.Input, sum.Report = o.in.path, o.reportPath
+	for ctx.Err() == nil {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sum, usagef("read input: %w", err)
+		}
+		rec := report.Record{Line: row.Line, Status: report.Valid, Request: row.Request, Extra: row.Extra, FinishedAt: time.Now()}
+		if !row.Valid() {
+			rec.Status, rec.ErrorMessage = report.Invalid, row.Invalid
+		}
+		sum.Add(&rec)
+		if w != nil {
+			if err := w.Write(&rec); err != nil {
+				return sum, fmt.Errorf("write report: %w", err)
+			}
+		}
+	}
+	if w != nil {
+		if err := w.Close(); err != nil {
+			return sum, fmt.Errorf("write report: %w", err)
+		}
+	}
+	sum.Finish(time.Now())
+	if ctx.Err() != nil {
+		return sum, job.ErrStopped
+	}
+	return sum, nil
+}

@@ -1,0 +1,167 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// class is what an answer from Cognito means for the row and for the run.
+type class int
+
+const (
+	classOK        class = iota // the call did what was asked
+	classThrottled              // over the quota: back off, slow down, try again
+	classRetry                  // transient, and the call may or may not have been applied
+	classAmbiguous              // an "already linked" answer: read the user to settle it
+	classPermanent              // Cognito refused the row for good
+	classFatal                  // no row can succeed: stop the run
+)
+
+func (c class) String() string {
+	return [...]string{"ok", "throttled", "retry", "ambiguous", "permanent", "fatal"}[c]
+}
+
+// Error codes bulklink reports for failures that carry no Cognito error code.
+const (
+	codeTimeout    = "Timeout"
+	codeConnection = "ConnectionError"
+	codeUnknown    = "UnknownError"
+	codeConfig     = "ConfigError"
+)
+
+// Cognito and AWS error codes, grouped by what they mean for a linking job.
+var (
+	throttleCodes = map[string]bool{
+		"TooManyRequestsException": true,
+		"ThrottlingException":      true,
+		"Throttling":               true,
+		"RequestLimitExceeded":     true,
+	}
+	// fatalCodes mean no row of this run can succeed: the pool is wrong or the caller
+	// may not call. LimitExceededException is deliberately absent: for a link it is the
+	// five-identity cap of one user, a property of the row.
+	fatalCodes = map[string]bool{
+		"ResourceNotFoundException":   true, // the user pool does not exist
+		"NotAuthorizedException":      true,
+		"AccessDeniedException":       true,
+		"AccessDenied":                true,
+		"UnrecognizedClientException": true,
+		"InvalidClientTokenId":        true,
+		"ExpiredTokenException":       true,
+		"ExpiredToken":                true,
+		"InvalidSignatureException":   true,
+		"SignatureDoesNotMatch":       true,
+		"IncompleteSignature":         true,
+		"MissingAuthenticationToken":  true,
+	}
+	transientCodes = map[string]bool{
+		"InternalErrorException": true,
+		"InternalFailure":        true,
+		"ServiceUnavailable":     true,
+	}
+)
+
+// ambiguousMessages are the InvalidParameterException texts that may mean the link is in
+// place. Cognito's messages are not a contract, so this is the one place that reads them;
+// the AdminGetUser check, not the text, decides the row.
+var ambiguousMessages = []string{
+	// Since mid-2024, the answer to a repeated link (and to a source linked elsewhere).
+	"already linked",
+	// Before that, a repeat got this answer, meant for a Cognito source. bulklink never
+	// sends a Cognito source (input.Check refuses it), so here it is a repeat.
+	"Invalid SourceUser: Cognito users",
+}
+
+// classify reads one attempt's error. code is the Cognito error code, or one of bulklink's
+// own codes for failures that have none.
+func classify(err error) (c class, code string) {
+	if err == nil {
+		return classOK, ""
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+		switch {
+		case throttleCodes[code]:
+			return classThrottled, code
+		case fatalCodes[code]:
+			return classFatal, code
+		case transientCodes[code]:
+			return classRetry, code
+		case code == "InvalidParameterException":
+			for _, m := range ambiguousMessages {
+				if strings.Contains(ae.ErrorMessage(), m) {
+					return classAmbiguous, code
+				}
+			}
+			return classPermanent, code
+		}
+		if status(err) >= 500 {
+			return classRetry, code
+		}
+		return classPermanent, code
+	}
+	var se *v4.SigningError
+	if errors.As(err, &se) {
+		// Credentials could not be loaded or have expired: every call would fail.
+		return classFatal, "CredentialsError"
+	}
+	if s := status(err); s >= 500 {
+		return classRetry, codeUnknown
+	} else if s == 429 {
+		return classThrottled, codeUnknown
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return classRetry, codeTimeout
+	case sent(err):
+		// The request left, and its answer was lost or unreadable: the call may have
+		// been applied. Retrying is safe; the final check settles the row.
+		return classRetry, codeConnection
+	}
+	var ipe smithy.InvalidParamsError
+	if errors.As(err, &ipe) {
+		return classPermanent, "InvalidParameterException"
+	}
+	// Anything else failed before a request could be sent (no region, no endpoint, a
+	// broken configuration): every row would fail the same way.
+	return classFatal, codeConfig
+}
+
+// sent reports whether err arose after the request was handed to the network.
+func sent(err error) bool {
+	var rse *smithyhttp.RequestSendError
+	var de *smithy.DeserializationError
+	var oe *net.OpError
+	return errors.As(err, &rse) || errors.As(err, &de) || errors.As(err, &oe) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || status(err) != 0
+}
+
+// status returns the HTTP status of the response behind err, or 0 when there was none.
+func status(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// message returns err's message without the SDK's operation and request-id decoration.
+func message(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if m := ae.ErrorMessage(); m != "" {
+			return m
+		}
+		return ae.ErrorCode()
+	}
+	return err.Error()
+}

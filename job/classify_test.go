@@ -1,0 +1,90 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// sdkErr wraps err the way aws-sdk-go-v2 hands it back: an OperationError around an HTTP
+// ResponseError around the modelled error.
+func sdkErr(status int, err error) error {
+	return &smithy.OperationError{ServiceID: "Cognito Identity Provider", OperationName: "AdminLinkProviderForUser",
+		Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err}}}
+}
+
+func TestClassify(t *testing.T) {
+	msg := func(s string) *string { return &s }
+	tests := []struct {
+		name      string
+		err       error
+		wantClass class
+		wantCode  string
+	}{
+		{"success", nil, classOK, ""},
+		{"throttled", sdkErr(429, &types.TooManyRequestsException{Message: msg("Rate exceeded")}), classThrottled, "TooManyRequestsException"},
+		{"internal error", sdkErr(500, &types.InternalErrorException{}), classRetry, "InternalErrorException"},
+		{"unknown code on 503", sdkErr(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), classRetry, "ServiceUnavailable"},
+		{"5xx without a code", sdkErr(502, errors.New("bad gateway")), classRetry, codeUnknown},
+		{"five-identity limit is permanent", sdkErr(400, &types.LimitExceededException{}), classPermanent, "LimitExceededException"},
+		{"user not found", sdkErr(404, &types.UserNotFoundException{}), classPermanent, "UserNotFoundException"},
+		{"alias exists", sdkErr(400, &types.AliasExistsException{}), classPermanent, "AliasExistsException"},
+		{"source signed in", sdkErr(400, &types.InvalidParameterException{Message: msg("Merging is not currently supported, provide a SourceUser that has not been signed up in order to link")}), classPermanent, "InvalidParameterException"},
+		{"already linked", sdkErr(400, &types.InvalidParameterException{Message: msg("SourceUser is already linked to DestinationUser")}), classAmbiguous, "InvalidParameterException"},
+		{"legacy repeat answer", sdkErr(400, &types.InvalidParameterException{Message: msg("Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser")}), classAmbiguous, "InvalidParameterException"},
+		{"pool not found", sdkErr(404, &types.ResourceNotFoundException{Message: msg("User pool us-east-1_X does not exist.")}), classFatal, "ResourceNotFoundException"},
+		{"not authorized", sdkErr(403, &types.NotAuthorizedException{}), classFatal, "NotAuthorizedException"},
+		{"access denied", sdkErr(400, &smithy.GenericAPIError{Code: "AccessDeniedException"}), classFatal, "AccessDeniedException"},
+		{"expired token", sdkErr(400, &smithy.GenericAPIError{Code: "ExpiredTokenException"}), classFatal, "ExpiredTokenException"},
+		{"unrecognized client", sdkErr(400, &smithy.GenericAPIError{Code: "UnrecognizedClientException"}), classFatal, "UnrecognizedClientException"},
+		{"no credentials", &smithy.OperationError{Err: &v4.SigningError{Err: errors.New("failed to retrieve credentials")}}, classFatal, "CredentialsError"},
+		{"attempt timeout", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: fmt.Errorf("post: %w", context.DeadlineExceeded)}}, classRetry, codeTimeout},
+		{"connection refused", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}}, classRetry, codeConnection},
+		{"connection dropped", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: io.EOF}}, classRetry, codeConnection},
+		{"unreadable answer", &smithy.OperationError{Err: &smithy.DeserializationError{Err: io.ErrUnexpectedEOF}}, classRetry, codeConnection},
+		{"invalid params", &smithy.OperationError{Err: smithy.InvalidParamsError{Context: "x"}}, classPermanent, "InvalidParameterException"},
+		{"local configuration", &smithy.OperationError{Err: errors.New("failed to resolve service endpoint")}, classFatal, codeConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, code := classify(tt.err)
+			if c != tt.wantClass || code != tt.wantCode {
+				t.Errorf("classify(%v) = %v, %q; want %v, %q", tt.err, c, code, tt.wantClass, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{Base: 100 * 1e6, Max: 1e9} // 100ms, 1s
+	tests := []struct {
+		n    int
+		u    float64
+		want int64
+	}{
+		{1, 0.999999, 99_999_900}, // just under Base
+		{1, 0.5, 50e6},
+		{2, 0.5, 100e6},
+		{4, 0.5, 400e6},
+		{5, 0.5, 500e6}, // 1.6s capped to 1s
+		{100, 0.5, 500e6},
+		{0, 0.5, 50e6}, // treated as the first
+		{3, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := b.Delay(tt.n, tt.u); int64(got) != tt.want {
+			t.Errorf("Delay(%d, %v) = %v, want %v", tt.n, tt.u, got, tt.want)
+		}
+	}
+}

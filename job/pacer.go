@@ -1,0 +1,96 @@
+package job
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// pacer spaces every write call of the run through one token bucket, and adapts its rate to
+// the account's quota: it cuts the rate multiplicatively when Cognito throttles and raises
+// it additively on success (AIMD), never above the ceiling the user set with --rate.
+type pacer struct {
+	lim     *rate.Limiter
+	ceiling float64 // --rate; +Inf when unlimited
+	floor   float64
+	log     *zap.Logger
+	now     func() time.Time
+
+	mu      sync.Mutex
+	current float64
+	lastCut time.Time
+	lastLog time.Time
+}
+
+const (
+	cutFactor   = 0.75                   // rate kept after a throttle
+	cutCooldown = 500 * time.Millisecond // throttles within this of a cut answer calls sent before it
+	logEvery    = 5 * time.Second        // rate changes are logged at most this often
+)
+
+func newPacer(ceiling float64, log *zap.Logger, now func() time.Time) *pacer {
+	p := &pacer{ceiling: ceiling, log: log, now: now}
+	if ceiling <= 0 || math.IsInf(ceiling, 1) {
+		p.ceiling = math.Inf(1)
+		p.lim = rate.NewLimiter(rate.Inf, 1)
+		p.current = p.ceiling
+		return p
+	}
+	p.floor = math.Min(1, ceiling)
+	p.current = ceiling
+	p.lim = rate.NewLimiter(rate.Limit(ceiling), 1)
+	return p
+}
+
+// Wait blocks until the next write call may be sent.
+func (p *pacer) Wait(ctx context.Context) error { return p.lim.Wait(ctx) }
+
+// Rate is the current send rate in calls per second.
+func (p *pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.current
+}
+
+// Throttled records a TooManyRequestsException.
+func (p *pacer) Throttled() {
+	if math.IsInf(p.ceiling, 1) {
+		return // unlimited: the backoff alone slows the row down
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if now.Sub(p.lastCut) < cutCooldown {
+		return
+	}
+	p.lastCut = now
+	p.set(math.Max(p.floor, p.current*cutFactor), now, "throttled: rate cut")
+}
+
+// Succeeded records a call that went through.
+func (p *pacer) Succeeded() {
+	if math.IsInf(p.ceiling, 1) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.current >= p.ceiling {
+		return
+	}
+	// Raise by step calls/s per second of successes: step/current per success.
+	step := math.Max(0.5, p.ceiling/100)
+	p.set(math.Min(p.ceiling, p.current+step/p.current), p.now(), "rate raised")
+}
+
+func (p *pacer) set(r float64, now time.Time, why string) {
+	p.current = r
+	p.lim.SetLimitAt(now, rate.Limit(r))
+	if now.Sub(p.lastLog) >= logEvery || r >= p.ceiling {
+		p.lastLog = now
+		p.log.Info(why, zap.Float64("rate", math.Round(r*10)/10), zap.Float64("ceiling", p.ceiling))
+	}
+}

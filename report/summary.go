@@ -1,0 +1,127 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Summary is a run's totals: printed at the end and written beside the report as
+// <report>.summary.json.
+type Summary struct {
+	Command     string           `json:"command"`
+	Input       string           `json:"input"`
+	Report      string           `json:"report,omitempty"`
+	StartedAt   time.Time        `json:"started_at"`
+	FinishedAt  time.Time        `json:"finished_at"`
+	Seconds     float64          `json:"duration_seconds"`
+	Rows        int64            `json:"rows"`
+	ByStatus    map[Status]int64 `json:"by_status"`
+	ByErrorCode map[string]int64 `json:"by_error_code"`
+	RowsPerSec  float64          `json:"rows_per_second"`
+	Calls       int64            `json:"calls"`         // write calls sent, every attempt counted
+	Throttles   int64            `json:"throttles"`     // calls answered TooManyRequestsException
+	Retries     int64            `json:"retries"`       // attempts beyond each row's first
+	Checks      int64            `json:"verifications"` // AdminGetUser calls that settled an ambiguous answer
+	Aborted     string           `json:"aborted,omitempty"`
+	ExitCode    int              `json:"exit_code"`
+}
+
+// NewSummary starts a summary.
+func NewSummary(command string, start time.Time) *Summary {
+	return &Summary{
+		Command:     command,
+		StartedAt:   start.UTC(),
+		ByStatus:    map[Status]int64{},
+		ByErrorCode: map[string]int64{},
+	}
+}
+
+// Add counts one record.
+func (s *Summary) Add(r *Record) {
+	s.Rows++
+	s.ByStatus[r.Status]++
+	if r.ErrorCode != "" {
+		s.ByErrorCode[r.ErrorCode]++
+	}
+}
+
+// Count returns the number of records with status st.
+func (s *Summary) Count(st Status) int64 { return s.ByStatus[st] }
+
+// Finish stamps the end time and derived figures.
+func (s *Summary) Finish(end time.Time) {
+	s.FinishedAt = end.UTC()
+	d := s.FinishedAt.Sub(s.StartedAt)
+	s.Seconds = d.Seconds()
+	if s.Seconds > 0 {
+		s.RowsPerSec = float64(s.Rows) / s.Seconds
+	}
+}
+
+// SummaryPath is where the summary of the report at path is written.
+func SummaryPath(report string) string { return report + ".summary.json" }
+
+// WriteFile writes the summary as JSON to path, atomically and readable by its owner only.
+func (s *Summary) WriteFile(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err = tmp.Write(append(b, '\n')); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+// Print writes the summary for a person.
+func (s *Summary) Print(w io.Writer) {
+	fmt.Fprintf(w, "%s: %d rows in %s (%.1f rows/s)\n", s.Command, s.Rows,
+		time.Duration(s.Seconds*float64(time.Second)).Round(time.Millisecond), s.RowsPerSec)
+	for _, st := range sortedKeys(s.ByStatus) {
+		fmt.Fprintf(w, "  %-15s %d\n", st, s.ByStatus[st])
+	}
+	if len(s.ByErrorCode) > 0 {
+		fmt.Fprintf(w, "  errors:\n")
+		for _, c := range sortedKeys(s.ByErrorCode) {
+			fmt.Fprintf(w, "    %-32s %d\n", c, s.ByErrorCode[c])
+		}
+	}
+	if s.Calls > 0 {
+		fmt.Fprintf(w, "  calls %d, retries %d, throttled %d, verified %d\n", s.Calls, s.Retries, s.Throttles, s.Checks)
+	}
+	if s.Aborted != "" {
+		fmt.Fprintf(w, "  aborted: %s\n", s.Aborted)
+	}
+	if s.Report != "" {
+		fmt.Fprintf(w, "  report: %s\n", s.Report)
+	}
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int { return strings.Compare(string(a), string(b)) })
+	return keys
+}
