@@ -13,8 +13,8 @@
 // # Values
 //
 // Request values are trimmed of surrounding white space (spaces inside are kept), so that
-// "a, b" exports from spreadsheets work; Cognito usernames cannot contain white space and no
-// provider name or identity worth linking starts or ends with it. An empty value takes the
+// "a, b" exports from spreadsheets work: Cognito usernames cannot contain white space, and a
+// provider name or identity that starts or ends with it is a copying mistake. An empty value takes the
 // default: DefaultDestinationProvider, DefaultSourceAttribute, or Options.UserPoolID. Extra
 // columns are carried through unchanged, untrimmed.
 //

@@ -1,0 +1,201 @@
+package input
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestJSONL(t *testing.T) {
+	const flat = `"user_pool_id":"` + pool + `","destination_user":"alice","source_provider":"Okta","source_value":"a-1"`
+	tests := []struct {
+		name string
+		in   string
+		opt  Options
+		want []Row
+	}{
+		{
+			name: "flat with defaults",
+			in:   "{" + flat + "}\n",
+			want: []Row{{Line: 1, Request: linked("alice", "a-1")}},
+		},
+		{
+			name: "flat, all keys, any case",
+			in:   `{"USER_POOL_ID":"us-west-2_Other9","Destination_Provider":"Okta","destination_user":"00u1","Source_Provider":"Google","source_attribute":"Cognito_Subject","source_value":"g-1"}`,
+			want: []Row{{Line: 1, Request: req("us-west-2_Other9", "Okta", "00u1", "Google", "Cognito_Subject", "g-1")}},
+		},
+		{
+			name: "AWS shape",
+			in: `{"UserPoolId":"` + pool + `","DestinationUser":{"ProviderName":"Cognito","ProviderAttributeName":"ignored","ProviderAttributeValue":"alice"},` +
+				`"SourceUser":{"ProviderName":"Okta","ProviderAttributeName":"email","ProviderAttributeValue":"a@example.com"}}`,
+			want: []Row{{Line: 1, Request: req(pool, "Cognito", "alice", "Okta", "email", "a@example.com")}},
+		},
+		{
+			name: "AWS shape, empty values and nulls take the defaults",
+			in: `{"UserPoolId":"","DestinationUser":{"ProviderName":"","ProviderAttributeName":null,"ProviderAttributeValue":"alice"},` +
+				`"SourceUser":{"ProviderName":"Okta","ProviderAttributeName":null,"ProviderAttributeValue":"a-1"}}`,
+			opt:  Options{UserPoolID: pool},
+			want: []Row{{Line: 1, Request: linked("alice", "a-1")}},
+		},
+		{
+			name: "pool from the options",
+			in:   `{"destination_user":"alice","source_provider":"Okta","source_value":"a-1","user_pool_id":null}`,
+			opt:  Options{UserPoolID: pool},
+			want: []Row{{Line: 1, Request: linked("alice", "a-1")}},
+		},
+		{
+			name: "values trimmed, escapes decoded",
+			in:   `{"user_pool_id":" ` + pool + ` ","destination_user":" al\u0020ice\t","source_provider":"Okta","source_value":"a\"1"}`,
+			want: []Row{{Line: 1, Request: linked("al ice", `a"1`)}},
+		},
+		{
+			name: "extras in order of appearance",
+			in:   `{"zeta":"z","destination_user":"alice","num":1.50,"obj":{ "a" : [1, 2] },"source_provider":"Okta","t":true,"n":null,"s":" x ","user_pool_id":"` + pool + `","source_value":"a-1"}`,
+			want: []Row{{Line: 1, Request: linked("alice", "a-1"), Extra: []Field{
+				{"zeta", "z"}, {"num", "1.50"}, {"obj", `{"a":[1,2]}`}, {"t", "true"}, {"n", "null"}, {"s", " x "},
+			}}},
+		},
+		{
+			name: "report keys",
+			in: `{"line":12,"status":"failed","error_code":"UserNotFoundException","error_message":"User does not exist.","attempts":1,` + flat +
+				`,"duration_ms":51,"finished_at":"2026-01-02T03:04:05Z","ticket":"T-1"}` + "\n" +
+				`{"line":"13","status":null,` + flat + "}\n" +
+				`{"line":null,` + flat + "}\n" +
+				"{" + flat + "}\n",
+			want: []Row{
+				{Line: 1, Request: linked("alice", "a-1"), Prior: &Prior{Line: 12, Status: "failed"}, Extra: []Field{{"ticket", "T-1"}}},
+				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 13}},
+				{Line: 3, Request: linked("alice", "a-1"), Prior: &Prior{}},
+				{Line: 4, Request: linked("alice", "a-1")},
+			},
+		},
+		{
+			name: "blank lines skipped and counted",
+			in:   "\n  \t\r\n{" + flat + "}\r\n\n{" + flat + "}",
+			want: []Row{{Line: 3, Request: linked("alice", "a-1")}, {Line: 5, Request: linked("alice", "a-1")}},
+		},
+		{
+			name: "BOM",
+			in:   "\uFEFF{" + flat + "}\n",
+			want: []Row{{Line: 1, Request: linked("alice", "a-1")}},
+		},
+		{
+			name: "check failure keeps the values",
+			in:   `{"user_pool_id":"` + pool + `","destination_user":"alice","source_provider":"google","source_attribute":"email","source_value":"a-1"}`,
+			want: []Row{{Line: 1, Request: req(pool, "Cognito", "alice", "google", "email", "a-1"),
+				Invalid: `Google users are linked by Cognito_Subject: got source_attribute "email"`}},
+		},
+		{
+			name: "empty input",
+			in:   "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkRows(t, readJSONL(t, tt.in, tt.opt), tt.want)
+		})
+	}
+}
+
+// TestJSONLInvalid checks the rows refused for their JSON, each followed by a good one.
+func TestJSONLInvalid(t *testing.T) {
+	const good = `{"destination_user":"bob","source_provider":"Okta","source_value":"b-1"}`
+	const v = `"destination_user":"alice","source_provider":"Okta","source_value":"a-1"`
+	tests := []struct {
+		name    string
+		in      string
+		want    string
+		request bool // the values were read
+	}{
+		{"truncated", `{"destination_user":"alice"`, "bad JSON: unexpected end of line", false},
+		{"syntax", `{"destination_user":alice}`, "bad JSON: invalid character 'a' looking for beginning of value", false},
+		{"not an object", `["alice"]`, "bad JSON: want an object, got array", false},
+		{"a string", `"alice"`, "bad JSON: want an object, got string", false},
+		{"a number", `42`, "bad JSON: want an object, got number", false},
+		{"trailing data", "{" + v + "} {}", "bad JSON: unexpected data after the object", false},
+		{"trailing garbage", "{" + v + "},", "bad JSON: unexpected data after the object", false},
+		{"invalid UTF-8", `{"destination_user":"al` + "\xff" + `ice"}`, "invalid UTF-8", false},
+		{"too long", `{"x":"` + strings.Repeat("x", MaxLineBytes) + `"}`, tooLongReason, false},
+		{"number for a string", `{"destination_user":42,"source_provider":"Okta","source_value":"a-1"}`, "destination_user: want a string, got number", true},
+		{"object for a string", `{"destination_user":{},"source_provider":"Okta","source_value":"a-1"}`, "destination_user: want a string, got object", true},
+		{"string for a user", `{"DestinationUser":"alice","source_provider":"Okta","source_value":"a-1"}`, "DestinationUser: want an object, got string", true},
+		{"number in a user", `{"DestinationUser":{"ProviderAttributeValue":1},"source_provider":"Okta","source_value":"a-1"}`, "DestinationUser.ProviderAttributeValue: want a string, got number", true},
+		{"ignored attribute still typed", `{"DestinationUser":{"ProviderAttributeName":[],"ProviderAttributeValue":"alice"},"source_provider":"Okta","source_value":"a-1"}`, "DestinationUser.ProviderAttributeName: want a string, got array", true},
+		{"unknown key in a user", `{"destination_user":"alice","SourceUser":{"ProviderName":"Okta","Nick":"x"},"source_value":"a-1"}`, `SourceUser: unknown key "Nick"`, true},
+		{"given twice", "{" + v + `,"Source_Value":"a-2"}`, "source_value given twice", true},
+		{"given twice, both shapes", "{" + v + `,"SourceUser":{"ProviderName":"Okta"}}`, "source_provider given twice", true},
+		{"extra given twice", "{" + v + `,"x":1,"X":2}`, `key "X" given twice`, true},
+		{"line not a number", "{" + v + `,"line":true}`, "line: want a number, got boolean", true},
+		{"line not an integer", "{" + v + `,"line":1.5}`, `line: want a positive integer, got "1.5"`, true},
+		{"status not a string", "{" + v + `,"status":1}`, "status: want a string, got number", true},
+		{"control character", `{"destination_user":"al\u0007ice","source_provider":"Okta","source_value":"a-1"}`, "destination_user contains control character U+0007", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := readJSONL(t, tt.in+"\n"+good+"\n", Options{UserPoolID: pool})
+			if len(rows) != 2 {
+				t.Fatalf("got %d rows, want 2", len(rows))
+			}
+			if got := rows[0]; got.Line != 1 || got.Invalid != tt.want {
+				t.Errorf("got line %d, invalid %q; want line 1, invalid %q", got.Line, got.Invalid, tt.want)
+			}
+			if got, want := rows[0].Request.SourceProvider != "", tt.request; got != want {
+				t.Errorf("got request %+v, want values read: %v", rows[0].Request, want)
+			}
+			checkRows(t, rows[1:], []Row{{Line: 2, Request: linked("bob", "b-1")}})
+		})
+	}
+}
+
+func TestJSONLTestdata(t *testing.T) {
+	tests := []struct {
+		file string
+		want []Row
+	}{
+		{
+			file: "flat.jsonl",
+			want: []Row{
+				{Line: 1, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"), Extra: []Field{{"ticket", "T-1"}}},
+				{Line: 3, Request: req("eu-west-1_Default1", "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{"ticket", "7"}, {"tags", `["a","b"]`}}},
+				{Line: 4, Request: req("eu-west-1_Default1", "Cognito", "carol", "Okta", "Cognito_Subject", "c-1")},
+			},
+		},
+		{
+			file: "aws.jsonl",
+			want: []Row{
+				{Line: 1, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334")},
+				{Line: 2, Request: req(pool, "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{"ticket", "T-2"}}},
+			},
+		},
+		{
+			file: "messy.jsonl",
+			want: []Row{
+				{Line: 1, Request: req("eu-west-1_Default1", "Cognito", "alice", "Okta", "Cognito_Subject", "alice@example.com")},
+				bad(3, "bad JSON: unexpected end of line"),
+				{Line: 4, Request: req("eu-west-1_Default1", "Cognito", "carol", "Okta", "Cognito_Subject", "carol@example.com")},
+				bad(5, "bad JSON: want an object, got array"),
+				{Line: 6, Request: req("eu-west-1_Default1", "Cognito", "", "Okta", "Cognito_Subject", "x"), Invalid: "destination_user: want a string, got number"},
+				bad(7, "invalid UTF-8"),
+				bad(8, "bad JSON: unexpected data after the object"),
+				{Line: 9, Request: req("eu-west-1_Default1", "Cognito", "frank", "Okta", "Cognito_Subject", "x"), Invalid: "destination_user given twice"},
+				{Line: 10, Request: req("eu-west-1_Default1", "Cognito", "grace", "Okta", "Cognito_Subject", "x"), Invalid: `SourceUser: unknown key "Nickname"`},
+				{Line: 11, Request: req("eu-west-1_Default1", "Cognito", "heidi", "Google", "email", "h"), Invalid: `Google users are linked by Cognito_Subject: got source_attribute "email"`},
+				{Line: 12, Request: req("eu-west-1_Default1", "Cognito", "ivan", "Okta", "Cognito_Subject", "ivan@example.com")},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := os.Open("../testdata/input/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r := NewJSONL(f, Options{UserPoolID: "eu-west-1_Default1"})
+			if got := r.Columns(); got != nil {
+				t.Errorf("Columns: got %q, want nil", got)
+			}
+			checkRows(t, readAll(t, r), tt.want)
+		})
+	}
+}
