@@ -1,0 +1,399 @@
+package emulator
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Options configure an Emulator. The zero value is a service without quotas, latency or
+// faults; Defaults returns the real service's quotas.
+type Options struct {
+	// Quotas in calls per second across the whole emulator, by category; 0 is unlimited.
+	// Beyond them calls are answered TooManyRequestsException (429) and not applied. Each is a
+	// token bucket holding one second's worth of calls.
+	WriteQuota float64 // AdminLinkProviderForUser, AdminDisableProviderForUser, AdminCreateUser, AdminDeleteUser
+	ReadQuota  float64 // AdminGetUser
+	ListQuota  float64 // ListUsers
+	AdminQuota float64 // CreateUserPool, DescribeUserPool, and Create/Describe/ListIdentityProvider(s)
+	// PerUserWriteQuota is the rate of write calls to any one user; 0 is unlimited.
+	PerUserWriteQuota float64
+
+	// Latency is added to every call before it is handled. A call whose client gives up
+	// meanwhile is not handled at all.
+	Latency time.Duration
+
+	// Probabilities in [0,1], adding up to at most 1, of faults on write calls; reads answer
+	// normally so a test can inspect the state through the same endpoint.
+	Fault5xx  float64 // answer InternalErrorException (500) without applying the call
+	FaultDrop float64 // close the connection without applying the call
+	FaultLost float64 // apply the call, then close the connection without answering
+
+	// LegacyRepeatAnswer answers a link that already exists as Cognito did before mid-2024:
+	// with the "Invalid SourceUser: Cognito users with a username/password..." message instead
+	// of "SourceUser is already linked to DestinationUser".
+	LegacyRepeatAnswer bool
+
+	// AuthErrors maps access key IDs to the error answered to every call signed with them:
+	// UnrecognizedClientException, ExpiredTokenException, AccessDeniedException or
+	// NotAuthorizedException. Other keys, and unsigned calls, are accepted.
+	AuthErrors map[string]string
+
+	// Seed seeds the dice that decide faults, for reproducible runs; 0 picks a random seed.
+	Seed int64
+
+	// Logger receives one debug entry per call (operation, pool, outcome, duration); nil
+	// means no logs. Credentials and request bodies are never logged.
+	Logger *zap.Logger
+
+	// Region is where pools made by CreateUserPool live: it prefixes their IDs. The default
+	// is us-east-1.
+	Region string
+}
+
+// Defaults returns the options of the real service: its default quotas (COGNITO.md), no
+// latency and no faults.
+func Defaults() Options {
+	return Options{
+		WriteQuota:        25,
+		ReadQuota:         120,
+		ListQuota:         30,
+		AdminQuota:        15,
+		PerUserWriteQuota: 10,
+		Region:            "us-east-1",
+	}
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
+
+// Validate reports what is wrong with o, if anything.
+func (o Options) Validate() error {
+	var errs []error
+	for _, q := range []struct {
+		name  string
+		value float64
+	}{
+		{"write quota", o.WriteQuota},
+		{"read quota", o.ReadQuota},
+		{"list quota", o.ListQuota},
+		{"admin quota", o.AdminQuota},
+		{"per-user write quota", o.PerUserWriteQuota},
+	} {
+		if q.value < 0 || math.IsNaN(q.value) || math.IsInf(q.value, 0) {
+			errs = append(errs, fmt.Errorf("%s %v: want a number of calls per second, 0 for unlimited", q.name, q.value))
+		}
+	}
+	if o.Latency < 0 {
+		errs = append(errs, fmt.Errorf("latency %v is negative", o.Latency))
+	}
+	faults := []struct {
+		name string
+		p    float64
+	}{{"5xx", o.Fault5xx}, {"drop", o.FaultDrop}, {"lost", o.FaultLost}}
+	for _, f := range faults {
+		if !(f.p >= 0 && f.p <= 1) {
+			errs = append(errs, fmt.Errorf("fault %s probability %v is not in [0,1]", f.name, f.p))
+		}
+	}
+	if sum := o.Fault5xx + o.FaultDrop + o.FaultLost; sum > 1+1e-9 { // 0.1+0.2+0.7 is 1.0000000000000002
+		errs = append(errs, fmt.Errorf("fault probabilities add up to %v, more than 1", sum))
+	}
+	for key, code := range o.AuthErrors {
+		if !slices.Contains(authErrorCodes, code) {
+			errs = append(errs, fmt.Errorf("auth error %q for access key %q: want one of %v", code, key, authErrorCodes))
+		}
+	}
+	if o.Region != "" && !regionPattern.MatchString(o.Region) {
+		errs = append(errs, fmt.Errorf("region %q is not a region name like us-east-1", o.Region))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills in what the zero value leaves to the emulator.
+func (o Options) withDefaults() Options {
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	o.AuthErrors = maps.Clone(o.AuthErrors) // the caller's map may change
+	return o
+}
+
+// Outcomes of calls that got no error code, as Emulator.Outcomes counts them. A successful
+// call counts under "" and an answered error under its code.
+const (
+	OutcomeDrop     = "drop"     // a FaultDrop closed the connection
+	OutcomeLost     = "lost"     // a FaultLost closed the connection after applying the call
+	OutcomeCanceled = "canceled" // the client went away before the call was handled
+)
+
+// Emulator is a Cognito user-pools endpoint in memory. It is an http.Handler, safe for
+// concurrent use. Create one with New or NewServer.
+type Emulator struct {
+	opt    atomic.Pointer[Options]
+	quotas atomic.Pointer[quotas]
+	dice   dice
+	store  store
+	stats  stats
+	now    func() time.Time // the clock of quotas and dates; replaced in tests
+
+	reconfigure sync.Mutex
+}
+
+// New returns an Emulator with no user pools. It panics if opt is invalid: check options
+// that come from users with Options.Validate first.
+func New(opt Options) *Emulator {
+	if err := opt.Validate(); err != nil {
+		panic("emulator: " + err.Error())
+	}
+	e := &Emulator{
+		store: store{pools: make(map[string]*pool)},
+		stats: stats{calls: make(map[string]int64), outcomes: make(map[string]map[string]int64)},
+		now:   time.Now,
+	}
+	e.apply(opt.withDefaults())
+	return e
+}
+
+// Reconfigure changes the options of a running emulator: edit changes a copy of the current
+// ones, which apply to calls that start afterwards. The quota buckets start full again. If
+// the edited options are invalid, nothing changes and Reconfigure returns why.
+func (e *Emulator) Reconfigure(edit func(*Options)) error {
+	e.reconfigure.Lock()
+	defer e.reconfigure.Unlock()
+	opt := *e.opt.Load()
+	opt.AuthErrors = maps.Clone(opt.AuthErrors) // the current options' map is in use
+	edit(&opt)
+	if err := opt.Validate(); err != nil {
+		return err
+	}
+	e.apply(opt.withDefaults())
+	return nil
+}
+
+func (e *Emulator) apply(opt Options) {
+	if old := e.opt.Load(); old == nil || old.Seed != opt.Seed {
+		e.dice.seed(opt.Seed)
+	}
+	e.quotas.Store(newQuotas(&opt))
+	e.opt.Store(&opt)
+}
+
+// ServeHTTP answers one Cognito API call.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	opt := e.opt.Load()
+	requestID := newUUID()
+	w.Header().Set("X-Amzn-Requestid", requestID)
+	name := operationName(r)
+	e.stats.received(name)
+
+	res := e.serve(w, r, name, opt)
+
+	e.stats.finished(name, res.outcome)
+	opt.Logger.Debug("cognito call",
+		zap.String("op", name),
+		zap.String("user_pool_id", res.poolID),
+		zap.String("outcome", cmp.Or(res.outcome, "ok")),
+		zap.Duration("duration", time.Since(start)),
+		zap.String("request_id", requestID))
+	if res.drop {
+		dropConnection(w)
+	}
+}
+
+// result is how a call ended.
+type result struct {
+	poolID  string
+	outcome string // "" for success, else an error code or one of the Outcome constants
+	drop    bool   // close the connection: nothing has been written
+}
+
+// serve handles one call: it answers it, or tells ServeHTTP to drop the connection.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, opt *Options) result {
+	// Read the body first: only then does net/http notice a client that goes away.
+	body, err := readBody(w, r)
+	if ae, ok := errors.AsType[*apiError](err); ok {
+		return answer(w, result{}, ae)
+	}
+	if err != nil || !sleep(r.Context(), opt.Latency) {
+		return result{outcome: OutcomeCanceled}
+	}
+	op, ok := operations[name]
+	if !ok || r.Method != http.MethodPost {
+		return answer(w, result{}, &apiError{code: codeUnknownOperation})
+	}
+	in, err := op.decode(body)
+	if err != nil {
+		return answer(w, result{}, err)
+	}
+	res := result{poolID: in.poolID()}
+	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
+		return answer(w, res, err)
+	}
+	if err := e.quotas.Load().admit(op.class, e.now()); err != nil {
+		return answer(w, res, err)
+	}
+	if err := in.validate(); err != nil {
+		return answer(w, res, err)
+	}
+	f := noFault
+	if op.class == classWrite {
+		f = e.dice.roll(opt)
+	}
+	switch f {
+	case fault5xx:
+		return answer(w, res, &apiError{codeInternalError, msgInternalError})
+	case faultDrop:
+		res.outcome, res.drop = OutcomeDrop, true
+		return res
+	}
+	out, err := op.run(e, in)
+	if f == faultLost {
+		res.outcome, res.drop = OutcomeLost, true
+		return res
+	}
+	if err != nil {
+		return answer(w, res, err)
+	}
+	writeJSON(w, out)
+	return res
+}
+
+// answer writes err as the call's answer and records its code as the outcome. An error that
+// is not an API error is a bug, answered as one.
+func answer(w http.ResponseWriter, res result, err error) result {
+	ae, ok := errors.AsType[*apiError](err)
+	if !ok {
+		ae = &apiError{codeInternalError, err.Error()}
+	}
+	writeError(w, ae)
+	res.outcome = ae.code
+	return res
+}
+
+// sleep waits for d, or until ctx ends; it reports whether the wait was complete.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// authErrorCodes are the answers Options.AuthErrors may choose.
+var authErrorCodes = []string{codeUnrecognizedClient, codeExpiredToken, codeAccessDenied, codeNotAuthorized}
+
+// authorize answers calls signed with a key listed in Options.AuthErrors.
+func (e *Emulator) authorize(r *http.Request, op, poolID string, opt *Options) error {
+	key := accessKeyID(r)
+	switch opt.AuthErrors[key] {
+	case "":
+		return nil
+	case codeUnrecognizedClient:
+		return &apiError{codeUnrecognizedClient, msgInvalidToken}
+	case codeExpiredToken:
+		return &apiError{codeExpiredToken, msgExpiredToken}
+	case codeNotAuthorized:
+		return &apiError{codeNotAuthorized, msgNotAuthorized}
+	}
+	resource := "*"
+	if poolID != "" {
+		resource = "arn:aws:cognito-idp:" + opt.Region + ":" + accountID + ":userpool/" + poolID
+	}
+	return &apiError{codeAccessDenied, msgAccessDenied(key, op, resource)}
+}
+
+// stats count calls by operation and outcome.
+type stats struct {
+	mu       sync.Mutex
+	calls    map[string]int64
+	outcomes map[string]map[string]int64
+}
+
+func (s *stats) received(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[op]++
+}
+
+func (s *stats) finished(op, outcome string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.outcomes[op]
+	if m == nil {
+		m = make(map[string]int64)
+		s.outcomes[op] = m
+	}
+	m[outcome]++
+}
+
+// Calls returns how many calls of operation op (e.g. "AdminLinkProviderForUser") the
+// emulator has received, whatever became of them, those in progress included.
+func (e *Emulator) Calls(op string) int64 {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	return e.stats.calls[op]
+}
+
+// Outcomes returns how the finished calls of operation op ended: counts by error code, with
+// "" for successes and OutcomeDrop, OutcomeLost and OutcomeCanceled for calls that got no
+// answer. A fault answered with InternalErrorException counts under that code, a throttled
+// call under TooManyRequestsException. The map is a copy.
+func (e *Emulator) Outcomes(op string) map[string]int64 {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	return maps.Clone(e.stats.outcomes[op])
+}
+
+// Identity is an external identity linked to a user.
+type Identity struct {
+	ProviderName  string
+	ProviderType  string // SAML, OIDC, Google, ...
+	AttributeName string // the ProviderAttributeName it was linked with
+	UserID        string // the ProviderAttributeValue it was linked with
+	DateCreated   int64  // Unix milliseconds, as in the identities attribute
+}
+
+// Identities returns the identities linked to a user, looked up by username or sub, in the
+// order they were linked; ok is false when the pool or user does not exist. A federated
+// profile's own identity, which its identities attribute lists first, is not a link and is
+// left out.
+func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(poolID)
+	if err != nil {
+		return nil, false
+	}
+	u := p.user(username)
+	if u == nil {
+		return nil, false
+	}
+	return slices.Clone(u.links), true
+}
+
+// UserExists reports whether a pool has a user with that username or sub.
+func (e *Emulator) UserExists(poolID, username string) bool {
+	_, ok := e.Identities(poolID, username)
+	return ok
+}

@@ -1,0 +1,100 @@
+package emulator
+
+import "fmt"
+
+// Error codes the emulator answers with. Cognito's own codes map to the SDK's typed errors
+// (types.<Code>); the others become *smithy.GenericAPIError with that code.
+const (
+	codeAccessDenied       = "AccessDeniedException"
+	codeDuplicateProvider  = "DuplicateProviderException"
+	codeExpiredToken       = "ExpiredTokenException"
+	codeInternalError      = "InternalErrorException"
+	codeInvalidParameter   = "InvalidParameterException"
+	codeLimitExceeded      = "LimitExceededException"
+	codeNotAuthorized      = "NotAuthorizedException"
+	codeResourceNotFound   = "ResourceNotFoundException"
+	codeSerialization      = "SerializationException"
+	codeTooManyRequests    = "TooManyRequestsException"
+	codeUnknownOperation   = "UnknownOperationException"
+	codeUnrecognizedClient = "UnrecognizedClientException"
+	codeUserNotFound       = "UserNotFoundException"
+	codeUsernameExists     = "UsernameExistsException"
+)
+
+// statusByCode is the HTTP status of each error code (COGNITO.md, from the Smithy model).
+// Codes not listed are client errors answered with 400.
+var statusByCode = map[string]int{
+	codeUserNotFound:     404,
+	codeResourceNotFound: 404,
+	codeNotAuthorized:    403,
+	codeTooManyRequests:  429,
+	codeInternalError:    500,
+}
+
+// The messages Cognito answers with, tagged as COGNITO.md tags them: "seen" in real use, or
+// our "guess" where Cognito's text is unknown. Error messages are not a stable contract, which
+// is why bulklink must not depend on them; the emulator still reproduces the known ones
+// verbatim so that rehearsals meet them.
+const (
+	// seen
+	msgUserNotFound   = "User does not exist."
+	msgCognitoSource  = "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser"
+	msgMerging        = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
+	msgAlreadyLinked  = "SourceUser is already linked to DestinationUser" // since mid-2024
+	msgNotLinked      = "Account isn't linked to anyone else, verify that the account has been linked"
+	msgRateExceeded   = "Rate exceeded"
+	msgUsernameExists = "User account already exists"
+	msgInvalidToken   = "The security token included in the request is invalid."
+	msgExpiredToken   = "The security token included in the request is expired"
+
+	// guess
+	msgSocialAttribute  = "Invalid SourceUser: ProviderAttributeName must be Cognito_Subject for a social identity provider"
+	msgSourceTooLong    = "Invalid SourceUser: ProviderName, ProviderAttributeName and ProviderAttributeValue must not exceed 128 characters in total"
+	msgSourceIncomplete = "Invalid SourceUser: ProviderAttributeName and ProviderAttributeValue must not be empty"
+	msgInternalError    = "An internal error occurred, please retry."
+	msgNotAuthorized    = "Access to the requested resource is not authorized."
+	msgFilterSyntax     = "Error while parsing filter."
+	msgPaginationToken  = "Invalid pagination token."
+	msgSerialization    = "Unable to parse the request body as JSON."
+)
+
+// msgPoolNotFound: guess (COGNITO.md).
+func msgPoolNotFound(poolID string) string {
+	return fmt.Sprintf("User pool %s does not exist.", poolID)
+}
+
+// msgProviderNotFound: seen from CreateUserPoolClient; a guess for AdminLinkProviderForUser.
+func msgProviderNotFound(provider, poolID string) string {
+	return fmt.Sprintf("The provider %s does not exist for User Pool %s.", provider, poolID)
+}
+
+// msgTooManyIdentities: guess, and so is the code (LimitExceededException).
+func msgTooManyIdentities(limit int) string {
+	return fmt.Sprintf("Maximum number of identities (%d) linked to DestinationUser reached", limit)
+}
+
+// msgImmutableAttribute: guess.
+func msgImmutableAttribute(name string) string {
+	return fmt.Sprintf("Invalid DestinationUser: a user with an immutable custom attribute (%s) cannot be linked", name)
+}
+
+// msgDuplicateProvider: guess.
+func msgDuplicateProvider(name string) string {
+	return fmt.Sprintf("A provider with the name %s already exists in this user pool.", name)
+}
+
+// msgIdentityProviderNotFound: guess.
+func msgIdentityProviderNotFound(name, poolID string) string {
+	return fmt.Sprintf("Identity provider %s does not exist in user pool %s.", name, poolID)
+}
+
+// msgFilterAttribute: guess.
+func msgFilterAttribute(name string) string {
+	return fmt.Sprintf("Invalid search attribute: %s is not searchable.", name)
+}
+
+// msgAccessDenied: the format IAM uses (seen).
+func msgAccessDenied(accessKeyID, op, resource string) string {
+	return fmt.Sprintf("User: arn:aws:iam::%s:user/%s is not authorized to perform: cognito-idp:%s on resource: %s because no identity-based policy allows the cognito-idp:%s action",
+		accountID, accessKeyID, op, resource, op)
+}

@@ -1,0 +1,286 @@
+package emulator
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// userType is the API's UserType, as ListUsers and AdminCreateUser answer it.
+type userType struct {
+	Username             string      `json:"Username"`
+	Attributes           []attribute `json:"Attributes"`
+	UserCreateDate       epochTime   `json:"UserCreateDate"`
+	UserLastModifiedDate epochTime   `json:"UserLastModifiedDate"`
+	Enabled              bool        `json:"Enabled"`
+	UserStatus           string      `json:"UserStatus"`
+}
+
+func (u *user) userType(only []string) userType {
+	return userType{
+		Username:             u.username,
+		Attributes:           u.attributeList(only),
+		UserCreateDate:       epochTime(u.created),
+		UserLastModifiedDate: epochTime(u.modified),
+		Enabled:              u.enabled,
+		UserStatus:           u.status,
+	}
+}
+
+// adminUserInput is the input of AdminGetUser and AdminDeleteUser.
+type adminUserInput struct {
+	UserPoolId *string
+	Username   *string
+}
+
+func (in *adminUserInput) poolID() string { return aws.ToString(in.UserPoolId) }
+
+func (in *adminUserInput) validate() error {
+	var v validation
+	v.requiredString("userPoolId", in.UserPoolId, shapeUserPoolID)
+	v.requiredString("username", in.Username, shapeUsername)
+	return v.err()
+}
+
+type adminGetUserOutput struct {
+	Username             string      `json:"Username"`
+	UserAttributes       []attribute `json:"UserAttributes"`
+	UserCreateDate       epochTime   `json:"UserCreateDate"`
+	UserLastModifiedDate epochTime   `json:"UserLastModifiedDate"`
+	Enabled              bool        `json:"Enabled"`
+	UserStatus           string      `json:"UserStatus"`
+}
+
+func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(in.poolID())
+	if err != nil {
+		return nil, err
+	}
+	u := p.user(*in.Username)
+	if u == nil {
+		return nil, userNotFound()
+	}
+	return &adminGetUserOutput{
+		Username:             u.username,
+		UserAttributes:       u.attributeList(nil),
+		UserCreateDate:       epochTime(u.created),
+		UserLastModifiedDate: epochTime(u.modified),
+		Enabled:              u.enabled,
+		UserStatus:           u.status,
+	}, nil
+}
+
+func (e *Emulator) adminDeleteUser(in *adminUserInput) (noOutput, error) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(in.poolID())
+	if err != nil {
+		return noOutput{}, err
+	}
+	u := p.user(*in.Username)
+	if u == nil {
+		return noOutput{}, userNotFound()
+	}
+	if err := e.quotas.Load().admitUser(p.id, u.username, e.now()); err != nil {
+		return noOutput{}, err
+	}
+	p.remove(u)
+	return noOutput{}, nil
+}
+
+// attributeInput is an AttributeType in a request.
+type attributeInput struct {
+	Name  *string
+	Value *string
+}
+
+type adminCreateUserInput struct {
+	UserPoolId        *string
+	Username          *string
+	UserAttributes    []attributeInput
+	TemporaryPassword *string
+	MessageAction     *string
+	// ValidationData, ForceAliasCreation, DesiredDeliveryMediums and ClientMetadata are
+	// accepted and ignored: the emulator sends no messages and runs no triggers.
+}
+
+func (in *adminCreateUserInput) poolID() string { return aws.ToString(in.UserPoolId) }
+
+var shapePassword = shape(0, 256, `[\S]+`).secret()
+
+func (in *adminCreateUserInput) validate() error {
+	var v validation
+	v.requiredString("userPoolId", in.UserPoolId, shapeUserPoolID)
+	v.requiredString("username", in.Username, shapeUsername)
+	for i, a := range in.UserAttributes {
+		v.required(fmt.Sprintf("userAttributes.%d.member.name", i+1), a.Name != nil)
+	}
+	v.string("temporaryPassword", in.TemporaryPassword, shapePassword)
+	v.string("messageAction", in.MessageAction, shapeMessageAction)
+	return v.err()
+}
+
+type adminCreateUserOutput struct {
+	User userType `json:"User"`
+}
+
+// adminCreateUser creates a native user, in status FORCE_CHANGE_PASSWORD as an administrator's
+// users start. The sub is Cognito's to choose: a sub among the attributes is ignored.
+func (e *Emulator) adminCreateUser(in *adminCreateUserInput) (*adminCreateUserOutput, error) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(in.poolID())
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	if err := e.quotas.Load().admitUser(p.id, *in.Username, now); err != nil {
+		return nil, err
+	}
+	if p.users[*in.Username] != nil {
+		return nil, &apiError{codeUsernameExists, msgUsernameExists}
+	}
+	attrs := make(map[string]string, len(in.UserAttributes))
+	for _, a := range in.UserAttributes {
+		attrs[*a.Name] = aws.ToString(a.Value)
+	}
+	u := newUser(*in.Username, statusForceChangePassword, attrs, now)
+	p.add(u)
+	return &adminCreateUserOutput{User: u.userType(nil)}, nil
+}
+
+type listUsersInput struct {
+	UserPoolId      *string
+	AttributesToGet []string
+	Limit           *int32
+	PaginationToken *string
+	Filter          *string
+}
+
+func (in *listUsersInput) poolID() string { return aws.ToString(in.UserPoolId) }
+
+func (in *listUsersInput) validate() error {
+	var v validation
+	v.requiredString("userPoolId", in.UserPoolId, shapeUserPoolID)
+	v.int("limit", in.Limit, 0, 60)
+	v.string("paginationToken", in.PaginationToken, shapePaginationToken)
+	v.string("filter", in.Filter, shapeFilter)
+	return v.err()
+}
+
+type listUsersOutput struct {
+	Users           []userType `json:"Users"`
+	PaginationToken *string    `json:"PaginationToken,omitempty"`
+}
+
+// listUsers pages through a pool's users in username order, filtered as Cognito filters.
+func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
+	filter, err := parseFilter(aws.ToString(in.Filter))
+	if err != nil {
+		return nil, err
+	}
+	after, err := pageAfter(in.PaginationToken)
+	if err != nil {
+		return nil, err
+	}
+	limit := pageSize(in.Limit)
+
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(in.poolID())
+	if err != nil {
+		return nil, err
+	}
+	names := p.usernames
+	if after != "" {
+		i, found := slices.BinarySearch(names, after)
+		if found {
+			i++
+		}
+		names = names[i:]
+	}
+	if filter.attribute == "username" {
+		// Usernames are sorted: the matches are the run that starts with the value.
+		i, _ := slices.BinarySearch(names, filter.value)
+		names = names[i:]
+		end := slices.IndexFunc(names, func(n string) bool { return !strings.HasPrefix(n, filter.value) })
+		if end >= 0 {
+			names = names[:end]
+		}
+	}
+	out := &listUsersOutput{Users: []userType{}}
+	for _, name := range names {
+		u := p.users[name]
+		if !filter.match(u) {
+			continue
+		}
+		if len(out.Users) == limit {
+			out.PaginationToken = pageToken(out.Users[limit-1].Username)
+			break
+		}
+		out.Users = append(out.Users, u.userType(in.AttributesToGet))
+	}
+	return out, nil
+}
+
+// userFilter is a ListUsers filter: `attribute = "value"` or `attribute ^= "value"`.
+// The zero value matches every user.
+type userFilter struct {
+	attribute, value string
+	prefix           bool
+}
+
+var filterSyntax = regexp.MustCompile(`^\s*([\w:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
+
+// searchable are the attributes ListUsers can filter on.
+var searchable = []string{
+	"username", "email", "phone_number", "name", "given_name", "family_name",
+	"preferred_username", "cognito:user_status", "status", "sub",
+}
+
+func parseFilter(s string) (userFilter, error) {
+	if strings.TrimSpace(s) == "" {
+		return userFilter{}, nil
+	}
+	m := filterSyntax.FindStringSubmatch(s)
+	if m == nil {
+		return userFilter{}, invalidParameter(msgFilterSyntax)
+	}
+	if !slices.Contains(searchable, m[1]) {
+		return userFilter{}, invalidParameter(msgFilterAttribute(m[1]))
+	}
+	value := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[3])
+	return userFilter{attribute: m[1], value: value, prefix: m[2] == "^="}, nil
+}
+
+func (f userFilter) match(u *user) bool {
+	var have string
+	switch f.attribute {
+	case "":
+		return true
+	case "username":
+		have = u.username
+	case "status":
+		have = "Disabled"
+		if u.enabled {
+			have = "Enabled"
+		}
+	case "cognito:user_status": // the one case-insensitive attribute
+		have, f.value = strings.ToUpper(u.status), strings.ToUpper(f.value)
+	default:
+		v, ok := u.attribute(f.attribute)
+		if !ok {
+			return false
+		}
+		have = v
+	}
+	if f.prefix {
+		return strings.HasPrefix(have, f.value)
+	}
+	return have == f.value
+}

@@ -1,0 +1,170 @@
+package emulator_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/bulklink/bulklink/emulator"
+)
+
+// post sends an unsigned AWS JSON 1.1 request, as a client without the SDK would.
+func post(t *testing.T, url, target, body string) (status int, header http.Header, answer map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", target)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		t.Fatalf("body %q is not JSON: %v", raw, err)
+	}
+	return resp.StatusCode, resp.Header, answer
+}
+
+func TestProtocol(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, emulator.Options{})
+	const getUser = "AWSCognitoIdentityProviderService.AdminGetUser"
+	for _, tc := range []struct {
+		name, target, body string
+		status             int
+		code, msg          string
+	}{
+		{"unsigned call", getUser, `{"UserPoolId":"us-east-1_Example1","Username":"alice"}`, 200, "", ""},
+		{"unknown operation", "AWSCognitoIdentityProviderService.AdminFrobnicateUser", `{}`, 400, "UnknownOperationException", ""},
+		{"no target", "", `{}`, 400, "UnknownOperationException", ""},
+		{"malformed JSON", getUser, `{"UserPoolId": `, 400, "SerializationException", "Unable to parse the request body as JSON."},
+		{"wrong member type", getUser, `{"UserPoolId": 5, "Username": "alice"}`, 400, "SerializationException", "Unable to parse the request body as JSON."},
+		{"one member missing", getUser, `{"Username":"alice"}`, 400, "InvalidParameterException",
+			"1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null"},
+		{"empty body", getUser, ``, 400, "InvalidParameterException",
+			"2 validation errors detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null; " +
+				"Value null at 'username' failed to satisfy constraint: Member must not be null"},
+		{"sensitive value left out", getUser, `{"UserPoolId":"us-east-1_Example1","Username":""}`, 400, "InvalidParameterException",
+			`2 validation errors detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{M}\p{S}\p{N}\p{P}]+; ` +
+				"Value at 'username' failed to satisfy constraint: Member must have length greater than or equal to 1"},
+		{"link members missing", "AWSCognitoIdentityProviderService.AdminLinkProviderForUser", `{"UserPoolId":"us-east-1_Example1"}`, 400, "InvalidParameterException",
+			"2 validation errors detected: Value null at 'destinationUser' failed to satisfy constraint: Member must not be null; " +
+				"Value null at 'sourceUser' failed to satisfy constraint: Member must not be null"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, header, answer := post(t, srv.URL, tc.target, tc.body)
+			if status != tc.status {
+				t.Errorf("got status %d, want %d", status, tc.status)
+			}
+			if got := header.Get("Content-Type"); got != "application/x-amz-json-1.1" {
+				t.Errorf("got Content-Type %q", got)
+			}
+			if id := header.Get("x-amzn-RequestId"); !uuidPattern.MatchString(id) {
+				t.Errorf("got request ID %q, want a UUID", id)
+			}
+			if got := header.Get("X-Amzn-ErrorType"); got != tc.code {
+				t.Errorf("got X-Amzn-ErrorType %q, want %q", got, tc.code)
+			}
+			if tc.code == "" {
+				return
+			}
+			if answer["__type"] != tc.code {
+				t.Errorf("got __type %v, want %s", answer["__type"], tc.code)
+			}
+			if msg, _ := answer["message"].(string); msg != tc.msg {
+				t.Errorf("got message %q, want %q", msg, tc.msg)
+			}
+		})
+	}
+	if got := srv.Calls("AdminFrobnicateUser"); got != 1 {
+		t.Errorf("got %d calls of the unknown operation, want 1", got)
+	}
+}
+
+func TestAuthErrors(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, emulator.Options{AuthErrors: map[string]string{
+		"AKIAUNKNOWN": "UnrecognizedClientException",
+		"AKIAEXPIRED": "ExpiredTokenException",
+		"AKIADENIED":  "AccessDeniedException",
+		"AKIANOTAUTH": "NotAuthorizedException",
+	}})
+	for _, tc := range []struct {
+		key  string
+		want want
+	}{
+		{emulator.TestAccessKeyID, want{}},
+		{"AKIAUNKNOWN", want{"UnrecognizedClientException", "The security token included in the request is invalid.", 400}},
+		{"AKIAEXPIRED", want{"ExpiredTokenException", "The security token included in the request is expired", 400}},
+		{"AKIADENIED", want{"AccessDeniedException", "User: arn:aws:iam::000000000000:user/AKIADENIED is not authorized to perform: " +
+			"cognito-idp:AdminLinkProviderForUser on resource: arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Example1 " +
+			"because no identity-based policy allows the cognito-idp:AdminLinkProviderForUser action", 400}},
+		{"AKIANOTAUTH", want{"NotAuthorizedException", "", 403}},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			client := srv.Client(noRetries, func(o *cip.Options) {
+				o.Credentials = credentials.NewStaticCredentialsProvider(tc.key, "secret", "")
+			})
+			_, err := client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "alice", "Google", "Cognito_Subject", "g-"+tc.key))
+			check(t, err, tc.want)
+		})
+	}
+	if ids, _ := srv.Identities(poolID, "alice"); len(ids) != 1 {
+		t.Errorf("got identities %+v, want only the authorized link", ids)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zapcore.DebugLevel)
+	srv, client := start(t, emulator.Options{Logger: zap.New(core)})
+	_, err := client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "nobody", "Google", "Cognito_Subject", "g"))
+	check(t, err, want{"UserNotFoundException", "", 404})
+	_, err = client.AdminGetUser(t.Context(), &cip.AdminGetUserInput{UserPoolId: aws.String(poolID), Username: aws.String("alice")})
+	check(t, err, want{})
+	srv.Close() // let every handler finish
+
+	entries := logs.All()
+	if len(entries) != 2 {
+		t.Fatalf("got %d log entries, want 2", len(entries))
+	}
+	for i, want := range []map[string]any{
+		{"op": "AdminLinkProviderForUser", "user_pool_id": poolID, "outcome": "UserNotFoundException"},
+		{"op": "AdminGetUser", "user_pool_id": poolID, "outcome": "ok"},
+	} {
+		e := entries[i]
+		fields := e.ContextMap()
+		if e.Level != zapcore.DebugLevel {
+			t.Errorf("entry %d: got level %s, want debug", i, e.Level)
+		}
+		for k, v := range want {
+			if fields[k] != v {
+				t.Errorf("entry %d: got %s=%v, want %v", i, k, fields[k], v)
+			}
+		}
+		if _, ok := fields["duration"]; !ok {
+			t.Errorf("entry %d has no duration: %v", i, fields)
+		}
+		for k, v := range fields {
+			if s, ok := v.(string); ok && strings.Contains(s, emulator.TestAccessKeyID) {
+				t.Errorf("entry %d logs credentials in %s", i, k)
+			}
+		}
+	}
+}

@@ -1,0 +1,219 @@
+package emulator
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Seed is a state to load into an emulator, as `bulklink emulate --seed` reads it from JSON:
+//
+//	{"user_pools": [{"id": "us-east-1_Example1",
+//	  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML"}],
+//	  "users": [{"username": "alice"},
+//	            {"username": "bob", "identities": [{"provider": "Okta", "value": "bob@example.com"}]},
+//	            {"username": "Google_1234", "federated": true}]}]}
+type Seed struct {
+	UserPools []SeedPool `json:"user_pools"`
+}
+
+// SeedPool is a user pool in a Seed.
+type SeedPool struct {
+	ID                string         `json:"id"`             // e.g. us-east-1_Example1; its region is the part before the last "_"
+	Name              string         `json:"name,omitempty"` // default: the ID
+	IdentityProviders []SeedProvider `json:"identity_providers,omitempty"`
+	// ImmutableAttributes are custom attributes, e.g. "custom:tenant", that the pool's schema
+	// declares immutable. A user with a value for one cannot be linked.
+	ImmutableAttributes []string   `json:"immutable_attributes,omitempty"`
+	Users               []SeedUser `json:"users,omitempty"`
+}
+
+// SeedProvider is an identity provider configured in a SeedPool.
+type SeedProvider struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // SAML, OIDC, Google, Facebook, LoginWithAmazon or SignInWithApple
+}
+
+// SeedUser is a user in a SeedPool.
+type SeedUser struct {
+	Username string `json:"username"`
+	// Federated makes the user the profile a federated user got by signing in: the username
+	// is <Provider>_<the provider's user ID> and the status EXTERNAL_PROVIDER. Otherwise the
+	// user is a native one, CONFIRMED.
+	Federated bool `json:"federated,omitempty"`
+	// Attributes are the user's attributes, e.g. "email". A "sub" sets the user's sub, which
+	// is otherwise random.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Identities are linked to the user, by the rules of AdminLinkProviderForUser.
+	Identities []SeedIdentity `json:"identities,omitempty"`
+}
+
+// SeedIdentity is an external identity linked to a SeedUser.
+type SeedIdentity struct {
+	Provider  string `json:"provider"`
+	Attribute string `json:"attribute,omitempty"` // the ProviderAttributeName; default Cognito_Subject
+	Value     string `json:"value"`
+}
+
+// ReadSeed reads a Seed from JSON. Unknown fields are errors, so that a misspelt one is not
+// silently ignored.
+func ReadSeed(r io.Reader) (Seed, error) {
+	var s Seed
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Seed{}, fmt.Errorf("read seed: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Seed{}, errors.New("read seed: unexpected data after the top-level object")
+	}
+	return s, nil
+}
+
+// LoadSeedFile reads a Seed from a JSON file.
+func LoadSeedFile(path string) (Seed, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Seed{}, err
+	}
+	defer f.Close()
+	s, err := ReadSeed(f)
+	if err != nil {
+		return Seed{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Load adds the pools of s to the emulator, all or none: it fails if s is inconsistent
+// (a link the service would refuse, a provider that is not configured, ...) or names a pool
+// the emulator already has.
+func (e *Emulator) Load(s Seed) error {
+	now := e.now()
+	pools := make(map[string]*pool, len(s.UserPools))
+	for _, sp := range s.UserPools {
+		if pools[sp.ID] != nil {
+			return fmt.Errorf("seed: user pool %s: listed twice", sp.ID)
+		}
+		p, err := sp.build(now)
+		if err != nil {
+			return fmt.Errorf("seed: user pool %s: %w", sp.ID, err)
+		}
+		pools[sp.ID] = p
+	}
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	for id := range pools {
+		if e.store.pools[id] != nil {
+			return fmt.Errorf("seed: user pool %s: already exists", id)
+		}
+	}
+	maps.Copy(e.store.pools, pools)
+	return nil
+}
+
+func (sp SeedPool) build(now time.Time) (*pool, error) {
+	if !valid(sp.ID, shapeUserPoolID) {
+		return nil, fmt.Errorf("id %q is not a user pool ID like us-east-1_Example1", sp.ID)
+	}
+	region := sp.ID[:strings.LastIndex(sp.ID, "_")]
+	p := newPool(sp.ID, cmp.Or(sp.Name, sp.ID), region, now)
+
+	for _, sp := range sp.IdentityProviders {
+		switch {
+		case !valid(sp.Name, shapeProviderNameV2):
+			return nil, fmt.Errorf("identity provider %q: not a valid provider name", sp.Name)
+		case !slices.Contains(providerTypes, sp.Type):
+			return nil, fmt.Errorf("identity provider %s: type %q is not one of %v", sp.Name, sp.Type, providerTypes)
+		case p.providers[sp.Name] != nil:
+			return nil, fmt.Errorf("identity provider %s: listed twice", sp.Name)
+		}
+		p.providers[sp.Name] = &provider{name: sp.Name, typ: sp.Type, details: map[string]string{}, created: now, modified: now}
+	}
+
+	for _, name := range sp.ImmutableAttributes {
+		if !strings.HasPrefix(name, "custom:") {
+			return nil, fmt.Errorf("immutable attribute %q: want a custom attribute, custom:<name>", name)
+		}
+		p.custom = append(p.custom, customAttribute{name: name, dataType: "String", mutable: false})
+	}
+
+	users := make([]*user, len(sp.Users))
+	usernames := make(map[string]bool, len(sp.Users))
+	subs := make(map[string]bool, len(sp.Users))
+	for i, su := range sp.Users {
+		u, err := p.seedUser(su, now)
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", su.Username, err)
+		}
+		if usernames[u.username] || subs[u.sub] {
+			return nil, fmt.Errorf("user %q: username or sub listed twice", su.Username)
+		}
+		users[i] = u
+		usernames[u.username], subs[u.sub] = true, true
+	}
+	p.addAll(users)
+
+	for i, su := range sp.Users {
+		for _, id := range su.Identities {
+			src := providerRef{id.Provider, cmp.Or(id.Attribute, attributeSubject), id.Value}
+			prov, err := p.checkSource(src)
+			if err == nil {
+				err = p.checkLinkable(users[i], src, false)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("user %q: identity %s/%s: %w", su.Username, id.Provider, id.Value, err)
+			}
+			p.link(users[i], prov, src, now)
+		}
+	}
+	return p, nil
+}
+
+// seedUser makes the user su describes, without its linked identities.
+func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
+	if !valid(su.Username, shapeUsername) {
+		return nil, errors.New("not a valid username")
+	}
+	if _, ok := su.Attributes["identities"]; ok {
+		return nil, errors.New(`attribute "identities" is derived: list the identities instead`)
+	}
+	attrs := maps.Clone(su.Attributes)
+	if attrs == nil {
+		attrs = make(map[string]string)
+	}
+	sub := attrs["sub"]
+	status, own := statusConfirmed, (*Identity)(nil)
+	if su.Federated {
+		providerName, userID, _ := strings.Cut(su.Username, "_")
+		prov := p.providers[providerName]
+		if prov == nil || userID == "" {
+			return nil, errors.New("a federated user is named <Provider>_<id>, with a provider the pool has")
+		}
+		status = statusExternalProvider
+		own = &Identity{
+			ProviderName:  prov.name,
+			ProviderType:  prov.typ,
+			AttributeName: attributeSubject,
+			UserID:        userID,
+			DateCreated:   now.UnixMilli(),
+		}
+	}
+	u := newUser(su.Username, status, attrs, now)
+	u.sub = cmp.Or(sub, u.sub)
+	u.own = own
+	return u, nil
+}
+
+// valid reports whether s fits a string shape.
+func valid(s string, sh stringShape) bool {
+	n := utf8.RuneCountInString(s)
+	return n >= sh.min && (sh.max == 0 || n <= sh.max) && (sh.re == nil || sh.re.MatchString(s))
+}

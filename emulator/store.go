@@ -1,0 +1,258 @@
+package emulator
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// accountID is the AWS account the emulator answers for.
+const accountID = "000000000000"
+
+// maxLinkedIdentities is how many external identities may be linked to one user.
+const maxLinkedIdentities = 5
+
+const (
+	providerCognito  = "Cognito"         // DestinationUser.ProviderName of a native user
+	attributeSubject = "Cognito_Subject" // the provider's own user ID
+)
+
+// providerTypes are the identity provider types, as IdentityProviderTypeType spells them.
+var providerTypes = []string{"SAML", "Facebook", "Google", "LoginWithAmazon", "SignInWithApple", "OIDC"}
+
+// isSocial reports whether a provider type is a social one, whose identities are linked by
+// Cognito_Subject only.
+func isSocial(providerType string) bool {
+	switch providerType {
+	case "Facebook", "Google", "LoginWithAmazon", "SignInWithApple":
+		return true
+	}
+	return false
+}
+
+// User statuses, as UserStatusType spells them.
+const (
+	statusConfirmed           = "CONFIRMED"
+	statusExternalProvider    = "EXTERNAL_PROVIDER"
+	statusForceChangePassword = "FORCE_CHANGE_PASSWORD"
+)
+
+// store is the emulator's state. One mutex guards all of it: every operation holds it for
+// microseconds, so finer locks would buy nothing but lock-ordering rules.
+type store struct {
+	mu    sync.Mutex
+	pools map[string]*pool
+}
+
+// pool returns the user pool with the given ID, or the ResourceNotFoundException Cognito
+// answers. The caller holds s.mu.
+func (s *store) pool(id string) (*pool, error) {
+	if p, ok := s.pools[id]; ok {
+		return p, nil
+	}
+	return nil, poolNotFound(id)
+}
+
+// pool is a user pool.
+type pool struct {
+	id, name          string
+	region            string
+	created, modified time.Time
+	custom            []customAttribute
+	providers         map[string]*provider
+	users             map[string]*user // by username
+	subs              map[string]*user // by sub
+	usernames         []string         // sorted: the order ListUsers pages through
+	links             map[identityKey]*user
+}
+
+// customAttribute is a custom attribute in a pool's schema.
+type customAttribute struct {
+	name     string // with its "custom:" prefix
+	dataType string
+	mutable  bool
+}
+
+// identityKey names an external identity: a provider and the provider's value for the user.
+type identityKey struct{ provider, value string }
+
+func newPool(id, name, region string, now time.Time) *pool {
+	return &pool{
+		id: id, name: name, region: region,
+		created: now, modified: now,
+		providers: make(map[string]*provider),
+		users:     make(map[string]*user),
+		subs:      make(map[string]*user),
+		links:     make(map[identityKey]*user),
+	}
+}
+
+func (p *pool) arn() string {
+	return "arn:aws:cognito-idp:" + p.region + ":" + accountID + ":userpool/" + p.id
+}
+
+// provider is an identity provider configured in a pool.
+type provider struct {
+	name, typ         string
+	details, mapping  map[string]string
+	idpIdentifiers    []string
+	created, modified time.Time
+}
+
+// user is a user profile: a native user, or the profile of a federated user who signed in
+// (named <Provider>_<id>, status EXTERNAL_PROVIDER).
+type user struct {
+	username, sub     string
+	status            string
+	enabled           bool
+	attributes        map[string]string // all but sub and identities, which are derived
+	created, modified time.Time
+	// own is a federated profile's own identity, the one it signed in with; nil for a native
+	// user.
+	own *Identity
+	// links are the identities linked to the user, in the order they were linked.
+	links []Identity
+}
+
+// user finds a user by username or, as Cognito also accepts, by sub.
+func (p *pool) user(name string) *user {
+	if u, ok := p.users[name]; ok {
+		return u
+	}
+	return p.subs[name]
+}
+
+// federatedProfile returns the profile an external identity got when it signed in to the
+// pool, or nil.
+func (p *pool) federatedProfile(id identityKey) *user {
+	return p.users[id.provider+"_"+id.value]
+}
+
+// add adds u, whose username and sub are new to the pool.
+func (p *pool) add(u *user) {
+	p.users[u.username] = u
+	p.subs[u.sub] = u
+	i, _ := slices.BinarySearch(p.usernames, u.username)
+	p.usernames = slices.Insert(p.usernames, i, u.username)
+}
+
+// addAll adds many users at once, sorting the usernames once.
+func (p *pool) addAll(users []*user) {
+	for _, u := range users {
+		p.users[u.username] = u
+		p.subs[u.sub] = u
+	}
+	p.usernames = slices.Sorted(maps.Keys(p.users))
+}
+
+// remove removes u and the links to it; their identities may be linked again.
+func (p *pool) remove(u *user) {
+	delete(p.users, u.username)
+	delete(p.subs, u.sub)
+	if i, ok := slices.BinarySearch(p.usernames, u.username); ok {
+		p.usernames = slices.Delete(p.usernames, i, i+1)
+	}
+	for _, id := range u.links {
+		delete(p.links, identityKey{id.ProviderName, id.UserID})
+	}
+}
+
+// link links the identity src, of provider prov, to u.
+func (p *pool) link(u *user, prov *provider, src providerRef, now time.Time) {
+	u.links = append(u.links, Identity{
+		ProviderName:  prov.name,
+		ProviderType:  prov.typ,
+		AttributeName: src.attribute,
+		UserID:        src.value,
+		DateCreated:   now.UnixMilli(),
+	})
+	u.modified = now
+	p.links[src.key()] = u
+}
+
+// unlink removes the identity i of the links of u.
+func (p *pool) unlink(u *user, i int, now time.Time) {
+	delete(p.links, identityKey{u.links[i].ProviderName, u.links[i].UserID})
+	u.links = slices.Delete(u.links, i, i+1)
+	u.modified = now
+}
+
+// linked returns the index of the identity id in the links of u, or -1.
+func (u *user) linked(id identityKey) int {
+	return slices.IndexFunc(u.links, func(x Identity) bool { return x.ProviderName == id.provider && x.UserID == id.value })
+}
+
+// attribute is a user attribute as the API carries it (AttributeType).
+type attribute struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+// attributeList returns u's attributes as Cognito lists them: sub, identities when there are
+// any, then the others by name. When only is not nil, just those named in it are listed.
+func (u *user) attributeList(only []string) []attribute {
+	attrs := []attribute{{"sub", u.sub}}
+	if u.own != nil || len(u.links) > 0 {
+		attrs = append(attrs, attribute{"identities", u.renderIdentities()})
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.attributes)) {
+		attrs = append(attrs, attribute{name, u.attributes[name]})
+	}
+	if only != nil {
+		attrs = slices.DeleteFunc(attrs, func(a attribute) bool { return !slices.Contains(only, a.Name) })
+	}
+	return attrs
+}
+
+// attribute returns the value of one of u's attributes, sub included.
+func (u *user) attribute(name string) (string, bool) {
+	if name == "sub" {
+		return u.sub, true
+	}
+	v, ok := u.attributes[name]
+	return v, ok
+}
+
+// renderIdentities renders the identities attribute: a JSON array in a string, a federated
+// profile's own identity first, keys in the order Cognito writes them, issuer always null.
+func (u *user) renderIdentities() string {
+	type wire struct {
+		UserID       string  `json:"userId"`
+		ProviderName string  `json:"providerName"`
+		ProviderType string  `json:"providerType"`
+		Issuer       *string `json:"issuer"`
+		Primary      bool    `json:"primary"`
+		DateCreated  int64   `json:"dateCreated"`
+	}
+	var list []wire
+	if id := u.own; id != nil {
+		list = append(list, wire{id.UserID, id.ProviderName, id.ProviderType, nil, true, id.DateCreated})
+	}
+	for _, id := range u.links {
+		list = append(list, wire{id.UserID, id.ProviderName, id.ProviderType, nil, false, id.DateCreated})
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(list) // cannot fail: strings, bools and numbers only
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// newUser returns a user with a new sub. The attributes sub and identities, which Cognito
+// derives, are dropped from attrs.
+func newUser(username, status string, attrs map[string]string, now time.Time) *user {
+	delete(attrs, "sub")
+	delete(attrs, "identities")
+	return &user{
+		username:   username,
+		sub:        newUUID(),
+		status:     status,
+		enabled:    true,
+		attributes: attrs,
+		created:    now,
+		modified:   now,
+	}
+}
