@@ -63,7 +63,7 @@ func TestCSV(t *testing.T) {
 			want: []Row{{
 				Line:    2,
 				Request: linked("alice", "a-1"),
-				Extra:   []Field{{"Ticket", "T-1"}, {" Note ", " keep me "}},
+				Extra:   []Field{{Name: "Ticket", Value: "T-1"}, {Name: " Note ", Value: " keep me "}},
 			}},
 		},
 		{
@@ -81,8 +81,8 @@ func TestCSV(t *testing.T) {
 			in:   "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"one\r\ntwo\n\nthree\"\nbob,Okta,b-1,x\n",
 			opt:  withPool,
 			want: []Row{
-				{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{"note", "one\ntwo\n\nthree"}}},
-				{Line: 6, Request: linked("bob", "b-1"), Extra: []Field{{"note", "x"}}},
+				{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "note", Value: "one\ntwo\n\nthree"}}},
+				{Line: 6, Request: linked("bob", "b-1"), Extra: []Field{{Name: "note", Value: "x"}}},
 			},
 		},
 		{
@@ -189,7 +189,7 @@ func TestCSVBounds(t *testing.T) {
 	t.Run("most lines", func(t *testing.T) {
 		in := "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"" + strings.Repeat("\n", MaxRecordLines-1) + "\"\n"
 		rows := readCSV(t, in, Options{UserPoolID: pool})
-		checkRows(t, rows, []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{"note", strings.Repeat("\n", MaxRecordLines-1)}}}})
+		checkRows(t, rows, []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "note", Value: strings.Repeat("\n", MaxRecordLines-1)}}}})
 	})
 	t.Run("one line too many", func(t *testing.T) {
 		in := "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"" + strings.Repeat("\n", MaxRecordLines) + "\"\n"
@@ -202,7 +202,7 @@ func TestCSVBounds(t *testing.T) {
 		in := "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"" + half + "\n" + half + "\"\nbob,Okta,b-1,x\n"
 		rows := readCSV(t, in, Options{UserPoolID: pool})
 		want := []Row{bad(2, "field 4: unterminated quoted field"), bad(3, `field 1: bare " in unquoted field`),
-			{Line: 4, Request: linked("bob", "b-1"), Extra: []Field{{"note", "x"}}}}
+			{Line: 4, Request: linked("bob", "b-1"), Extra: []Field{{Name: "note", Value: "x"}}}}
 		checkRows(t, rows, want)
 	})
 }
@@ -308,10 +308,10 @@ func TestCSVTestdata(t *testing.T) {
 			opt:     Options{UserPoolID: "eu-west-1_Default1"},
 			columns: []string{"ticket"},
 			want: []Row{
-				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"), Extra: []Field{{"ticket", "T-1"}}},
-				{Line: 3, Request: req(pool, "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{"ticket", "T-2"}}},
-				{Line: 4, Request: req(pool, "Cognito", "carol", "Facebook", "Cognito_Subject", "10158012345678901"), Extra: []Field{{"ticket", "T-3"}}},
-				{Line: 5, Request: req("eu-west-1_Default1", "Cognito", "dave", "Okta", "Cognito_Subject", "00u1abcd2EFGH3ijk4l5"), Extra: []Field{{"ticket", "T-4"}}},
+				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"), Extra: []Field{{Name: "ticket", Value: "T-1"}}},
+				{Line: 3, Request: req(pool, "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{Name: "ticket", Value: "T-2"}}},
+				{Line: 4, Request: req(pool, "Cognito", "carol", "Facebook", "Cognito_Subject", "10158012345678901"), Extra: []Field{{Name: "ticket", Value: "T-3"}}},
+				{Line: 5, Request: req("eu-west-1_Default1", "Cognito", "dave", "Okta", "Cognito_Subject", "00u1abcd2EFGH3ijk4l5"), Extra: []Field{{Name: "ticket", Value: "T-4"}}},
 			},
 		},
 		{
@@ -319,19 +319,19 @@ func TestCSVTestdata(t *testing.T) {
 			opt:     Options{UserPoolID: pool},
 			columns: []string{"note"},
 			want: []Row{
-				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "sub-1"), Extra: []Field{{"note", "ok"}}},
+				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "sub-1"), Extra: []Field{{Name: "note", Value: "ok"}}},
 				bad(4, "wrong number of fields: got 3, want 4"),
 				bad(5, `field 2: extraneous or missing " in quoted field`),
 				bad(6, `field 2: bare " in unquoted field`),
 				bad(7, "invalid UTF-8"),
 				bad(8, "field 2: unterminated quoted field"),
-				{Line: 9, Request: req(pool, "Cognito", "grace", "Google", "Cognito_Subject", "sub-7"), Extra: []Field{{"note", "two\nlines, \"quoted\""}}},
-				{Line: 11, Request: req(pool, "Cognito", "heidi", "Cognito", "Cognito_Subject", "sub-8"), Extra: []Field{{"note", "x"}},
+				{Line: 9, Request: req(pool, "Cognito", "grace", "Google", "Cognito_Subject", "sub-7"), Extra: []Field{{Name: "note", Value: "two\nlines, \"quoted\""}}},
+				{Line: 11, Request: req(pool, "Cognito", "heidi", "Cognito", "Cognito_Subject", "sub-8"), Extra: []Field{{Name: "note", Value: "x"}},
 					Invalid: "Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool"},
-				{Line: 12, Request: req(pool, "Cognito", "ivan", "Google", "Cognito_Subject", ""), Extra: []Field{{"note", "x"}}, Invalid: "missing source_value"},
-				{Line: 14, Request: req(pool, "Cognito", "judy", "SAML-Provider-Name-Longer-Than-32-Chars", "Cognito_Subject", "sub-9"), Extra: []Field{{"note", "x"}},
+				{Line: 12, Request: req(pool, "Cognito", "ivan", "Google", "Cognito_Subject", ""), Extra: []Field{{Name: "note", Value: "x"}}, Invalid: "missing source_value"},
+				{Line: 14, Request: req(pool, "Cognito", "judy", "SAML-Provider-Name-Longer-Than-32-Chars", "Cognito_Subject", "sub-9"), Extra: []Field{{Name: "note", Value: "x"}},
 					Invalid: "source_provider is 39 characters long, over the 32 Cognito accepts"},
-				{Line: 15, Request: req(pool, "Cognito", "ken", "Okta", "Cognito_Subject", "sub-10"), Extra: []Field{{"note", "last, no newline"}}},
+				{Line: 15, Request: req(pool, "Cognito", "ken", "Okta", "Cognito_Subject", "sub-10"), Extra: []Field{{Name: "note", Value: "last, no newline"}}},
 			},
 		},
 		{
@@ -339,11 +339,11 @@ func TestCSVTestdata(t *testing.T) {
 			columns: []string{"ticket"},
 			want: []Row{
 				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"),
-					Extra: []Field{{"ticket", "T-1"}}, Prior: &Prior{Line: 2, Status: "linked"}},
+					Extra: []Field{{Name: "ticket", Value: "T-1"}}, Prior: &Prior{Line: 2, Status: "linked"}},
 				{Line: 3, Request: req(pool, "Cognito", "zed", "Okta", "email", "zed@example.com"),
-					Extra: []Field{{"ticket", "T-9"}}, Prior: &Prior{Line: 4, Status: "failed"}},
+					Extra: []Field{{Name: "ticket", Value: "T-9"}}, Prior: &Prior{Line: 4, Status: "failed"}},
 				{Line: 4, Request: req("", "Cognito", "", "", "Cognito_Subject", ""),
-					Extra: []Field{{"ticket", ""}}, Prior: &Prior{Line: 3, Status: "invalid"}, Invalid: "missing user_pool_id (set the column or --user-pool-id)"},
+					Extra: []Field{{Name: "ticket", Value: ""}}, Prior: &Prior{Line: 3, Status: "invalid"}, Invalid: "missing user_pool_id (set the column or --user-pool-id)"},
 			},
 		},
 	}

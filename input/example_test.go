@@ -41,7 +41,7 @@ carol,Cognito,c-1,T-3
 	}
 	// Output:
 	// extras: [Ticket]
-	// line 2: link Cognito:alice to Google Cognito_Subject=110169484474386276334 [{Ticket T-1}]
+	// line 2: link Cognito:alice to Google Cognito_Subject=110169484474386276334 [{Ticket T-1 false}]
 	// line 3: invalid: field 3: unterminated quoted field
 	// line 4: invalid: Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool
 }

@@ -67,7 +67,7 @@ func readJSONL(t testing.TB, in string, opt Options) []Row {
 func show(r Row) string {
 	s := fmt.Sprintf("{Line:%d Request:%+v", r.Line, r.Request)
 	if r.Extra != nil {
-		s += fmt.Sprintf(" Extra:%q", r.Extra)
+		s += fmt.Sprintf(" Extra:%+v", r.Extra)
 	}
 	if r.Prior != nil {
 		s += fmt.Sprintf(" Prior:%+v", *r.Prior)

@@ -28,8 +28,8 @@
 // reading resumes on the next line. Empty lines are skipped but counted in line numbers. Memory
 // stays bounded by the longest accepted record whatever the size of the input.
 //
-// The CSV reader is hand-written rather than built on gocarina/gocsv, the project's CSV library
-// for writing: gocsv pushes decoded structs through a channel, stops at the first malformed
+// The CSV reader is hand-written rather than built on gocarina/gocsv, the CSV library the
+// project started with: gocsv pushes decoded structs through a channel, stops at the first malformed
 // record, numbers lines as if every record were one line, sets header normalisation globally,
 // and drops unknown columns, all of which this package must avoid.
 package input
@@ -61,6 +61,9 @@ type Request struct {
 type Field struct {
 	Name  string
 	Value string
+	// JSON marks a JSONL value that was not a string (a number, object, array, boolean):
+	// Value is its compact JSON text, which a JSONL report writes back as it was.
+	JSON bool
 }
 
 // Prior is what a row carried when the input is itself a bulklink report.

@@ -200,7 +200,7 @@ func (o *jsonRow) extra(key string, v json.RawMessage) {
 			value = b.String()
 		}
 	}
-	o.row.Extra = append(o.row.Extra, Field{Name: key, Value: value})
+	o.row.Extra = append(o.row.Extra, Field{Name: key, Value: value, JSON: kindOf(v) != "string"})
 }
 
 // eachKey calls fn with each key of the JSON object in data and its value, in order. It fails

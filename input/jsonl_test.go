@@ -52,7 +52,8 @@ func TestJSONL(t *testing.T) {
 			name: "extras in order of appearance",
 			in:   `{"zeta":"z","destination_user":"alice","num":1.50,"obj":{ "a" : [1, 2] },"source_provider":"Okta","t":true,"n":null,"s":" x ","user_pool_id":"` + pool + `","source_value":"a-1"}`,
 			want: []Row{{Line: 1, Request: linked("alice", "a-1"), Extra: []Field{
-				{"zeta", "z"}, {"num", "1.50"}, {"obj", `{"a":[1,2]}`}, {"t", "true"}, {"n", "null"}, {"s", " x "},
+				{Name: "zeta", Value: "z"}, {Name: "num", Value: "1.50", JSON: true}, {Name: "obj", Value: `{"a":[1,2]}`, JSON: true},
+				{Name: "t", Value: "true", JSON: true}, {Name: "n", Value: "null", JSON: true}, {Name: "s", Value: " x "},
 			}}},
 		},
 		{
@@ -63,7 +64,7 @@ func TestJSONL(t *testing.T) {
 				`{"line":null,` + flat + "}\n" +
 				"{" + flat + "}\n",
 			want: []Row{
-				{Line: 1, Request: linked("alice", "a-1"), Prior: &Prior{Line: 12, Status: "failed"}, Extra: []Field{{"ticket", "T-1"}}},
+				{Line: 1, Request: linked("alice", "a-1"), Prior: &Prior{Line: 12, Status: "failed"}, Extra: []Field{{Name: "ticket", Value: "T-1"}}},
 				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 13}},
 				{Line: 3, Request: linked("alice", "a-1"), Prior: &Prior{}},
 				{Line: 4, Request: linked("alice", "a-1")},
@@ -155,8 +156,8 @@ func TestJSONLTestdata(t *testing.T) {
 		{
 			file: "flat.jsonl",
 			want: []Row{
-				{Line: 1, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"), Extra: []Field{{"ticket", "T-1"}}},
-				{Line: 3, Request: req("eu-west-1_Default1", "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{"ticket", "7"}, {"tags", `["a","b"]`}}},
+				{Line: 1, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"), Extra: []Field{{Name: "ticket", Value: "T-1"}}},
+				{Line: 3, Request: req("eu-west-1_Default1", "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{Name: "ticket", Value: "7", JSON: true}, {Name: "tags", Value: `["a","b"]`, JSON: true}}},
 				{Line: 4, Request: req("eu-west-1_Default1", "Cognito", "carol", "Okta", "Cognito_Subject", "c-1")},
 			},
 		},
@@ -164,7 +165,7 @@ func TestJSONLTestdata(t *testing.T) {
 			file: "aws.jsonl",
 			want: []Row{
 				{Line: 1, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334")},
-				{Line: 2, Request: req(pool, "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{"ticket", "T-2"}}},
+				{Line: 2, Request: req(pool, "Cognito", "bob", "Okta", "email", "bob@example.com"), Extra: []Field{{Name: "ticket", Value: "T-2"}}},
 			},
 		},
 		{

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -19,34 +20,45 @@ const (
 	classOK        class = iota // the call did what was asked
 	classThrottled              // over the quota: back off, slow down, try again
 	classRetry                  // transient, and the call may or may not have been applied
+	classUnsent                 // transient, and the request never left (dial, DNS)
 	classAmbiguous              // an "already linked" answer: read the user to settle it
 	classPermanent              // Cognito refused the row for good
 	classFatal                  // no row can succeed: stop the run
 )
 
 func (c class) String() string {
-	return [...]string{"ok", "throttled", "retry", "ambiguous", "permanent", "fatal"}[c]
+	return [...]string{"ok", "throttled", "retry", "unsent", "ambiguous", "permanent", "fatal"}[c]
+}
+
+// answered reports whether Cognito itself answered, and the answer says nothing about
+// its load: the pacer may speed up.
+func (c class) answered() bool {
+	return c == classOK || c == classAmbiguous || c == classPermanent
 }
 
 // Error codes bulklink reports for failures that carry no Cognito error code.
 const (
-	codeTimeout    = "Timeout"
-	codeConnection = "ConnectionError"
-	codeUnknown    = "UnknownError"
-	codeConfig     = "ConfigError"
+	codeTimeout     = "Timeout"
+	codeConnection  = "ConnectionError"
+	codeUnknown     = "UnknownError"
+	codeConfig      = "ConfigError"
+	codeCredentials = "CredentialsError"
 )
 
-// Cognito and AWS error codes, grouped by what they mean for a linking job.
-var (
-	throttleCodes = map[string]bool{
-		"TooManyRequestsException": true,
-		"ThrottlingException":      true,
-		"Throttling":               true,
-		"RequestLimitExceeded":     true,
+// throttleCodes are the SDK's throttle codes less LimitExceededException, which for a link
+// is the five-identity cap of one user: a property of the row, never a reason to slow down.
+var throttleCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for c := range retry.DefaultThrottleErrorCodes {
+		m[c] = true
 	}
+	delete(m, "LimitExceededException")
+	return m
+}()
+
+var (
 	// fatalCodes mean no row of this run can succeed: the pool is wrong or the caller
-	// may not call. LimitExceededException is deliberately absent: for a link it is the
-	// five-identity cap of one user, a property of the row.
+	// may not call.
 	fatalCodes = map[string]bool{
 		"ResourceNotFoundException":   true, // the user pool does not exist
 		"NotAuthorizedException":      true,
@@ -62,9 +74,11 @@ var (
 		"MissingAuthenticationToken":  true,
 	}
 	transientCodes = map[string]bool{
-		"InternalErrorException": true,
-		"InternalFailure":        true,
-		"ServiceUnavailable":     true,
+		"InternalErrorException":  true,
+		"InternalFailure":         true,
+		"ServiceUnavailable":      true,
+		"RequestTimeout":          true,
+		"RequestTimeoutException": true,
 	}
 )
 
@@ -85,15 +99,20 @@ func classify(err error) (c class, code string) {
 	if err == nil {
 		return classOK, ""
 	}
+	if credentialsFailed(err) {
+		// Credentials could not be loaded, refreshed or signed with: every call would fail.
+		return classFatal, codeCredentials
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		code = ae.ErrorCode()
+		st := status(err)
 		switch {
-		case throttleCodes[code]:
+		case throttleCodes[code] || st == 429:
 			return classThrottled, code
 		case fatalCodes[code]:
 			return classFatal, code
-		case transientCodes[code]:
+		case transientCodes[code] || st >= 500:
 			return classRetry, code
 		case code == "InvalidParameterException":
 			for _, m := range ambiguousMessages {
@@ -101,17 +120,8 @@ func classify(err error) (c class, code string) {
 					return classAmbiguous, code
 				}
 			}
-			return classPermanent, code
-		}
-		if status(err) >= 500 {
-			return classRetry, code
 		}
 		return classPermanent, code
-	}
-	var se *v4.SigningError
-	if errors.As(err, &se) {
-		// Credentials could not be loaded or have expired: every call would fail.
-		return classFatal, "CredentialsError"
 	}
 	if s := status(err); s >= 500 {
 		return classRetry, codeUnknown
@@ -122,6 +132,8 @@ func classify(err error) (c class, code string) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return classRetry, codeTimeout
+	case unsent(err):
+		return classUnsent, codeConnection
 	case sent(err):
 		// The request left, and its answer was lost or unreadable: the call may have
 		// been applied. Retrying is safe; the final check settles the row.
@@ -134,6 +146,29 @@ func classify(err error) (c class, code string) {
 	// Anything else failed before a request could be sent (no region, no endpoint, a
 	// broken configuration): every row would fail the same way.
 	return classFatal, codeConfig
+}
+
+// credentialsFailed reports whether err is a failure to get credentials: bulklink's own
+// wrapper, the signer's, or another service's operation (STS, SSO) inside a Cognito one.
+func credentialsFailed(err error) bool {
+	var ce *CredentialsError
+	var se *v4.SigningError
+	if errors.As(err, &ce) || errors.As(err, &se) {
+		return true
+	}
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		var inner *smithy.OperationError
+		return errors.As(op.Err, &inner)
+	}
+	return false
+}
+
+// unsent reports whether err shows that the request never reached the network.
+func unsent(err error) bool {
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &de) || errors.As(err, &oe) && oe.Op == "dial"
 }
 
 // sent reports whether err arose after the request was handed to the network.

@@ -46,10 +46,13 @@ type Config struct {
 	Timeout     time.Duration // per attempt
 	Backoff     Backoff
 	// Grace is how long rows in flight may take to finish once the run is told to stop.
-	Grace  time.Duration
-	Logger *zap.Logger
-	Now    func() time.Time
-	Rand   func() float64 // uniform in [0,1), for jitter
+	Grace time.Duration
+	// SyncEvery is how often the sink is synced while records arrive: a machine crash
+	// loses at most this much of the report, and those rows are sent again on resume.
+	SyncEvery time.Duration
+	Logger    *zap.Logger
+	Now       func() time.Time
+	Rand      func() float64 // uniform in [0,1), for jitter
 }
 
 // Defaults used for zero Config fields.
@@ -59,7 +62,8 @@ const (
 	DefaultConcurrency = 8
 	DefaultMaxAttempts = 8
 	DefaultTimeout     = 10 * time.Second
-	DefaultGrace       = 30 * time.Second
+	DefaultGrace       = 20 * time.Second
+	DefaultSyncEvery   = time.Second
 )
 
 func (c *Config) setDefaults() {
@@ -78,6 +82,9 @@ func (c *Config) setDefaults() {
 	if c.Grace <= 0 {
 		c.Grace = DefaultGrace
 	}
+	if c.SyncEvery <= 0 {
+		c.SyncEvery = DefaultSyncEvery
+	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
@@ -91,6 +98,7 @@ func (c *Config) setDefaults() {
 
 // Stats are a run's live counters, safe to read while it runs.
 type Stats struct {
+	Read      atomic.Int64 // rows taken from the input
 	Rows      atomic.Int64 // records handed to the sink
 	OK        atomic.Int64 // linked or already linked
 	Failed    atomic.Int64 // failed or invalid
@@ -102,11 +110,14 @@ type Stats struct {
 
 // Job links rows. Build one with New; it runs once.
 type Job struct {
-	api   API
-	cfg   Config
-	pace  *pacer
-	reads *rate.Limiter
-	Stats Stats
+	api      API
+	cfg      Config
+	pace     *pacer
+	reads    *rate.Limiter
+	stopped  chan struct{}
+	stopOnce sync.Once
+	breaker  breaker
+	Stats    Stats
 }
 
 // New returns a Job that calls api.
@@ -116,7 +127,8 @@ func New(api API, cfg Config) *Job {
 	if cfg.ReadRate > 0 {
 		reads = rate.NewLimiter(rate.Limit(cfg.ReadRate), 1)
 	}
-	return &Job{api: api, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads}
+	return &Job{api: api, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads,
+		stopped: make(chan struct{}), breaker: breaker{limit: max(10, cfg.Concurrency)}}
 }
 
 // Rate is the current pace of write calls per second (+Inf when unlimited).
@@ -125,17 +137,28 @@ func (j *Job) Rate() float64 { return j.pace.Rate() }
 // FatalError stops a run: a condition no row can succeed under, such as a missing pool or
 // credentials that are refused. The report stays consistent and the run can be resumed.
 type FatalError struct {
-	Line    int    // the row whose call revealed it
-	Code    string // Cognito's error code, or CredentialsError/ConfigError
+	Line    int    // the row whose call revealed it; 0 when none did
+	Code    string // Cognito's error code, or one of bulklink's (CredentialsError, ConfigError...)
 	Message string
 	Err     error
 }
 
 func (e *FatalError) Error() string {
-	return fmt.Sprintf("fatal: %s: %s (row at line %d)", e.Code, e.Message, e.Line)
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("%s: %s (row at line %d)", e.Code, e.Message, e.Line)
 }
 
 func (e *FatalError) Unwrap() error { return e.Err }
+
+// CredentialsError wraps a failure to obtain AWS credentials. Wrap the client's
+// credentials provider with CredentialsProvider so that such a failure stops the run
+// instead of failing rows.
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string { return "get AWS credentials: " + e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // ErrStopped reports that the run was told to stop before every row was done.
 var ErrStopped = errors.New("stopped before the input was done")
@@ -143,124 +166,190 @@ var ErrStopped = errors.New("stopped before the input was done")
 // errCancelled marks a row given up without an outcome; it yields no record.
 var errCancelled = errors.New("row cancelled")
 
-// Run links every row of src and hands each outcome to sink, from one goroutine. When ctx
-// is done it stops taking rows, lets rows in flight finish within the grace period, and
-// returns ErrStopped. A fatal condition stops it the same way with a *FatalError. Rows
-// that were not finished have no record.
-func (j *Job) Run(ctx context.Context, src Source, sink func(*report.Record) error) error {
-	// intake ends when the run is told to stop or hits a fatal condition: no new row, no new
-	// attempt. hard ends calls in flight: after the grace period, or when the sink fails.
-	intake, stopIntake := context.WithCancelCause(ctx)
-	defer stopIntake(nil)
-	hard, abort := context.WithCancel(context.WithoutCancel(ctx))
+// Sink receives every record of a run, from one goroutine.
+type Sink interface {
+	Write(*report.Record) error
+	// Sync makes the records written so far durable. Run calls it every SyncEvery while
+	// records arrive, and before it returns.
+	Sync() error
+}
+
+// Stop tells a running job to take no more rows: rows in flight get the grace period to
+// finish, then Run returns ErrStopped. Safe to call more than once, from any goroutine.
+func (j *Job) Stop() { j.stopOnce.Do(func() { close(j.stopped) }) }
+
+// Run links every row of src and hands each outcome to sink. Cancelling ctx ends
+// everything at once, calls in flight included; Stop ends it gently. A fatal condition
+// stops it like Stop and returns a *FatalError. Rows not finished have no record: a resumed
+// run sends them again.
+func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
+	// intake ends on Stop or a fatal condition: no new row, no new attempt. hard ends calls
+	// in flight: with ctx, the grace period after intake ends, or a sink failure.
+	hard, abort := context.WithCancel(ctx)
 	defer abort()
+	intake, stopIntake := context.WithCancelCause(hard)
+	defer stopIntake(nil)
+	go func() {
+		select {
+		case <-j.stopped:
+			stopIntake(ErrStopped)
+		case <-intake.Done():
+		}
+	}()
 	stopGrace := context.AfterFunc(intake, func() {
 		t := time.AfterFunc(j.cfg.Grace, abort)
 		context.AfterFunc(hard, func() { t.Stop() })
 	})
 	defer stopGrace()
 
-	work := make(chan input.Row, j.cfg.Concurrency)
-	results := make(chan *report.Record, 2*j.cfg.Concurrency)
 	var (
-		wg       sync.WaitGroup
-		fatalMu  sync.Mutex
-		fatal    error
-		readErr  error
-		sinkErr  error
-		setFatal = func(err error) {
-			fatalMu.Lock()
-			if fatal == nil {
-				fatal = err
-			}
-			fatalMu.Unlock()
-			stopIntake(err)
-		}
+		work    = make(chan input.Row, j.cfg.Concurrency)
+		results = make(chan *report.Record, 2*j.cfg.Concurrency)
+		errMu   sync.Mutex
+		runErr  error // the first of: a fatal condition, a read error
+		eof     atomic.Bool
 	)
+	fail := func(err error) {
+		errMu.Lock()
+		if runErr == nil {
+			runErr = err
+		}
+		errMu.Unlock()
+		stopIntake(err)
+	}
 
-	wg.Go(func() {
+	// The reader is not waited for: it may be blocked in a read (a quiet pipe) when the run
+	// stops. It never blocks on a send once intake has ended.
+	go func() {
 		defer close(work)
 		for intake.Err() == nil {
 			row, err := src.Next()
 			if err == io.EOF {
+				eof.Store(true)
 				return
 			}
 			if err != nil {
-				readErr = fmt.Errorf("read input: %w", err)
-				stopIntake(readErr)
+				fail(&ReadError{err})
 				return
 			}
-			if !row.Valid() {
-				select {
-				case results <- j.invalid(&row):
-				case <-intake.Done():
-				}
-				continue
-			}
+			j.Stats.Read.Add(1)
 			select {
 			case work <- row:
 			case <-intake.Done():
 				return
 			}
 		}
-	})
+	}()
+	var workers sync.WaitGroup
 	for range j.cfg.Concurrency {
-		wg.Go(func() {
-			for row := range work {
-				rec, err := j.link(intake, hard, &row)
+		workers.Go(func() {
+			for {
+				var row input.Row
+				var ok bool
+				select {
+				case row, ok = <-work:
+				case <-intake.Done():
+				}
+				if !ok {
+					return
+				}
+				rec, err := j.row(intake, hard, &row)
 				var fe *FatalError
 				switch {
 				case errors.As(err, &fe):
-					setFatal(fe)
-				case err != nil:
-					// cancelled: no outcome, no record
-				default:
-					results <- rec
+					fail(fe)
+				case err == nil:
+					results <- rec // the loop below drains results until it is closed
 				}
 			}
 		})
 	}
-	go func() { wg.Wait(); close(results) }()
+	go func() { workers.Wait(); close(results) }()
 
-	for rec := range results {
-		if sinkErr != nil {
-			continue // drain so the workers can finish
-		}
-		if err := sink(rec); err != nil {
-			sinkErr = fmt.Errorf("write report: %w", err)
-			stopIntake(sinkErr)
-			abort()
-			continue
-		}
-		j.Stats.Rows.Add(1)
-		if rec.Status.OK() {
-			j.Stats.OK.Add(1)
-		} else {
-			j.Stats.Failed.Add(1)
-		}
+	sinkErr := j.drain(results, sink, stopIntake)
+	if sinkErr != nil {
+		abort()
 	}
+	errMu.Lock()
+	defer errMu.Unlock()
 	switch {
 	case sinkErr != nil:
 		return sinkErr
-	case readErr != nil:
-		return readErr
-	case fatal != nil:
-		return fatal
-	case ctx.Err() != nil:
+	case runErr != nil:
+		return runErr
+	case intake.Err() != nil && !(eof.Load() && j.Stats.Rows.Load() == j.Stats.Read.Load()):
 		return ErrStopped
 	}
 	return nil
 }
 
-func (j *Job) invalid(row *input.Row) *report.Record {
-	return &report.Record{
-		Line:         row.Line,
-		Status:       report.Invalid,
-		ErrorMessage: row.Invalid,
-		Request:      row.Request,
-		Extra:        row.Extra,
-		FinishedAt:   j.cfg.Now(),
+// drain hands every result to sink, syncing it every SyncEvery and at the end. After a
+// sink failure it stops the run and keeps draining, so that workers can finish.
+func (j *Job) drain(results <-chan *report.Record, sink Sink, stop func(error)) error {
+	tick := time.NewTicker(j.cfg.SyncEvery)
+	defer tick.Stop()
+	var err error
+	dirty := false
+	for {
+		select {
+		case rec, ok := <-results:
+			if !ok {
+				if err == nil && dirty {
+					err = wrapSink(sink.Sync())
+				}
+				return err
+			}
+			if err != nil {
+				continue
+			}
+			if err = wrapSink(sink.Write(rec)); err != nil {
+				stop(err)
+				continue
+			}
+			dirty = true
+			j.Stats.Rows.Add(1)
+			if rec.Status.OK() {
+				j.Stats.OK.Add(1)
+			} else {
+				j.Stats.Failed.Add(1)
+			}
+		case <-tick.C:
+			if err == nil && dirty {
+				dirty = false
+				if err = wrapSink(sink.Sync()); err != nil {
+					stop(err)
+				}
+			}
+		}
 	}
+}
+
+func wrapSink(err error) error {
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// ReadError is a failure to read the input (not a bad row: those are reported as invalid).
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return "read input: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// row settles one row: invalid rows at once, valid ones by linking.
+func (j *Job) row(intake, hard context.Context, row *input.Row) (*report.Record, error) {
+	if !row.Valid() {
+		return &report.Record{
+			Line:         row.Line,
+			Status:       report.Invalid,
+			ErrorMessage: row.Invalid,
+			Request:      row.Request,
+			Extra:        row.Extra,
+			FinishedAt:   j.cfg.Now(),
+		}, nil
+	}
+	return j.link(intake, hard, row)
 }
 
 // sleep waits d unless ctx ends first.

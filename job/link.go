@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -45,17 +46,20 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 		ctx, cancel := context.WithTimeout(hard, j.cfg.Timeout)
 		_, err := j.api.AdminLinkProviderForUser(ctx, in)
 		cancel()
-		if hard.Err() != nil {
-			return nil, errCancelled // the answer, if any, is lost; a resumed run settles it
+		if err != nil && hard.Err() != nil {
+			return nil, errCancelled // the answer is lost; a resumed run settles the row
 		}
 		c, code := classify(err)
 		if c != classOK && j.cfg.Logger.Core().Enabled(zap.DebugLevel) {
 			j.cfg.Logger.Debug("attempt failed", zap.Int("line", row.Line), zap.Int("attempt", attempt),
 				zap.Stringer("class", c), zap.String("code", code), zap.Error(err))
 		}
+		if c.answered() {
+			j.pace.Succeeded()
+			j.breaker.answered()
+		}
 		switch c {
 		case classOK:
-			j.pace.Succeeded()
 			return done(report.Linked, "", "")
 		case classThrottled:
 			j.Stats.Throttles.Add(1)
@@ -63,29 +67,37 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 		case classRetry:
 			unknown = true
 		case classAmbiguous:
-			return j.settle(hard, row, code, message(err), done)
+			return j.settle(hard, row, code, message(err), unknown, done)
 		case classPermanent:
 			if unknown {
-				return j.settle(hard, row, code, message(err), done)
+				return j.settle(hard, row, code, message(err), unknown, done)
 			}
 			return done(report.Failed, code, message(err))
 		case classFatal:
 			return nil, &FatalError{Line: row.Line, Code: code, Message: message(err), Err: err}
 		}
 		if attempt >= j.cfg.MaxAttempts {
+			if j.breaker.exhausted() {
+				return nil, &FatalError{Line: row.Line, Code: code, Err: err, Message: fmt.Sprintf(
+					"%d rows in a row ran out of retries, the last with %q: Cognito is unreachable or saturated; resume once it answers",
+					j.breaker.limit, message(err))}
+			}
 			msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, message(err))
 			if unknown {
-				return j.settle(hard, row, code, msg, done)
+				return j.settle(hard, row, code, msg, unknown, done)
 			}
 			return done(report.Failed, code, msg)
 		}
 	}
 }
 
+// foundAfterLostAnswer explains an already_linked row whose link this run may have made.
+const foundAfterLostAnswer = "link found in place after an attempt whose answer was lost: this run may have made it"
+
 // settle reads the destination user to decide an answer that does not say whether the link
 // is in place: present means already_linked, absent means the row failed with the link
 // call's code and message.
-func (j *Job) settle(hard context.Context, row *input.Row, code, msg string,
+func (j *Job) settle(hard context.Context, row *input.Row, code, msg string, unknown bool,
 	done func(report.Status, string, string) (*report.Record, error)) (*report.Record, error) {
 	linked, err := j.isLinked(hard, row)
 	var fe *FatalError
@@ -98,6 +110,8 @@ func (j *Job) settle(hard context.Context, row *input.Row, code, msg string,
 			return done(report.Failed, rcode, message(err))
 		}
 		return done(report.Failed, code, fmt.Sprintf("%s; the check that the link is in place failed too: %s", msg, message(err)))
+	case linked && unknown:
+		return done(report.AlreadyLinked, "", foundAfterLostAnswer)
 	case linked:
 		return done(report.AlreadyLinked, "", "")
 	}
@@ -123,7 +137,7 @@ func (j *Job) isLinked(hard context.Context, row *input.Row) (bool, error) {
 		var out *cip.AdminGetUserOutput
 		out, err = j.api.AdminGetUser(ctx, in)
 		cancel()
-		if hard.Err() != nil {
+		if err != nil && hard.Err() != nil {
 			return false, errCancelled
 		}
 		switch c, code := classify(err); c {
@@ -141,7 +155,7 @@ func (j *Job) isLinked(hard context.Context, row *input.Row) (bool, error) {
 // destinationUsername is the destination's username in the pool: the username itself for a
 // native user, <Provider>_<id> for a federated profile.
 func destinationUsername(r *input.Request) string {
-	if r.DestinationProvider == "" || r.DestinationProvider == "Cognito" {
+	if r.DestinationProvider == "" || strings.EqualFold(r.DestinationProvider, "Cognito") {
 		return r.DestinationUser
 	}
 	return r.DestinationProvider + "_" + r.DestinationUser

@@ -88,7 +88,7 @@ func (p *pacer) Succeeded() {
 
 func (p *pacer) set(r float64, now time.Time, why string) {
 	p.current = r
-	p.lim.SetLimitAt(now, rate.Limit(r))
+	p.lim.SetLimit(rate.Limit(r))
 	if now.Sub(p.lastLog) >= logEvery || r >= p.ceiling {
 		p.lastLog = now
 		p.log.Info(why, zap.Float64("rate", math.Round(r*10)/10), zap.Float64("ceiling", p.ceiling))

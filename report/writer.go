@@ -195,9 +195,17 @@ func appendJSONRecord(b []byte, r *Record) []byte {
 	b = appendJSONString(b, formatTime(r))
 	for _, e := range r.Extra {
 		b = appendJSONKey(b, e.Name)
-		b = appendJSONString(b, e.Value)
+		b = appendJSONValue(b, e)
 	}
 	return append(b, '}')
+}
+
+// appendJSONValue appends an extra field's value: JSON text as it came, else a string.
+func appendJSONValue(b []byte, f input.Field) []byte {
+	if f.JSON {
+		return append(b, f.Value...)
+	}
+	return appendJSONString(b, f.Value)
 }
 
 func appendJSONFields(b []byte, fields []input.Field) []byte {
@@ -208,7 +216,7 @@ func appendJSONFields(b []byte, fields []input.Field) []byte {
 		}
 		b = appendJSONString(b, e.Name)
 		b = append(b, ':')
-		b = appendJSONString(b, e.Value)
+		b = appendJSONValue(b, e)
 	}
 	return append(b, '}')
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -13,6 +14,7 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	signals        <-chan os.Signal // SIGINT and SIGTERM; nil in tests that send none
 }
 
 // command is one subcommand: its flags and the function that runs it.
@@ -31,15 +33,14 @@ func commands() []command {
 }
 
 // run is the whole program behind main: it returns the exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, e env) int {
 	if len(args) == 0 {
-		usage(stderr)
+		usage(e.stderr)
 		return exitUsage
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		usage(stdout)
+		usage(e.stdout)
 		return exitOK
 	case "-version", "--version":
 		return runVersion(ctx, nil, e)
@@ -49,8 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return c.run(ctx, args[1:], e)
 		}
 	}
-	fmt.Fprintf(stderr, "bulklink: unknown command %q\n\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(e.stderr, "bulklink: unknown command %q\n\n", args[0])
+	usage(e.stderr)
 	return exitUsage
 }
 

@@ -47,20 +47,18 @@ func exitCode(ctx context.Context, err error, failed bool) int {
 	var (
 		ue usageError
 		fe *job.FatalError
+		se signalError
 	)
 	switch {
+	case err != nil && errors.As(context.Cause(ctx), &se):
+		return signalExitCode(se.sig) // whatever the stop interrupted
+
 	case err == nil && failed:
 		return exitRows
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.Is(err, job.ErrStopped):
-		var se signalError
-		if errors.As(context.Cause(ctx), &se) {
-			return signalExitCode(se.sig)
-		}
-		return exitSIGINT
 	case errors.As(err, &fe):
 		return exitFatal
 	}

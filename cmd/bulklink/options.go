@@ -93,6 +93,10 @@ func (o *awsOptions) client(ctx context.Context, conns int, log *zap.Logger) (*c
 	}
 	// Credentials are checked before the first row: a missing or expired credential stops
 	// the run at once instead of failing every row.
+	if cfg.Credentials == nil {
+		return nil, &job.FatalError{Code: "CredentialsError", Message: "no AWS credentials found"}
+	}
+	cfg.Credentials = aws.NewCredentialsCache(job.CredentialsProvider(cfg.Credentials))
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		return nil, &job.FatalError{Code: "CredentialsError", Message: "no usable AWS credentials: " + err.Error(), Err: err}
 	}

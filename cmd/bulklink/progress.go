@@ -26,7 +26,7 @@ const (
 )
 
 // startProgress shows the run's progress until the returned stop is called.
-func startProgress(ctx context.Context, o *outputOptions, e env, log *zap.Logger, in any, st *job.Stats, pace func() float64) (stop func()) {
+func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Stats, pace func() float64) (stop func()) {
 	live := o.progress == "always" || o.progress == "auto" && isTerminal(e.stderr)
 	if o.progress == "never" {
 		return func() {}
@@ -37,7 +37,7 @@ func startProgress(ctx context.Context, o *outputOptions, e env, log *zap.Logger
 	}
 	src, _ := in.(progressSource)
 	p := &progress{start: time.Now(), st: st, src: src, pace: pace}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(every)

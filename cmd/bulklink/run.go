@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,11 +56,13 @@ func runLink(ctx context.Context, args []string, e env) int {
 	}
 	log := o.out.logger(e)
 	defer log.Sync()
-	sum, err := link(ctx, &o, e, log)
+	stop, kill, release := withSignals(ctx, e.signals)
+	defer release()
+	sum, err := link(stop, kill, &o, e, log)
 	if err != nil {
 		errorf(e, "run", err)
 	}
-	code := exitCode(ctx, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
+	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
 	if sum != nil {
 		sum.ExitCode = code
 		if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
@@ -70,14 +73,18 @@ func runLink(ctx context.Context, args []string, e env) int {
 	return code
 }
 
-// link runs the job. The summary is nil when the run could not start.
-func link(ctx context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
+// link runs the job until the input is done, stop ends (rows in flight may finish), or kill
+// ends (calls in flight are cut). The summary is nil when the run could not start.
+func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
 	rd, err := o.in.open(e)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
-	api, err := o.aws.client(ctx, o.engine.concurrency, log)
+	if err := checkReportPath(o.reportPath, o.in.path); err != nil {
+		return nil, err
+	}
+	api, err := o.aws.client(stop, o.engine.concurrency, log)
 	if err != nil {
 		return nil, err
 	}
@@ -86,25 +93,15 @@ func link(ctx context.Context, o *runOptions, e env, log *zap.Logger) (*report.S
 		return nil, err
 	}
 	j := job.New(api, o.engine.config(log))
+	context.AfterFunc(stop, j.Stop)
 	sum := report.NewSummary("run", time.Now())
 	sum.Input, sum.Report = o.in.path, o.reportPath
 	log.Info("run started", zap.String("input", o.in.path), zap.String("report", o.reportPath),
 		zap.Float64("rate", o.engine.rate), zap.Int("concurrency", o.engine.concurrency))
 
-	stop := startProgress(ctx, &o.out, e, log, rd, &j.Stats, j.Rate)
-	flushed := time.Now()
-	err = j.Run(ctx, rd, func(r *report.Record) error {
-		sum.Add(r)
-		if err := w.Write(r); err != nil {
-			return err
-		}
-		if now := time.Now(); now.Sub(flushed) >= time.Second {
-			flushed = now
-			return w.Flush()
-		}
-		return nil
-	})
-	stop()
+	hideProgress := startProgress(&o.out, e, log, rd, &j.Stats, j.Rate)
+	err = j.Run(kill, rd, &reportSink{w: w, sum: sum})
+	hideProgress()
 	if cerr := w.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write report: %w", cerr)
 	}
@@ -116,11 +113,49 @@ func link(ctx context.Context, o *runOptions, e env, log *zap.Logger) (*report.S
 	case errors.As(err, &fe):
 		sum.Aborted = fe.Error()
 	case errors.Is(err, job.ErrStopped):
-		sum.Aborted = context.Cause(ctx).Error()
+		sum.Aborted = context.Cause(stop).Error()
 	case err != nil:
 		sum.Aborted = err.Error()
 	}
+	var re *job.ReadError
+	if errors.As(err, &re) {
+		err = usageError{err} // unreadable input: exit 2
+	}
 	return sum, err
+}
+
+// reportSink writes the job's records to the report and counts them in the summary.
+type reportSink struct {
+	w   *report.Writer
+	sum *report.Summary
+}
+
+func (s *reportSink) Write(r *report.Record) error {
+	if err := s.w.Write(r); err != nil {
+		return err
+	}
+	s.sum.Add(r)
+	return nil
+}
+
+func (s *reportSink) Sync() error { return s.w.Sync() }
+
+// checkReportPath refuses a report that would overwrite a previous one or the input.
+func checkReportPath(reportPath, inputPath string) error {
+	fi, err := os.Stat(reportPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usagef("report: %w", err)
+	}
+	if in, err := os.Stat(inputPath); err == nil && os.SameFile(fi, in) {
+		return usagef("--report %s is the input file", reportPath)
+	}
+	if fi.Size() > 0 {
+		return usagef("report %s exists: bulklink does not overwrite a report; choose another --report path", reportPath)
+	}
+	return nil
 }
 
 // createReport creates the report with the layout the input calls for: a CSV input's extra

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
 )
@@ -27,11 +28,13 @@ func runValidate(ctx context.Context, args []string, e env) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	sum, err := validate(ctx, &o, e)
+	stop, _, release := withSignals(ctx, e.signals)
+	defer release()
+	sum, err := validate(stop, &o, e)
 	if err != nil {
 		errorf(e, "validate", err)
 	}
-	code := exitCode(ctx, err, sum != nil && sum.Count(report.Invalid) > 0)
+	code := exitCode(stop, err, sum != nil && sum.Count(report.Invalid) > 0)
 	if sum != nil {
 		sum.ExitCode = code
 		if o.reportPath != "" {
@@ -67,33 +70,36 @@ func validate(ctx context.Context, o *validateOptions, e env) (*report.Summary, 
 	}
 	sum := report.NewSummary("validate", time.Now())
 	sum.Input, sum.Report = o.in.path, o.reportPath
+	err = check(ctx, rd, w, sum)
+	if w != nil {
+		if cerr := w.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("write report: %w", cerr)
+		}
+	}
+	sum.Finish(time.Now())
+	return sum, err
+}
+
+// check reads and checks every row, writing a record of each to w when there is one.
+func check(ctx context.Context, rd input.Reader, w *report.Writer, sum *report.Summary) error {
 	for ctx.Err() == nil {
 		row, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return sum, usagef("read input: %w", err)
+			return usagef("read input: %w", err)
 		}
 		rec := report.Record{Line: row.Line, Status: report.Valid, Request: row.Request, Extra: row.Extra, FinishedAt: time.Now()}
 		if !row.Valid() {
 			rec.Status, rec.ErrorMessage = report.Invalid, row.Invalid
 		}
-		sum.Add(&rec)
 		if w != nil {
 			if err := w.Write(&rec); err != nil {
-				return sum, fmt.Errorf("write report: %w", err)
+				return fmt.Errorf("write report: %w", err)
 			}
 		}
+		sum.Add(&rec)
 	}
-	if w != nil {
-		if err := w.Close(); err != nil {
-			return sum, fmt.Errorf("write report: %w", err)
-		}
-	}
-	sum.Finish(time.Now())
-	if ctx.Err() != nil {
-		return sum, job.ErrStopped
-	}
-	return sum, nil
+	return job.ErrStopped
 }

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bulklink/bulklink/emulator"
+)
+
+// startEmulator serves a seeded emulator on loopback for one test.
+func startEmulator(t *testing.T, opt emulator.Options, seed emulator.Seed) *emulator.Server {
+	t.Helper()
+	srv := emulator.NewServer(opt)
+	t.Cleanup(srv.Close)
+	if err := srv.Load(seed); err != nil {
+		t.Fatalf("seed emulator: %v", err)
+	}
+	return srv
+}
+
+func TestRunMixedCSV(t *testing.T) {
+	s := mixedScenario(1000)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+		"--rate", "0", "--concurrency", "16", "--log-format", "json")
+	if res.code != exitRows {
+		t.Errorf("exit code %d, want %d (some rows failed or were invalid)", res.code, exitRows)
+	}
+	s.check(t, readReport(t, rep), 2)
+	s.checkLinks(t, srv.Emulator)
+	checkHeader(t, rep, "line,status,error_code,error_message,attempts,user_pool_id,destination_provider,destination_user,source_provider,source_attribute,source_value,duration_ms,finished_at,ticket")
+	if _, err := os.Stat(rep + ".summary.json"); err != nil {
+		t.Errorf("summary beside the report: %v", err)
+	}
+}
+
+func TestRunMixedAWSShapedJSONL(t *testing.T) {
+	s := mixedScenario(1000)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.jsonl", s.awsJSONL())
+	rep := in + ".report.jsonl"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+		"--rate", "0", "--concurrency", "16")
+	if res.code != exitRows {
+		t.Errorf("exit code %d, want %d", res.code, exitRows)
+	}
+	s.check(t, readReport(t, rep), 1)
+	s.checkLinks(t, srv.Emulator)
+}
+
+func checkHeader(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := strings.Cut(string(b), "\n"); got != want {
+		t.Errorf("report header\n got %s\nwant %s", got, want)
+	}
+}
+
+// linkScenario is n new links, each to its own user, then sixth rows that would give a
+// user a sixth identity.
+func linkScenario(n, sixth int) *scenario {
+	s := mixedScenario(0)
+	p := &s.seed.UserPools[0]
+	for i := range n {
+		u := "n" + itoa(i)
+		p.Users = append(p.Users, emulator.SeedUser{Username: u})
+		s.rows = append(s.rows, scenarioRow{destUser: u, srcProvider: "Google", srcAttr: "Cognito_Subject", srcValue: "g" + u, wantStatus: "linked"})
+		s.links[u] = []string{"Google:g" + u}
+	}
+	for i := range sixth {
+		u := "six" + itoa(i)
+		f := emulator.SeedUser{Username: u}
+		for j := range 5 {
+			f.Identities = append(f.Identities, emulator.SeedIdentity{Provider: "Okta", Value: u + "-" + itoa(j)})
+			s.links[u] = append(s.links[u], "Okta:"+u+"-"+itoa(j))
+		}
+		p.Users = append(p.Users, f)
+		s.rows = append(s.rows, scenarioRow{destUser: u, srcProvider: "Google", srcAttr: "Cognito_Subject", srcValue: "g" + u,
+			wantStatus: "failed", wantCode: "LimitExceededException"})
+	}
+	return s
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// Over-asking: the emulator admits 50 writes/s, bulklink may send 200/s. Throttled calls
+// slow the run down; they never fail a row, and the permanent five-identity limit is never
+// taken for a throttle and retried.
+func TestRunThrottledNeverFailsAndNeverRetriesTheIdentityLimit(t *testing.T) {
+	s := linkScenario(400, 20)
+	srv := startEmulator(t, emulator.Options{WriteQuota: 50}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+		"--rate", "200", "--concurrency", "16")
+	if res.code != exitRows {
+		t.Errorf("exit code %d, want %d (the sixth-identity rows fail)", res.code, exitRows)
+	}
+	s.check(t, readReport(t, rep), 2)
+	s.checkLinks(t, srv.Emulator)
+	out := srv.Outcomes("AdminLinkProviderForUser")
+	if got := out["LimitExceededException"]; got != 20 {
+		t.Errorf("LimitExceededException answered %d times, want once per sixth-identity row: 20", got)
+	}
+	if out["TooManyRequestsException"] == 0 {
+		t.Errorf("the emulator never throttled: the test does not test throttling (outcomes %v)", out)
+	}
+}
+
+// Faults: 5% of write calls answer 500, 2% are applied and then the connection drops, 2%
+// drop before being applied. Every row still ends linked or already_linked.
+func TestRunFaultsEndLinked(t *testing.T) {
+	s := linkScenario(500, 0)
+	// Repeats, so that a row may meet its own earlier link.
+	for i := range 50 {
+		r := s.rows[i*10]
+		r.pairOf, s.rows[i*10].pairOf = i*10+1, len(s.rows)+1
+		s.rows = append(s.rows, r)
+	}
+	srv := startEmulator(t, emulator.Options{Fault5xx: 0.05, FaultLost: 0.02, FaultDrop: 0.02, Seed: 7}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+		"--rate", "0", "--concurrency", "16", "--max-attempts", "10")
+	if res.code != exitOK {
+		t.Errorf("exit code %d, want %d", res.code, exitOK)
+	}
+	recs := readReport(t, rep)
+	for _, r := range recs {
+		if r["status"] != "linked" && r["status"] != "already_linked" {
+			t.Errorf("line %s: %s %s %s, want linked or already_linked", r["line"], r["status"], r["error_code"], r["error_message"])
+		}
+	}
+	s.checkLinks(t, srv.Emulator)
+	out := srv.Outcomes("AdminLinkProviderForUser")
+	for _, f := range []string{"InternalErrorException", "lost", "drop"} {
+		if out[f] == 0 {
+			t.Errorf("no %s fault was injected: outcomes %v", f, out)
+		}
+	}
+}
+
+func TestRunWrongPoolStopsEarly(t *testing.T) {
+	s := linkScenario(500, 0)
+	s.pool = "us-east-1_NoSuchPool"
+	srv := startEmulator(t, emulator.Options{}, mixedScenario(0).seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "8")
+	if res.code != exitFatal {
+		t.Errorf("exit code %d, want %d", res.code, exitFatal)
+	}
+	if calls := srv.Calls("AdminLinkProviderForUser"); calls > 16 {
+		t.Errorf("%d link calls before stopping, want a handful (≤ 16)", calls)
+	}
+	if !strings.Contains(res.stderr, "ResourceNotFoundException") || !strings.Contains(res.stderr, "us-east-1_NoSuchPool") {
+		t.Errorf("stderr does not name the error and the pool:\n%s", res.stderr)
+	}
+	for _, r := range readReport(t, rep) {
+		if r["status"] == "failed" {
+			t.Errorf("line %s reported failed: a fatal condition must stop the run, not fail rows", r["line"])
+		}
+	}
+}
+
+func TestRunWithoutCredentialsStopsBeforeAnyCall(t *testing.T) {
+	s := linkScenario(10, 0)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	// Empty keys hide the test's dummy credentials; nothing else in the chain answers.
+	res := bulklink(t, []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="}, "run", "--input", in,
+		"--report", in+".report.csv", "--endpoint-url", srv.URL)
+	if res.code != exitFatal {
+		t.Errorf("exit code %d, want %d", res.code, exitFatal)
+	}
+	if n := srv.Calls("AdminLinkProviderForUser"); n != 0 {
+		t.Errorf("%d link calls without credentials, want 0", n)
+	}
+	if !strings.Contains(res.stderr, "credentials") {
+		t.Errorf("stderr does not say the credentials are the problem:\n%s", res.stderr)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	s := mixedScenario(100)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".validate.csv"
+	res := bulklink(t, nil, "validate", "--input", in, "--report", rep)
+	if res.code != exitRows {
+		t.Errorf("validate of a file with invalid rows: exit %d, want %d", res.code, exitRows)
+	}
+	recs := readReport(t, rep)
+	if len(recs) != len(s.rows) {
+		t.Fatalf("validate report: %d records, want %d", len(recs), len(s.rows))
+	}
+	for i, r := range s.rows {
+		want := "valid"
+		if r.wantStatus == "invalid" {
+			want = "invalid"
+		}
+		if got := recs[i]["status"]; got != want {
+			t.Errorf("line %s: %s, want %s", recs[i]["line"], got, want)
+		}
+	}
+
+	clean := writeFile(t, "clean.csv", linkScenario(20, 0).csv())
+	if res := bulklink(t, nil, "validate", "--input", clean); res.code != exitOK {
+		t.Errorf("validate of a clean file: exit %d, want %d", res.code, exitOK)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	good := writeFile(t, "links.csv", linkScenario(2, 0).csv())
+	noColumns := writeFile(t, "bad.csv", "user,provider\nalice,Google\n")
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no command", nil},
+		{"unknown command", []string{"frobnicate"}},
+		{"no report", []string{"run", "--input", good}},
+		{"no input", []string{"run", "--report", dir + "/r.csv"}},
+		{"report of unknown format", []string{"run", "--input", good, "--report", dir + "/r.txt"}},
+		{"missing input", []string{"run", "--input", dir + "/nope.csv", "--report", dir + "/r.csv", "--endpoint-url", "http://127.0.0.1:1"}},
+		{"input without the required columns", []string{"run", "--input", noColumns, "--report", dir + "/r.csv", "--endpoint-url", "http://127.0.0.1:1"}},
+		{"stdin without a format", []string{"validate", "--input", "-"}},
+		{"bad rate", []string{"run", "--input", good, "--report", dir + "/r.csv", "--rate", "-1"}},
+		{"stray argument", []string{"validate", "--input", good, "extra"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := bulklink(t, nil, tt.args...); res.code != exitUsage {
+				t.Errorf("exit code %d, want %d", res.code, exitUsage)
+			}
+		})
+	}
+}

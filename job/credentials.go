@@ -1,0 +1,24 @@
+package job
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// CredentialsProvider wraps p so that its failures reach the job as a *CredentialsError,
+// which stops the run: an expired session or a refused role would otherwise fail every
+// remaining row, one by one.
+func CredentialsProvider(p aws.CredentialsProvider) aws.CredentialsProvider {
+	return credentialsProvider{p}
+}
+
+type credentialsProvider struct{ aws.CredentialsProvider }
+
+func (p credentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &CredentialsError{Err: err}
+	}
+	return c, nil
+}
