@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bulklink/bulklink/emulator"
 )
@@ -239,6 +243,61 @@ func TestUsageErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if res := bulklink(t, nil, tt.args...); res.code != exitUsage {
 				t.Errorf("exit code %d, want %d", res.code, exitUsage)
+			}
+		})
+	}
+}
+
+// A first SIGINT or SIGTERM stops taking rows, lets rows in flight finish, flushes the
+// report and exits 130 or 143; no row is reported failed, and every link made is recorded.
+func TestRunSignalDrains(t *testing.T) {
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, exitSIGINT}, {syscall.SIGTERM, exitSIGTERM}} {
+		t.Run(tt.sig.String(), func(t *testing.T) {
+			s := linkScenario(300, 0)
+			srv := startEmulator(t, emulator.Options{Latency: 100 * time.Millisecond}, s.seed)
+			in := writeFile(t, "links.csv", s.csv())
+			rep := in + ".report.csv"
+			cmd := exec.Command(binary, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+				"--rate", "0", "--concurrency", "4")
+			cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(20 * time.Second); srv.Calls("AdminLinkProviderForUser") < 20; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the run made no progress")
+				}
+			}
+			if err := cmd.Process.Signal(tt.sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != tt.code {
+				t.Fatalf("exit: %v, want code %d\n%s", err, tt.code, stderr.String())
+			}
+			recs := readReport(t, rep)
+			if len(recs) == 0 || len(recs) == len(s.rows) {
+				t.Fatalf("%d records, want some but not all of %d", len(recs), len(s.rows))
+			}
+			linked := map[string]bool{}
+			for _, r := range recs {
+				if r["status"] != "linked" {
+					t.Errorf("line %s: %s %s, want linked", r["line"], r["status"], r["error_code"])
+				}
+				linked[r["destination_user"]] = true
+			}
+			// Every link the emulator holds was recorded: nothing in flight was lost.
+			for _, r := range s.rows {
+				ids, _ := srv.Identities(s.pool, r.destUser)
+				if (len(ids) == 1) != linked[r.destUser] {
+					t.Errorf("user %s: linked in the emulator %v, recorded %v", r.destUser, len(ids) == 1, linked[r.destUser])
+				}
 			}
 		})
 	}
