@@ -154,15 +154,17 @@ func (o *engineOptions) config(log *zap.Logger) job.Config {
 
 // outputOptions shape what an operator sees on stderr.
 type outputOptions struct {
-	logFormat string
-	logLevel  string
-	progress  string
+	logFormat     string
+	logLevel      string
+	progress      string
+	progressEvery time.Duration
 }
 
 func (o *outputOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&o.progress, "progress", "auto", "progress: auto (live on a terminal, a log line every 30s otherwise), always or never")
+	fs.StringVar(&o.progress, "progress", "auto", "progress: auto (a live line on a terminal, log lines otherwise), always (the live line) or never")
+	fs.DurationVar(&o.progressEvery, "progress-interval", 30*time.Second, "how often progress is logged when it is not shown live")
 }
 
 func (o *outputOptions) validate() error {
@@ -175,6 +177,9 @@ func (o *outputOptions) validate() error {
 	case "auto", "always", "never":
 	default:
 		return usagef("--progress must be auto, always or never")
+	}
+	if o.progressEvery <= 0 {
+		return usagef("--progress-interval must be positive")
 	}
 	if _, err := zapcore.ParseLevel(o.logLevel); err != nil {
 		return usagef("--log-level: %w", err)

@@ -21,7 +21,6 @@ type progressSource interface {
 // Progress intervals: a live line on a terminal, a log line otherwise (cron, systemd).
 const (
 	liveEvery = 500 * time.Millisecond
-	logEvery  = 30 * time.Second
 	window    = 10 * time.Second // the rate shown is measured over this much recent time
 )
 
@@ -31,7 +30,7 @@ func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Sta
 	if o.progress == "never" {
 		return func() {}
 	}
-	every := logEvery
+	every := o.progressEvery
 	if live {
 		every = liveEvery
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -300,5 +301,33 @@ func TestRunSignalDrains(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Without a terminal (cron, systemd), progress is logged as JSON lines at an interval.
+func TestRunLogsProgressWithoutATerminal(t *testing.T) {
+	s := linkScenario(60, 0)
+	srv := startEmulator(t, emulator.Options{Latency: 20 * time.Millisecond}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	res := bulklink(t, nil, "run", "--input", in, "--report", in+".report.jsonl", "--endpoint-url", srv.URL,
+		"--rate", "100", "--concurrency", "2", "--progress-interval", "100ms")
+	if res.code != exitOK {
+		t.Fatalf("exit code %d, want 0", res.code)
+	}
+	var lines int
+	for _, l := range strings.Split(res.stderr, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) != nil || m["msg"] != "progress" {
+			continue
+		}
+		lines++
+		for _, k := range []string{"rows", "ok", "failed", "rows_per_sec", "input_read_pct", "elapsed"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("progress line %s lacks %q", l, k)
+			}
+		}
+	}
+	if lines == 0 {
+		t.Errorf("no progress line on stderr:\n%s", res.stderr)
 	}
 }
