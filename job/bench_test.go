@@ -30,6 +30,7 @@ func (instant) AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*ci
 type reportSink struct{ w *report.Writer }
 
 func (s reportSink) Write(r *report.Record) error { return s.w.Write(r) }
+func (s reportSink) Flush() error                 { return s.w.Flush() }
 func (s reportSink) Sync() error                  { return s.w.Flush() }
 
 func newReportSink(b *testing.B) reportSink {

@@ -47,6 +47,8 @@ type Config struct {
 	Backoff     Backoff
 	// Grace is how long rows in flight may take to finish once the run is told to stop.
 	Grace time.Duration
+	// MaxFailures stops the run (a *FatalError) when too many rows fail.
+	MaxFailures Threshold
 	// SyncEvery is how often the sink is synced while records arrive: a machine crash
 	// loses at most this much of the report, and those rows are sent again on resume.
 	SyncEvery time.Duration
@@ -101,7 +103,8 @@ type Stats struct {
 	Read      atomic.Int64 // rows taken from the input
 	Rows      atomic.Int64 // records handed to the sink
 	OK        atomic.Int64 // linked or already linked
-	Failed    atomic.Int64 // failed or invalid
+	Failed    atomic.Int64 // failed
+	Invalid   atomic.Int64 // invalid
 	Calls     atomic.Int64 // link attempts sent
 	Throttles atomic.Int64 // attempts answered TooManyRequestsException
 	Retries   atomic.Int64 // attempts after a row's first
@@ -169,8 +172,11 @@ var errCancelled = errors.New("row cancelled")
 // Sink receives every record of a run, from one goroutine.
 type Sink interface {
 	Write(*report.Record) error
-	// Sync makes the records written so far durable. Run calls it every SyncEvery while
-	// records arrive, and before it returns.
+	// Flush hands the records written so far to the operating system, where they survive
+	// the process (kill -9). Run calls it whenever no other record is waiting.
+	Flush() error
+	// Sync puts them on stable storage, where they survive the machine. Run calls it every
+	// SyncEvery while records arrive, and before it returns.
 	Sync() error
 }
 
@@ -266,7 +272,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	}
 	go func() { workers.Wait(); close(results) }()
 
-	sinkErr := j.drain(results, sink, stopIntake)
+	sinkErr := j.drain(results, sink, fail)
 	if sinkErr != nil {
 		abort()
 	}
@@ -283,18 +289,19 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	return nil
 }
 
-// drain hands every result to sink, syncing it every SyncEvery and at the end. After a
+// drain hands every result to sink: flushed whenever no other record waits, so that a
+// killed process loses none it wrote, and synced every SyncEvery and at the end. After a
 // sink failure it stops the run and keeps draining, so that workers can finish.
 func (j *Job) drain(results <-chan *report.Record, sink Sink, stop func(error)) error {
 	tick := time.NewTicker(j.cfg.SyncEvery)
 	defer tick.Stop()
 	var err error
-	dirty := false
+	unsynced := false
 	for {
 		select {
 		case rec, ok := <-results:
 			if !ok {
-				if err == nil && dirty {
+				if err == nil && unsynced {
 					err = wrapSink(sink.Sync())
 				}
 				return err
@@ -302,25 +309,39 @@ func (j *Job) drain(results <-chan *report.Record, sink Sink, stop func(error)) 
 			if err != nil {
 				continue
 			}
-			if err = wrapSink(sink.Write(rec)); err != nil {
+			if err = wrapSink(sink.Write(rec)); err == nil && len(results) == 0 {
+				err = wrapSink(sink.Flush())
+			}
+			if err != nil {
 				stop(err)
 				continue
 			}
-			dirty = true
-			j.Stats.Rows.Add(1)
-			if rec.Status.OK() {
-				j.Stats.OK.Add(1)
-			} else {
-				j.Stats.Failed.Add(1)
-			}
+			unsynced = true
+			j.count(rec, stop)
 		case <-tick.C:
-			if err == nil && dirty {
-				dirty = false
+			if err == nil && unsynced {
+				unsynced = false
 				if err = wrapSink(sink.Sync()); err != nil {
 					stop(err)
 				}
 			}
 		}
+	}
+}
+
+// count adds a record to the run's stats and stops the run past the failure threshold.
+func (j *Job) count(rec *report.Record, stop func(error)) {
+	j.Stats.Rows.Add(1)
+	switch {
+	case rec.Status.OK():
+		j.Stats.OK.Add(1)
+	case rec.Status == report.Failed:
+		j.Stats.Failed.Add(1)
+		if fe := j.cfg.MaxFailures.exceeded(j.Stats.Failed.Load(), j.Stats.Rows.Load()); fe != nil {
+			stop(fe)
+		}
+	default:
+		j.Stats.Invalid.Add(1)
 	}
 }
 

@@ -83,7 +83,8 @@ func (s *sink) Write(r *report.Record) error {
 	return nil
 }
 
-func (s *sink) Sync() error { s.mu.Lock(); s.syncs++; s.mu.Unlock(); return nil }
+func (s *sink) Flush() error { return nil }
+func (s *sink) Sync() error  { s.mu.Lock(); s.syncs++; s.mu.Unlock(); return nil }
 
 // waitFor polls cond until it holds.
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -28,6 +28,8 @@ type Summary struct {
 	Throttles   int64            `json:"throttles"`     // calls answered TooManyRequestsException
 	Retries     int64            `json:"retries"`       // attempts beyond each row's first
 	Checks      int64            `json:"verifications"` // AdminGetUser calls that settled an ambiguous answer
+	Resumed     int64            `json:"resumed_rows"`  // rows the report held when this run started
+	Skipped     int64            `json:"skipped_rows"`  // rows --only left out
 	Aborted     string           `json:"aborted,omitempty"`
 	ExitCode    int              `json:"exit_code"`
 }
@@ -51,6 +53,19 @@ func (s *Summary) Add(r *Record) {
 	}
 }
 
+// Resume starts the summary from the records a resumed report holds: the summary is of
+// the whole report.
+func (s *Summary) Resume(j *Journal) {
+	s.Resumed = j.Records
+	s.Rows += j.Records
+	for st, n := range j.Summary {
+		s.ByStatus[st] += n
+	}
+	for c, n := range j.Codes {
+		s.ByErrorCode[c] += n
+	}
+}
+
 // Count returns the number of records with status st.
 func (s *Summary) Count(st Status) int64 { return s.ByStatus[st] }
 
@@ -60,7 +75,7 @@ func (s *Summary) Finish(end time.Time) {
 	d := s.FinishedAt.Sub(s.StartedAt)
 	s.Seconds = d.Seconds()
 	if s.Seconds > 0 {
-		s.RowsPerSec = float64(s.Rows) / s.Seconds
+		s.RowsPerSec = float64(s.Rows-s.Resumed) / s.Seconds
 	}
 }
 
@@ -69,13 +84,22 @@ func SummaryPath(report string) string { return report + ".summary.json" }
 
 // WriteFile writes the summary as JSON to path, atomically and readable by its owner only.
 func (s *Summary) WriteFile(path string) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	if err := writeJSON(path, s); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON to path atomically (a synced temporary file renamed
+// over it), readable by its owner only.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write summary: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	if _, err = tmp.Write(append(b, '\n')); err == nil {
@@ -87,16 +111,19 @@ func (s *Summary) WriteFile(path string) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
-	if err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Print writes the summary for a person.
 func (s *Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "%s: %d rows in %s (%.1f rows/s)\n", s.Command, s.Rows,
+	fmt.Fprintf(w, "%s: %d rows in %s (%.1f rows/s)\n", s.Command, s.Rows-s.Resumed,
 		time.Duration(s.Seconds*float64(time.Second)).Round(time.Millisecond), s.RowsPerSec)
+	if s.Resumed > 0 {
+		fmt.Fprintf(w, "  resumed a report of %d rows: %d rows in all\n", s.Resumed, s.Rows)
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, "  %d rows left out by --only\n", s.Skipped)
+	}
 	for _, st := range sortedKeys(s.ByStatus) {
 		fmt.Fprintf(w, "  %-15s %d\n", st, s.ByStatus[st])
 	}

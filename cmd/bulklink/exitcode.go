@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
 )
 
 // Exit codes, as SPEC.md fixes them.
@@ -48,6 +49,7 @@ func exitCode(ctx context.Context, err error, failed bool) int {
 		ue usageError
 		fe *job.FatalError
 		se signalError
+		le *report.LockedError
 	)
 	switch {
 	case err != nil && errors.As(context.Cause(ctx), &se):
@@ -59,6 +61,8 @@ func exitCode(ctx context.Context, err error, failed bool) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &le):
+		return exitLocked
 	case errors.As(err, &fe):
 		return exitFatal
 	}

@@ -25,7 +25,7 @@ const (
 )
 
 // startProgress shows the run's progress until the returned stop is called.
-func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Stats, pace func() float64) (stop func()) {
+func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Stats, resumed int64, pace func() float64) (stop func()) {
 	live := o.progress == "always" || o.progress == "auto" && isTerminal(e.stderr)
 	if o.progress == "never" {
 		return func() {}
@@ -35,7 +35,7 @@ func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Sta
 		every = liveEvery
 	}
 	src, _ := in.(progressSource)
-	p := &progress{start: time.Now(), st: st, src: src, pace: pace}
+	p := &progress{start: time.Now(), st: st, src: src, pace: pace, resumed: resumed}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -71,6 +71,7 @@ type progress struct {
 	st      *job.Stats
 	src     progressSource
 	pace    func() float64
+	resumed int64    // rows the report held at the start
 	samples []sample // the last window's worth, oldest first
 }
 
@@ -83,7 +84,8 @@ type snapshot struct {
 }
 
 func (p *progress) snap(now time.Time) snapshot {
-	s := snapshot{rows: p.st.Rows.Load(), ok: p.st.OK.Load(), failed: p.st.Failed.Load(), pace: p.pace(), fraction: -1, eta: -1}
+	s := snapshot{rows: p.st.Rows.Load(), ok: p.st.OK.Load(), failed: p.st.Failed.Load() + p.st.Invalid.Load(),
+		pace: p.pace(), fraction: -1, eta: -1}
 	p.samples = append(p.samples, sample{now, s.rows})
 	for len(p.samples) > 2 && now.Sub(p.samples[1].at) >= window {
 		p.samples = p.samples[1:]
@@ -94,8 +96,9 @@ func (p *progress) snap(now time.Time) snapshot {
 	if p.src != nil {
 		if done, total := p.src.Progress(); total > 0 && done > 0 {
 			s.fraction = math.Min(1, float64(done)/float64(total))
-			if s.rate > 0 && s.rows > 0 {
-				left := float64(s.rows) * (1 - s.fraction) / s.fraction
+			if s.rate > 0 && s.rows > 0 && s.fraction < 1 {
+				// The fraction read covers the rows a resumed run skipped too.
+				left := float64(s.rows+p.resumed) * (1 - s.fraction) / s.fraction
 				s.eta = time.Duration(left / s.rate * float64(time.Second))
 			}
 		}
@@ -106,6 +109,9 @@ func (p *progress) snap(now time.Time) snapshot {
 func (p *progress) draw(w io.Writer, now time.Time) {
 	s := p.snap(now)
 	line := fmt.Sprintf("%d rows (%d ok, %d failed) · %.1f rows/s", s.rows, s.ok, s.failed, s.rate)
+	if p.resumed > 0 {
+		line += fmt.Sprintf(" · %d done before", p.resumed)
+	}
 	if !math.IsInf(s.pace, 1) {
 		line += fmt.Sprintf(" · pace %.1f/s", s.pace)
 	}
@@ -122,7 +128,7 @@ func (p *progress) draw(w io.Writer, now time.Time) {
 func (p *progress) log(log *zap.Logger, now time.Time) {
 	s := p.snap(now)
 	fields := []zap.Field{
-		zap.Int64("rows", s.rows), zap.Int64("ok", s.ok), zap.Int64("failed", s.failed),
+		zap.Int64("rows", s.rows), zap.Int64("ok", s.ok), zap.Int64("failed", s.failed), zap.Int64("resumed", p.resumed),
 		zap.Float64("rows_per_sec", math.Round(s.rate*10)/10),
 		zap.Duration("elapsed", now.Sub(p.start).Round(time.Second)),
 	}

@@ -64,8 +64,8 @@ func validate(ctx context.Context, o *validateOptions, e env) (*report.Summary, 
 	defer rd.Close()
 	var w *report.Writer
 	if o.reportPath != "" {
-		if w, err = createReport(o.reportPath, o.in, rd); err != nil {
-			return nil, err
+		if w, err = report.Create(o.reportPath, reportLayout(o.reportPath, o.in, rd)); err != nil {
+			return nil, usageError{err}
 		}
 	}
 	sum := report.NewSummary("validate", time.Now())

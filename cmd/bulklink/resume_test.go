@@ -1,0 +1,394 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/bulklink/bulklink/emulator"
+	"github.com/bulklink/bulklink/report"
+)
+
+// countingServer serves an emulator and counts the link calls it receives for each source
+// value, so that a test can tell whether a row was sent again.
+type countingServer struct {
+	*emulator.Emulator
+	URL string
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func startCounting(t *testing.T, opt emulator.Options, seed emulator.Seed) *countingServer {
+	t.Helper()
+	c := &countingServer{Emulator: emulator.New(opt), n: map[string]int{}}
+	if err := c.Load(seed); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".AdminLinkProviderForUser") {
+			var in struct {
+				SourceUser struct{ ProviderAttributeValue string }
+			}
+			if json.Unmarshal(body, &in) == nil {
+				c.mu.Lock()
+				c.n[in.SourceUser.ProviderAttributeValue]++
+				c.mu.Unlock()
+			}
+		}
+		c.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c.URL = srv.URL
+	return c
+}
+
+func (c *countingServer) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[string]int, len(c.n))
+	for k, v := range c.n {
+		m[k] = v
+	}
+	return m
+}
+
+// startRun starts `bulklink run` without waiting for it.
+func startRun(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
+	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &stderr
+}
+
+// finishedLines reads the complete records of a report as it lies on disk, torn tail
+// aside: the rows a killed run had finished. The scenarios' values have no newlines.
+func finishedLines(t *testing.T, path string) map[int]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		t.Fatal(err)
+	}
+	done := map[int]string{}
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if !strings.HasSuffix(l, "\n") || strings.HasPrefix(l, "line,") {
+			continue
+		}
+		var line int
+		var status string
+		if strings.HasPrefix(l, "{") {
+			var r struct {
+				Line   int
+				Status string
+			}
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatalf("report line %q: %v", l, err)
+			}
+			line, status = r.Line, r.Status
+		} else {
+			f := strings.SplitN(l, ",", 3)
+			line, _ = strconv.Atoi(f[0])
+			status = f[1]
+		}
+		if _, dup := done[line]; dup {
+			t.Fatalf("line %d recorded twice in %s", line, path)
+		}
+		done[line] = status
+	}
+	return done
+}
+
+// A run killed with SIGKILL at random moments and resumed each time with the same command
+// ends with exactly one record per row, exactly the expected links, and no row that had
+// finished before a kill sent again.
+func TestRunCrashSoak(t *testing.T) {
+	for _, ext := range []string{"csv", "jsonl"} {
+		t.Run(ext, func(t *testing.T) {
+			n := 20000
+			if testing.Short() {
+				n = 2000
+			}
+			s := linkScenario(n, 0)
+			c := startCounting(t, emulator.Options{Latency: 5 * time.Millisecond}, s.seed)
+			in := writeFile(t, "links.csv", s.csv())
+			rep := in + ".report." + ext
+			args := []string{"--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "8", "--progress", "never"}
+			rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+			sentBefore := map[string]int{} // calls for each row finished before some kill
+			kills := 0
+			for attempt := 0; kills < 10; attempt++ {
+				if attempt > 40 {
+					t.Fatalf("only %d kills landed mid-run in %d attempts", kills, attempt)
+				}
+				cmd, stderr := startRun(t, args...)
+				time.Sleep(time.Duration(100+rnd.IntN(400)) * time.Millisecond)
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				err := cmd.Wait()
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+					t.Fatalf("run ended before the kill (%v): make the input longer\n%s", err, stderr)
+				}
+				kills++
+				done := finishedLines(t, rep)
+				calls := c.counts()
+				for i, r := range s.rows {
+					if _, ok := done[i+2]; ok {
+						if _, seen := sentBefore[r.srcValue]; !seen {
+							sentBefore[r.srcValue] = calls[r.srcValue]
+						}
+					}
+				}
+				t.Logf("kill %d: %d rows finished", kills, len(done))
+			}
+			res := bulklink(t, nil, append([]string{"run"}, args...)...)
+			if res.code != exitOK {
+				t.Fatalf("final run: exit %d, want 0", res.code)
+			}
+			recs := readReport(t, rep)
+			if len(recs) != len(s.rows) {
+				t.Fatalf("%d records, want one per row: %d", len(recs), len(s.rows))
+			}
+			for i, r := range recs {
+				if atoi(t, r["line"]) != i+2 {
+					t.Fatalf("record %d has line %s: a row is missing or reported twice", i, r["line"])
+				}
+				if r["status"] != "linked" && r["status"] != "already_linked" {
+					t.Errorf("line %s: %s %s, want linked or already_linked", r["line"], r["status"], r["error_code"])
+				}
+			}
+			s.checkLinks(t, c.Emulator)
+			calls := c.counts()
+			resent := 0
+			for v, before := range sentBefore {
+				if calls[v] != before {
+					resent++
+					if resent < 10 {
+						t.Errorf("source %s: %d calls when its row had finished, %d at the end: sent again", v, before, calls[v])
+					}
+				}
+			}
+			if len(sentBefore) == 0 {
+				t.Error("no row finished before a kill: the soak tested nothing")
+			}
+			t.Logf("%d kills; %d rows had finished before a kill; %d link calls for %d rows", kills, len(sentBefore), c.Calls("AdminLinkProviderForUser"), len(s.rows))
+		})
+	}
+}
+
+// A half-written last record (a crash mid-write) is cut off and its row runs again.
+func TestRunRepairsATornRecord(t *testing.T) {
+	for _, ext := range []string{"csv", "jsonl"} {
+		t.Run(ext, func(t *testing.T) {
+			s := linkScenario(50, 0)
+			c := startCounting(t, emulator.Options{}, s.seed)
+			in := writeFile(t, "links.csv", s.csv())
+			rep := in + ".report." + ext
+			args := []string{"run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0"}
+			if res := bulklink(t, nil, args...); res.code != exitOK {
+				t.Fatalf("first run: exit %d", res.code)
+			}
+			// Cut the report to keep 30 whole records and half of the 31st.
+			b, _ := os.ReadFile(rep)
+			lines := strings.SplitAfter(string(b), "\n")
+			keep := 30
+			if ext == "csv" {
+				keep++ // the header
+			}
+			torn := strings.Join(lines[:keep], "") + lines[keep][:len(lines[keep])/2]
+			if err := os.WriteFile(rep, []byte(torn), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			lost := map[string]bool{} // the lines whose records were cut, whole or half
+			for _, l := range lines[keep:] {
+				if l != "" {
+					lost[strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(l, `{"line":`), ",", 2)[0], "")] = true
+				}
+			}
+			res := bulklink(t, nil, args...)
+			if res.code != exitOK {
+				t.Fatalf("resume: exit %d, want 0", res.code)
+			}
+			if !strings.Contains(res.stderr, "half-written record") {
+				t.Errorf("stderr does not mention the repair:\n%s", res.stderr)
+			}
+			recs := readReport(t, rep)
+			if len(recs) != 50 {
+				t.Fatalf("%d records, want 50", len(recs))
+			}
+			for _, r := range recs {
+				want := "linked"
+				if lost[r["line"]] {
+					want = "already_linked" // made by the first run, its record lost
+				}
+				if r["status"] != want {
+					t.Errorf("line %s: %s, want %s", r["line"], r["status"], want)
+				}
+			}
+			if len(lost) != 20 {
+				t.Errorf("%d records cut, want 20", len(lost))
+			}
+			if calls := c.Calls("AdminLinkProviderForUser"); calls != 50+20 {
+				t.Errorf("%d link calls, want 50 then the 20 rows whose records were lost", calls)
+			}
+		})
+	}
+}
+
+func TestRunLockedReport(t *testing.T) {
+	s := linkScenario(5, 0)
+	c := startCounting(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	unlock, err := report.Lock(rep) // this test process holds the lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL)
+	if res.code != exitLocked {
+		t.Errorf("exit %d, want %d", res.code, exitLocked)
+	}
+	if want := fmt.Sprintf("pid %d", os.Getpid()); !strings.Contains(res.stderr, want) {
+		t.Errorf("stderr does not name the holder (%s):\n%s", want, res.stderr)
+	}
+	if n := c.Calls("AdminLinkProviderForUser"); n != 0 {
+		t.Errorf("%d calls, want none", n)
+	}
+}
+
+func TestRunRefusesAnotherInput(t *testing.T) {
+	s := linkScenario(10, 0)
+	c := startCounting(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	args := []string{"run", "--input", in, "--report", rep, "--endpoint-url", c.URL}
+	if res := bulklink(t, nil, args...); res.code != exitOK {
+		t.Fatalf("first run: exit %d", res.code)
+	}
+	// Running again is a resume with nothing left to do.
+	if res := bulklink(t, nil, args...); res.code != exitOK || c.Calls("AdminLinkProviderForUser") != 10 {
+		t.Fatalf("second run: exit %d, %d calls; want 0 and no new call", res.code, c.Calls("AdminLinkProviderForUser"))
+	}
+	if err := os.WriteFile(in, []byte(linkScenario(9, 0).csv()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := bulklink(t, nil, args...)
+	if res.code != exitUsage || !strings.Contains(res.stderr, "another input") {
+		t.Fatalf("another input: exit %d, want %d and a message\n%s", res.code, exitUsage, res.stderr)
+	}
+	res = bulklink(t, nil, append(args, "--restart")...)
+	if res.code != exitOK {
+		t.Fatalf("--restart: exit %d, want 0", res.code)
+	}
+	recs := readReport(t, rep)
+	if len(recs) != 9 || recs[0]["status"] != "already_linked" {
+		t.Errorf("after --restart: %d records, first %s; want 9, already_linked", len(recs), recs[0]["status"])
+	}
+}
+
+// --only failed re-runs the failed rows of a report, into a new report.
+func TestRunOnlyFailed(t *testing.T) {
+	s := mixedScenario(100)
+	c := startCounting(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	first := in + ".report.csv"
+	if res := bulklink(t, nil, "run", "--input", in, "--report", first, "--endpoint-url", c.URL, "--rate", "0"); res.code != exitRows {
+		t.Fatalf("first run: exit %d, want 1", res.code)
+	}
+	var failed []record
+	for _, r := range readReport(t, first) {
+		if r["status"] == "failed" {
+			failed = append(failed, r)
+		}
+	}
+	// Fix the cause of the missing-destination failures: create the users, as an operator
+	// would, through the API.
+	api := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.URL), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	for _, r := range failed {
+		if r["error_code"] == "UserNotFoundException" {
+			if _, err := api.AdminCreateUser(context.Background(), &cip.AdminCreateUserInput{
+				UserPoolId: aws.String(s.pool), Username: aws.String(r["destination_user"])}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	callsBefore := c.Calls("AdminLinkProviderForUser")
+	second := in + ".failed.csv"
+	res := bulklink(t, nil, "run", "--input", first, "--only", "failed", "--report", second, "--endpoint-url", c.URL, "--rate", "0")
+	if res.code != exitRows {
+		t.Errorf("--only failed: exit %d, want 1 (the sixth identities still fail)", res.code)
+	}
+	recs := readReport(t, second)
+	if len(recs) != len(failed) {
+		t.Fatalf("%d records, want one per failed row: %d", len(recs), len(failed))
+	}
+	if calls := c.Calls("AdminLinkProviderForUser") - callsBefore; calls != int64(len(failed)) {
+		t.Errorf("%d link calls, want one per failed row: %d", calls, len(failed))
+	}
+	for _, r := range recs {
+		if strings.HasPrefix(r["destination_user"], "missing") && r["status"] != "linked" {
+			t.Errorf("line %s (%s): %s, want linked now that the user exists", r["line"], r["destination_user"], r["status"])
+		}
+	}
+	// A plain input has no statuses to select from.
+	res = bulklink(t, nil, "run", "--input", in, "--only", "failed", "--report", in+".x.csv", "--endpoint-url", c.URL)
+	if res.code != exitUsage {
+		t.Errorf("--only on a plain input: exit %d, want %d", res.code, exitUsage)
+	}
+}
+
+func TestRunMaxFailures(t *testing.T) {
+	s := mixedScenario(200)
+	c := startCounting(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--concurrency", "1", "--max-failures", "3")
+	if res.code != exitFatal || !strings.Contains(res.stderr, "max-failures") {
+		t.Fatalf("exit %d, want %d with a message naming --max-failures", res.code, exitFatal)
+	}
+	failed := 0
+	for _, r := range readReport(t, rep) {
+		if r["status"] == "failed" {
+			failed++
+		}
+	}
+	if failed < 4 || failed > 5 {
+		t.Errorf("%d failed rows recorded, want the 4 that crossed the threshold (5 at most with a row in flight)", failed)
+	}
+	// Resumable: the same command without the threshold finishes the report.
+	res = bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0")
+	if res.code != exitRows {
+		t.Fatalf("resume: exit %d, want 1", res.code)
+	}
+	s.check(t, readReport(t, rep), 2)
+}

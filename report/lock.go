@@ -1,0 +1,56 @@
+//go:build unix
+
+package report
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// LockedError says that another run holds a report's lock.
+type LockedError struct {
+	Report string
+	PID    int // the holder's process id, 0 when unknown
+}
+
+func (e *LockedError) Error() string {
+	holder := "another bulklink run"
+	if e.PID > 0 {
+		holder += " (pid " + strconv.Itoa(e.PID) + ")"
+	}
+	return fmt.Sprintf("report %s is in use by %s", e.Report, holder)
+}
+
+// LockPath is the lock file of the report at path.
+func LockPath(report string) string { return report + ".lock" }
+
+// Lock takes the report's lock, an flock on <report>.lock holding the owner's pid, or
+// returns a *LockedError at once. The lock dies with the process, so a crash leaves
+// nothing to clean up; the file itself stays.
+func Lock(report string) (unlock func() error, err error) {
+	f, err := os.OpenFile(LockPath(report), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock report: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			b := make([]byte, 32)
+			n, _ := f.ReadAt(b, 0)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+			return nil, &LockedError{Report: report, PID: pid}
+		}
+		return nil, fmt.Errorf("lock report: %w", err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return func() error {
+		// Unlocking is closing: the kernel drops the flock with the last descriptor.
+		return f.Close()
+	}, nil
+}

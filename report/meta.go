@@ -1,0 +1,61 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// Meta says which input a report belongs to. It lies beside the report as
+// <report>.meta.json, written when the report is created, and lets a resumed run check that
+// it continues the same work.
+type Meta struct {
+	Input       string    `json:"input"`
+	Fingerprint string    `json:"input_fingerprint"`
+	Only        []string  `json:"only,omitempty"` // the statuses --only selected
+	CreatedAt   time.Time `json:"created_at"`
+	Version     string    `json:"bulklink_version"`
+}
+
+// MetaPath is where the meta file of the report at path lies.
+func MetaPath(report string) string { return report + ".meta.json" }
+
+// WriteFile writes m beside the report at path.
+func (m *Meta) WriteFile(report string) error {
+	if err := writeJSON(MetaPath(report), m); err != nil {
+		return fmt.Errorf("write report meta: %w", err)
+	}
+	return nil
+}
+
+// ReadMeta reads the meta file of the report at path.
+func ReadMeta(report string) (*Meta, error) {
+	b, err := os.ReadFile(MetaPath(report))
+	if err != nil {
+		return nil, err
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", MetaPath(report), err)
+	}
+	return &m, nil
+}
+
+// ErrOtherInput is returned by Matches when a report belongs to another input.
+var ErrOtherInput = errors.New("the report belongs to another input")
+
+// Matches reports whether a report written under m continues under now: same input bytes,
+// same selection of rows.
+func (m *Meta) Matches(now *Meta) error {
+	switch {
+	case m.Fingerprint != now.Fingerprint:
+		return fmt.Errorf("%w: it was written for %s (%s), the input is %s (%s)",
+			ErrOtherInput, m.Input, m.Fingerprint, now.Input, now.Fingerprint)
+	case !slices.Equal(m.Only, now.Only):
+		return fmt.Errorf("%w: it was written with --only %v, this run asks for %v", ErrOtherInput, m.Only, now.Only)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const header = "line,status,error_code,error_message,attempts,user_pool_id,destination_provider,destination_user,source_provider,source_attribute,source_value,duration_ms,finished_at,note\n"
+
+func csvRecord(line, status, code, note string) string {
+	return line + "," + status + "," + code + ",,1,us-east-1_A1,Cognito,u,Google,Cognito_Subject,g,5,2026-01-01T00:00:00.000Z," + note + "\n"
+}
+
+func TestRecover(t *testing.T) {
+	csvLayout := Layout{Format: CSV, ExtraColumns: []string{"note"}}
+	jsonl := func(line, status string) string {
+		return `{"line":` + line + `,"status":"` + status + `","error_code":"","attempts":1}` + "\n"
+	}
+	tests := []struct {
+		name      string
+		layout    Layout
+		content   string
+		wantLines []int
+		wantTorn  int
+		wantKept  string // the file after recovery; "" means the content less the torn bytes
+		wantErr   string
+	}{
+		{name: "whole", layout: csvLayout, content: header + csvRecord("2", "linked", "", "a") + csvRecord("4", "failed", "UserNotFoundException", "b"), wantLines: []int{2, 4}},
+		{name: "torn last record", layout: csvLayout, content: header + csvRecord("2", "linked", "", "a") + "3,linked,,,1,us-east", wantLines: []int{2}, wantTorn: len("3,linked,,,1,us-east")},
+		{name: "torn inside a quoted field over lines", layout: csvLayout,
+			content:   header + csvRecord("2", "linked", "", `"x` + "\ny\"") + "3,linked,,,1,us-east-1_A1,Cognito,u,Google,Cognito_Subject,g,5,2026-01-01T00:00:00.000Z,\"one\ntw",
+			wantLines: []int{2}, wantTorn: len("3,linked,,,1,us-east-1_A1,Cognito,u,Google,Cognito_Subject,g,5,2026-01-01T00:00:00.000Z,\"one\ntw")},
+		{name: "header only", layout: csvLayout, content: header},
+		{name: "torn header", layout: csvLayout, content: "line,status,er", wantTorn: len("line,status,er"), wantKept: header},
+		{name: "empty", layout: csvLayout, content: "", wantKept: header},
+		{name: "line twice", layout: csvLayout, content: header + csvRecord("2", "linked", "", "") + csvRecord("2", "failed", "", ""), wantErr: "line 2 recorded twice"},
+		{name: "unknown status", layout: csvLayout, content: header + csvRecord("2", "done", "", ""), wantErr: `unknown status "done"`},
+		{name: "another layout", layout: Layout{Format: CSV}, content: header, wantErr: "header does not match"},
+		{name: "jsonl whole", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + jsonl("3", "invalid"), wantLines: []int{1, 3}},
+		{name: "jsonl torn", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + `{"line":2,"sta`, wantLines: []int{1}, wantTorn: len(`{"line":2,"sta`)},
+		{name: "jsonl damaged", layout: Layout{Format: JSONL}, content: "garbage\n" + jsonl("1", "linked"), wantErr: "not a report record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j, err := Recover(path, tt.layout)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Recover: %v, want an error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Recover: %v", err)
+			}
+			if j.Done.Len() != len(tt.wantLines) || int(j.Records) != len(tt.wantLines) {
+				t.Errorf("%d lines done, %d records; want %d", j.Done.Len(), j.Records, len(tt.wantLines))
+			}
+			for _, l := range tt.wantLines {
+				if !j.Done.Has(l) {
+					t.Errorf("line %d not done", l)
+				}
+			}
+			if int(j.Torn) != tt.wantTorn {
+				t.Errorf("cut %d bytes, want %d", j.Torn, tt.wantTorn)
+			}
+			got, _ := os.ReadFile(path)
+			want := tt.wantKept
+			if want == "" {
+				want = tt.content[:len(tt.content)-tt.wantTorn]
+			}
+			if string(got) != want {
+				t.Errorf("file after recovery\n got %q\nwant %q", got, want)
+			}
+			// New records append cleanly after what was kept.
+			w, err := Append(path, tt.layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := sampleRecord()
+			r.Line = 99
+			must(t, w.Write(r))
+			must(t, w.Close())
+			j2, err := Recover(path, tt.layout)
+			if err != nil || !j2.Done.Has(99) || j2.Torn != 0 || int(j2.Records) != len(tt.wantLines)+1 {
+				t.Errorf("after appending: %+v, %v; want the old lines and 99, nothing torn", j2, err)
+			}
+		})
+	}
+}
+
+func TestLineSet(t *testing.T) {
+	var s LineSet
+	for _, l := range []int{0, 1, 63, 64, 1_000_000, 1} {
+		s.Add(l)
+	}
+	if s.Len() != 5 {
+		t.Errorf("Len %d, want 5", s.Len())
+	}
+	for _, l := range []int{0, 1, 63, 64, 1_000_000} {
+		if !s.Has(l) {
+			t.Errorf("Has(%d) = false", l)
+		}
+	}
+	for _, l := range []int{2, 65, 999_999, 1_000_001, -1, 50_000_000} {
+		if s.Has(l) {
+			t.Errorf("Has(%d) = true", l)
+		}
+	}
+}
+
+func TestLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	unlock, err := Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Lock(path)
+	le, ok := err.(*LockedError)
+	if !ok || le.PID != os.Getpid() {
+		t.Fatalf("second Lock: %v, want a LockedError naming pid %d", err, os.Getpid())
+	}
+	must(t, unlock())
+	unlock, err = Lock(path)
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	must(t, unlock())
+}
+
+func TestMetaMatches(t *testing.T) {
+	a := &Meta{Input: "a.csv", Fingerprint: "sha256:1"}
+	if err := a.Matches(&Meta{Input: "elsewhere/a.csv", Fingerprint: "sha256:1"}); err != nil {
+		t.Errorf("same bytes at another path: %v, want a match", err)
+	}
+	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:2"}); err == nil {
+		t.Error("other bytes: a match, want ErrOtherInput")
+	}
+	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:1", Only: []string{"failed"}}); err == nil {
+		t.Error("another --only: a match, want ErrOtherInput")
+	}
+}
