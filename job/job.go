@@ -40,6 +40,7 @@ type Source interface {
 // Config tunes a Job. Zero values take the defaults.
 type Config struct {
 	Rate        float64       // write calls per second, a ceiling; ≤ 0 is unlimited
+	UserRate    float64       // write calls per second to one user; 0 is Cognito's 10, < 0 unlimited
 	ReadRate    float64       // AdminGetUser calls per second; ≤ 0 is unlimited
 	Concurrency int           // calls in flight
 	MaxAttempts int           // link attempts per row
@@ -69,6 +70,9 @@ const (
 )
 
 func (c *Config) setDefaults() {
+	if c.UserRate == 0 {
+		c.UserRate = DefaultUserRate
+	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
 	}
@@ -116,6 +120,7 @@ type Job struct {
 	api      API
 	cfg      Config
 	pace     *pacer
+	users    *userPacer
 	reads    *rate.Limiter
 	stopped  chan struct{}
 	stopOnce sync.Once
@@ -131,6 +136,7 @@ func New(api API, cfg Config) *Job {
 		reads = rate.NewLimiter(rate.Limit(cfg.ReadRate), 1)
 	}
 	return &Job{api: api, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads,
+		users:   newUserPacer(cfg.UserRate, time.Now),
 		stopped: make(chan struct{}), breaker: breaker{limit: max(10, cfg.Concurrency)}}
 }
 

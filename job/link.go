@@ -28,6 +28,7 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 		return rec, nil
 	}
 	in := linkInput(&row.Request)
+	user := row.Request.UserPoolID + "/" + destinationUsername(&row.Request)
 	// unknown is set once an attempt may have been applied without our hearing of it: from
 	// then on, only reading the user can tell a failure from a link made earlier.
 	unknown := false
@@ -38,7 +39,7 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 				return nil, errCancelled
 			}
 		}
-		if j.pace.Wait(intake) != nil {
+		if j.users.Wait(intake, user) != nil || j.pace.Wait(intake) != nil {
 			return nil, errCancelled
 		}
 		rec.Attempts = attempt

@@ -30,6 +30,8 @@ const (
 	cutFactor   = 0.75                   // rate kept after a throttle
 	cutCooldown = 500 * time.Millisecond // throttles within this of a cut answer calls sent before it
 	logEvery    = 5 * time.Second        // rate changes are logged at most this often
+	raiseShare  = 0.04                   // the rate rises by this share of itself per second
+	minStep     = 0.5                    // and by at least this many calls/s per second
 )
 
 func newPacer(ceiling float64, log *zap.Logger, now func() time.Time) *pacer {
@@ -81,8 +83,10 @@ func (p *pacer) Succeeded() {
 	if p.current >= p.ceiling {
 		return
 	}
-	// Raise by step calls/s per second of successes: step/current per success.
-	step := math.Max(0.5, p.ceiling/100)
+	// Raise by step calls/s per second of successes (step/current per success), step a
+	// small share of the current rate: slow near a quota found by throttling, quick to
+	// recover from a deep cut.
+	step := math.Max(minStep, p.current*raiseShare)
 	p.set(math.Min(p.ceiling, p.current+step/p.current), p.now(), "rate raised")
 }
 

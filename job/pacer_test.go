@@ -51,7 +51,7 @@ func TestPacerFloorAndCeiling(t *testing.T) {
 	if got := p.Rate(); !near(got, 1) {
 		t.Fatalf("after many throttles: rate %v, want the floor 1", got)
 	}
-	// Additive increase: about step (0.5/s for a ceiling of 20) per second of successes.
+	// Increase: about max(0.5, 4% of the rate) calls/s per second of successes.
 	for range 10_000 {
 		p.Succeeded()
 	}
@@ -64,12 +64,12 @@ func TestPacerAdditiveIncrease(t *testing.T) {
 	c := newClock()
 	p := newPacer(100, zap.NewNop(), c.now)
 	p.Throttled() // 75/s
-	// One second's worth of successes at 75/s raises the rate by about one step (1/s).
+	// One second's worth of successes at 75/s raises the rate by about 4% (3/s).
 	for range 75 {
 		p.Succeeded()
 	}
-	if got := p.Rate(); got < 75.9 || got > 76.1 {
-		t.Fatalf("after a second of successes: rate %v, want about 76", got)
+	if got := p.Rate(); got < 77.9 || got > 78.1 {
+		t.Fatalf("after a second of successes: rate %v, want about 78", got)
 	}
 }
 

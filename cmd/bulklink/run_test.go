@@ -331,3 +331,28 @@ func TestRunLogsProgressWithoutATerminal(t *testing.T) {
 		t.Errorf("no progress line on stderr:\n%s", res.stderr)
 	}
 }
+
+// Cognito allows at most 10 writes per second to one user: rows for the same user are
+// spaced out, never throttled for it.
+func TestRunSpacesWritesToOneUser(t *testing.T) {
+	s := linkScenario(0, 0)
+	p := &s.seed.UserPools[0]
+	p.Users = append(p.Users, emulator.SeedUser{Username: "hot"})
+	for i := range 40 {
+		v := "hot" + itoa(i%4) // four identities, each sent ten times
+		r := scenarioRow{destUser: "hot", srcProvider: "Google", srcAttr: "Cognito_Subject", srcValue: v}
+		s.rows = append(s.rows, r)
+	}
+	s.links["hot"] = []string{"Google:hot0", "Google:hot1", "Google:hot2", "Google:hot3"}
+	srv := startEmulator(t, emulator.Options{PerUserWriteQuota: 10}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	res := bulklink(t, nil, "run", "--input", in, "--report", in+".report.csv", "--endpoint-url", srv.URL,
+		"--rate", "0", "--read-rate", "0", "--concurrency", "16")
+	if res.code != exitOK {
+		t.Fatalf("exit %d, want 0", res.code)
+	}
+	if n := srv.Outcomes("AdminLinkProviderForUser")["TooManyRequestsException"]; n != 0 {
+		t.Errorf("%d calls throttled by the per-user limit, want 0", n)
+	}
+	s.checkLinks(t, srv.Emulator)
+}

@@ -1,0 +1,62 @@
+package job
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// DefaultUserRate is Cognito's limit of write calls per second to any one user.
+const DefaultUserRate = 10
+
+// userPacer keeps the write calls to any one user under Cognito's per-user limit: a token
+// bucket per user, spaced 1/limit apart. Buckets of users not written to lately are
+// dropped, so memory follows the users of the last second, not the input.
+type userPacer struct {
+	limit rate.Limit
+	now   func() time.Time
+
+	mu    sync.Mutex
+	users map[string]*rate.Limiter
+	swept time.Time
+}
+
+func newUserPacer(perSecond float64, now func() time.Time) *userPacer {
+	if perSecond <= 0 {
+		return nil
+	}
+	return &userPacer{limit: rate.Limit(perSecond), now: now, users: map[string]*rate.Limiter{}}
+}
+
+// Wait blocks until a write call to user may be sent. A nil userPacer never blocks.
+func (u *userPacer) Wait(ctx context.Context, user string) error {
+	if u == nil {
+		return nil
+	}
+	u.mu.Lock()
+	now := u.now()
+	if now.Sub(u.swept) >= time.Second {
+		u.swept = now
+		for k, l := range u.users {
+			if l.TokensAt(now) >= 1 { // idle for a whole interval: nobody is waiting on it
+				delete(u.users, k)
+			}
+		}
+	}
+	l := u.users[user]
+	if l == nil {
+		l = rate.NewLimiter(u.limit, 1)
+		u.users[user] = l
+	}
+	u.mu.Unlock()
+	return l.Wait(ctx)
+}
+
+// size is how many users have a bucket.
+func (u *userPacer) size() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.users)
+}
