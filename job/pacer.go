@@ -27,8 +27,8 @@ type pacer struct {
 }
 
 const (
-	cutFactor   = 0.75                   // rate kept after a throttle
-	cutCooldown = 500 * time.Millisecond // throttles within this of a cut answer calls sent before it
+	cutFactor   = 0.7                    // rate kept after a throttle
+	cutCooldown = 200 * time.Millisecond // throttles within this of a cut answer calls sent before it
 	logEvery    = 5 * time.Second        // rate changes are logged at most this often
 	raiseShare  = 0.04                   // the rate rises by this share of itself per second
 	minStep     = 0.5                    // and by at least this many calls/s per second
