@@ -2,11 +2,13 @@ package input
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // FingerprintPrefix is how much of a stream (stdin) its fingerprint covers.
@@ -14,18 +16,40 @@ const FingerprintPrefix = 1 << 20
 
 // Fingerprint identifies the input at path by the SHA-256 of its bytes as stored (compressed,
 // for .gz): a report remembers it, so that a resumed run can tell its own input from
-// another.
-func Fingerprint(path string) (string, error) {
+// another. On the way it counts the file's lines, an estimate of its rows for progress; -1
+// for a compressed file.
+func Fingerprint(path string) (fp string, lines int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("fingerprint %s: %w", path, err)
+	lc := &lineCounter{}
+	if _, err := io.Copy(io.MultiWriter(h, lc), f); err != nil {
+		return "", 0, fmt.Errorf("fingerprint %s: %w", path, err)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	lines = lc.lines
+	if lc.last != '\n' && lc.last != 0 {
+		lines++
+	}
+	if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		lines = -1
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), lines, nil
+}
+
+type lineCounter struct {
+	lines int64
+	last  byte
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.lines += int64(bytes.Count(p, []byte{'\n'}))
+	if len(p) > 0 {
+		c.last = p[len(p)-1]
+	}
+	return len(p), nil
 }
 
 // FingerprintStream identifies a stream that can be read only once by the SHA-256 of its

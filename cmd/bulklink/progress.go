@@ -13,8 +13,15 @@ import (
 	"github.com/bulklink/bulklink/job"
 )
 
-// progressSource tells how much of the input has been read; readers of regular files know.
-type progressSource interface {
+// progressSource is what progress knows of the input: the reader, which can tell how many of
+// the file's bytes it has read, and an estimate of its rows (-1 when unknown).
+type progressSource struct {
+	reader any
+	rows   int64
+}
+
+// byteProgress is implemented by readers of regular files.
+type byteProgress interface {
 	Progress() (done, total int64)
 }
 
@@ -25,7 +32,7 @@ const (
 )
 
 // startProgress shows the run's progress until the returned stop is called.
-func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Stats, resumed int64, pace func() float64) (stop func()) {
+func startProgress(o *outputOptions, e env, log *zap.Logger, in progressSource, st *job.Stats, resumed int64, pace func() float64) (stop func()) {
 	live := o.progress == "always" || o.progress == "auto" && isTerminal(e.stderr)
 	if o.progress == "never" {
 		return func() {}
@@ -34,8 +41,8 @@ func startProgress(o *outputOptions, e env, log *zap.Logger, in any, st *job.Sta
 	if live {
 		every = liveEvery
 	}
-	src, _ := in.(progressSource)
-	p := &progress{start: time.Now(), st: st, src: src, pace: pace, resumed: resumed}
+	bytes, _ := in.reader.(byteProgress)
+	p := &progress{start: time.Now(), st: st, bytes: bytes, total: in.rows, pace: pace, resumed: resumed}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -69,7 +76,8 @@ type sample struct {
 type progress struct {
 	start   time.Time
 	st      *job.Stats
-	src     progressSource
+	bytes   byteProgress // nil when unknown
+	total   int64        // rows in the input, estimated; -1 when unknown
 	pace    func() float64
 	resumed int64    // rows the report held at the start
 	samples []sample // the last window's worth, oldest first
@@ -79,7 +87,7 @@ type progress struct {
 type snapshot struct {
 	rows, ok, failed int64
 	rate, pace       float64
-	fraction         float64       // of the input read; -1 when unknown
+	fraction         float64       // of the input done; -1 when unknown
 	eta              time.Duration // -1 when unknown
 }
 
@@ -93,12 +101,19 @@ func (p *progress) snap(now time.Time) snapshot {
 	if old := p.samples[0]; now.Sub(old.at) > 0 {
 		s.rate = float64(s.rows-old.rows) / now.Sub(old.at).Seconds()
 	}
-	if p.src != nil {
-		if done, total := p.src.Progress(); total > 0 && done > 0 {
-			s.fraction = math.Min(1, float64(done)/float64(total))
-			if s.rate > 0 && s.rows > 0 && s.fraction < 1 {
-				// The fraction read covers the rows a resumed run skipped too.
-				left := float64(s.rows+p.resumed) * (1 - s.fraction) / s.fraction
+	done := s.rows + p.resumed
+	switch {
+	case p.total > 0:
+		s.fraction = math.Min(1, float64(done)/float64(p.total))
+		if s.rate > 0 {
+			s.eta = time.Duration(float64(max(0, p.total-done)) / s.rate * float64(time.Second))
+		}
+	case p.bytes != nil:
+		// No row count: judge by the bytes read, which run a little ahead of the rows done.
+		if read, size := p.bytes.Progress(); size > 0 && read > 0 {
+			s.fraction = math.Min(1, float64(read)/float64(size))
+			if s.rate > 0 && done > 0 && s.fraction < 1 {
+				left := float64(done) * (1 - s.fraction) / s.fraction
 				s.eta = time.Duration(left / s.rate * float64(time.Second))
 			}
 		}
@@ -108,10 +123,15 @@ func (p *progress) snap(now time.Time) snapshot {
 
 func (p *progress) draw(w io.Writer, now time.Time) {
 	s := p.snap(now)
-	line := fmt.Sprintf("%d rows (%d ok, %d failed) · %.1f rows/s", s.rows, s.ok, s.failed, s.rate)
-	if p.resumed > 0 {
-		line += fmt.Sprintf(" · %d done before", p.resumed)
+	line := fmt.Sprintf("%d rows", s.rows+p.resumed)
+	if p.total > 0 {
+		line += fmt.Sprintf("/%d", p.total)
 	}
+	line += fmt.Sprintf(" (%d ok, %d failed", s.ok, s.failed)
+	if p.resumed > 0 {
+		line += fmt.Sprintf(", %d done before", p.resumed)
+	}
+	line += fmt.Sprintf(") · %.1f rows/s", s.rate)
 	if !math.IsInf(s.pace, 1) {
 		line += fmt.Sprintf(" · pace %.1f/s", s.pace)
 	}
@@ -128,12 +148,15 @@ func (p *progress) draw(w io.Writer, now time.Time) {
 func (p *progress) log(log *zap.Logger, now time.Time) {
 	s := p.snap(now)
 	fields := []zap.Field{
-		zap.Int64("rows", s.rows), zap.Int64("ok", s.ok), zap.Int64("failed", s.failed), zap.Int64("resumed", p.resumed),
+		zap.Int64("done", s.rows+p.resumed), zap.Int64("ok", s.ok), zap.Int64("failed", s.failed), zap.Int64("resumed", p.resumed),
 		zap.Float64("rows_per_sec", math.Round(s.rate*10)/10),
 		zap.Duration("elapsed", now.Sub(p.start).Round(time.Second)),
 	}
+	if p.total > 0 {
+		fields = append(fields, zap.Int64("total", p.total))
+	}
 	if s.fraction >= 0 {
-		fields = append(fields, zap.Float64("input_read_pct", math.Round(1000*s.fraction)/10))
+		fields = append(fields, zap.Float64("pct", math.Round(1000*s.fraction)/10))
 	}
 	if s.eta >= 0 {
 		fields = append(fields, zap.Duration("eta", s.eta.Round(time.Second)))

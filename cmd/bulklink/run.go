@@ -144,7 +144,7 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 		return nil, err
 	}
 	defer unlock()
-	meta, e, err := fingerprint(o, e)
+	meta, total, e, err := fingerprint(o, e)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,10 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 	log.Info("run started", zap.String("input", o.in.path), zap.String("report", o.reportPath),
 		zap.Int64("resumed_rows", journal.Records), zap.Float64("rate", o.engine.rate), zap.Int("concurrency", o.engine.concurrency))
 
-	hideProgress := startProgress(&o.out, e, log, rd, &j.Stats, journal.Records, j.Rate)
+	if len(o.onlyStatuses) > 0 {
+		total = -1 // a selection of the rows: their number is not known up front
+	}
+	hideProgress := startProgress(&o.out, e, log, progressSource{rd, total}, &j.Stats, journal.Records, j.Rate)
 	err = j.Run(kill, src, &reportSink{w: w, sum: sum})
 	hideProgress()
 	if cerr := w.Close(); cerr != nil && err == nil {
@@ -199,22 +202,31 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 	return sum, err
 }
 
-// fingerprint identifies the input for the report's meta file. A stream (stdin) is
-// identified by its first MiB, peeked through a buffer that then replaces e.stdin.
-func fingerprint(o *runOptions, e env) (*report.Meta, env, error) {
+// fingerprint identifies the input for the report's meta file, and estimates its rows from
+// its lines (-1: unknown). A stream (stdin) is identified by its first MiB, peeked through a
+// buffer that then replaces e.stdin.
+func fingerprint(o *runOptions, e env) (meta *report.Meta, rows int64, _ env, err error) {
 	var fp string
-	var err error
+	rows = -1
 	if o.in.path == "-" {
 		br := bufio.NewReaderSize(e.stdin, input.FingerprintPrefix)
 		e.stdin = br
 		fp, err = input.FingerprintStream(br)
 	} else {
-		fp, err = input.Fingerprint(o.in.path)
+		var lines int64
+		fp, lines, err = input.Fingerprint(o.in.path)
+		if lines >= 0 {
+			rows = lines
+			if o.in.inputFormat() == input.CSV {
+				rows-- // the header
+			}
+		}
 	}
 	if err != nil {
-		return nil, e, usagef("read input: %w", err)
+		return nil, 0, e, usagef("read input: %w", err)
 	}
-	return &report.Meta{Input: o.in.path, Fingerprint: fp, Only: o.onlyStatuses, CreatedAt: time.Now().UTC(), Version: version}, e, nil
+	meta = &report.Meta{Input: o.in.path, Fingerprint: fp, Only: o.onlyStatuses, CreatedAt: time.Now().UTC(), Version: version}
+	return meta, rows, e, nil
 }
 
 // openReport creates the report, or resumes it: when it exists, belongs to this input and

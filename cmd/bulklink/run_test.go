@@ -314,14 +314,17 @@ func TestRunLogsProgressWithoutATerminal(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("exit code %d, want 0", res.code)
 	}
-	var lines int
+	var lines, etas int
 	for _, l := range strings.Split(res.stderr, "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(l), &m) != nil || m["msg"] != "progress" {
 			continue
 		}
 		lines++
-		for _, k := range []string{"rows", "ok", "failed", "rows_per_sec", "input_read_pct", "elapsed"} {
+		if _, ok := m["eta"]; ok {
+			etas++ // once a rate is known
+		}
+		for _, k := range []string{"done", "total", "ok", "failed", "rows_per_sec", "pct", "elapsed"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("progress line %s lacks %q", l, k)
 			}
@@ -329,6 +332,12 @@ func TestRunLogsProgressWithoutATerminal(t *testing.T) {
 	}
 	if lines == 0 {
 		t.Errorf("no progress line on stderr:\n%s", res.stderr)
+	}
+	if etas == 0 {
+		t.Errorf("no progress line gives an ETA:\n%s", res.stderr)
+	}
+	if !strings.Contains(res.stderr, `"total":60`) {
+		t.Errorf("progress lines do not give the input's 60 rows as total:\n%s", res.stderr)
 	}
 }
 
