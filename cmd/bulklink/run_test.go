@@ -300,8 +300,58 @@ func TestRunSignalDrains(t *testing.T) {
 					t.Errorf("user %s: linked in the emulator %v, recorded %v", r.destUser, len(ids) == 1, linked[r.destUser])
 				}
 			}
+			// The same command resumes and finishes, sending none of the recorded rows again.
+			if err := srv.Reconfigure(func(o *emulator.Options) { o.Latency = 0 }); err != nil {
+				t.Fatal(err)
+			}
+			callsBefore := srv.Calls("AdminLinkProviderForUser")
+			res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
+			if res.code != exitOK {
+				t.Fatalf("resume: exit %d, want 0", res.code)
+			}
+			s.check(t, readReport(t, rep), 2)
+			if sent := srv.Calls("AdminLinkProviderForUser") - callsBefore; sent != int64(len(s.rows)-len(recs)) {
+				t.Errorf("resume sent %d calls, want one per row not recorded: %d", sent, len(s.rows)-len(recs))
+			}
 		})
 	}
+}
+
+// A second signal cuts the calls in flight at once: no record for them, the report still
+// flushed, and the run resumable.
+func TestRunSecondSignalCutsAtOnce(t *testing.T) {
+	s := linkScenario(50, 0)
+	srv := startEmulator(t, emulator.Options{Latency: 3 * time.Second}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	cmd := exec.Command(binary, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
+	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); srv.Calls("AdminLinkProviderForUser") < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no call in flight")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitSIGINT {
+		t.Fatalf("exit: %v, want %d", err, exitSIGINT)
+	}
+	if recs := readReport(t, rep); len(recs) != 0 {
+		t.Errorf("%d records, want none: the second signal cut every call", len(recs))
+	}
+	if err := srv.Reconfigure(func(o *emulator.Options) { o.Latency = 0 }); err != nil {
+		t.Fatal(err)
+	}
+	if res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "16"); res.code != exitOK {
+		t.Fatalf("resume: exit %d, want 0", res.code)
+	}
+	s.check(t, readReport(t, rep), 2)
 }
 
 // Without a terminal (cron, systemd), progress is logged as JSON lines at an interval.
