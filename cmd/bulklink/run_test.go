@@ -261,14 +261,7 @@ func TestRunSignalDrains(t *testing.T) {
 			srv := startEmulator(t, emulator.Options{Latency: 100 * time.Millisecond}, s.seed)
 			in := writeFile(t, "links.csv", s.csv())
 			rep := in + ".report.csv"
-			cmd := exec.Command(binary, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
-				"--rate", "0", "--concurrency", "4")
-			cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, stderr := startRun(t, "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
 			for deadline := time.Now().Add(20 * time.Second); srv.Calls("AdminLinkProviderForUser") < 20; time.Sleep(5 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatal("the run made no progress")
@@ -324,11 +317,7 @@ func TestRunSecondSignalCutsAtOnce(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{Latency: 3 * time.Second}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".report.csv"
-	cmd := exec.Command(binary, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
-	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, _ := startRun(t, "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
 	for deadline := time.Now().Add(20 * time.Second); srv.Calls("AdminLinkProviderForUser") < 4; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("no call in flight")
