@@ -344,6 +344,19 @@ func TestAdminGetUser(t *testing.T) {
 		t.Errorf("got identities %v, want its own Google identity, primary", own)
 	}
 
+	// A federated destination lists its own identity first, then those linked to it.
+	_, err = client.AdminLinkProviderForUser(t.Context(), linkInput("Google", "1234", "Okta", "email", "g1234@example.com"))
+	check(t, err, want{})
+	federated, err = get("Google_1234")
+	check(t, err, want{})
+	ids, _ = srv.Identities(poolID, "Google_1234")
+	wantIdentities = fmt.Sprintf(`[{"userId":"1234","providerName":"Google","providerType":"Google","issuer":null,"primary":true,"dateCreated":%d},`+
+		`{"userId":"g1234@example.com","providerName":"Okta","providerType":"SAML","issuer":null,"primary":false,"dateCreated":%d}]`,
+		int64(own[0]["dateCreated"].(float64)), ids[0].DateCreated)
+	if got := attributes(federated.UserAttributes)["identities"]; got != wantIdentities {
+		t.Errorf("got identities %s, want %s", got, wantIdentities)
+	}
+
 	_, err = get("nobody")
 	check(t, err, want{"UserNotFoundException", msgUserNotFound, 404})
 	_, err = client.AdminGetUser(t.Context(), &cip.AdminGetUserInput{UserPoolId: aws.String("us-east-1_Missing1"), Username: aws.String("alice")})

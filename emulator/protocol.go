@@ -87,15 +87,29 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // writeError answers err the way AWS JSON services do: the code in the X-Amzn-ErrorType
-// header and in the body's __type, with the message beside it.
+// header and in the body's __type, with the message beside it. The errors of the service
+// framework itself (coralErrors) come as AWS sends them: the code namespaced in __type, and
+// neither header nor message.
 func writeError(w http.ResponseWriter, err *apiError) {
+	typ := err.code
+	if coralErrors[err.code] {
+		typ = coralNamespace + err.code
+	} else {
+		w.Header().Set("X-Amzn-ErrorType", err.code)
+	}
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message,omitempty"`
-	}{err.code, err.message})
-	w.Header().Set("X-Amzn-ErrorType", err.code)
+	}{typ, err.message})
 	write(w, err.status(), body)
 }
+
+// coralErrors are the answers of the framework behind AWS services, given before any
+// operation runs, e.g. {"__type":"com.amazon.coral.service#UnknownOperationException"}
+// (seen). Clients take the code from after the "#".
+var coralErrors = map[string]bool{codeUnknownOperation: true}
+
+const coralNamespace = "com.amazon.coral.service#"
 
 func write(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()

@@ -10,7 +10,9 @@ type LockedError struct {
 	PID    int
 }
 
-func (e *LockedError) Error() string { return fmt.Sprintf("report %s is in use by another bulklink run", e.Report) }
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("report %s is in use by another bulklink run", e.Report)
+}
 
 // LockPath is the lock file of the report at path.
 func LockPath(report string) string { return report + ".lock" }

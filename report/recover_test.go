@@ -30,7 +30,7 @@ func TestRecover(t *testing.T) {
 		{name: "whole", layout: csvLayout, content: header + csvRecord("2", "linked", "", "a") + csvRecord("4", "failed", "UserNotFoundException", "b"), wantLines: []int{2, 4}},
 		{name: "torn last record", layout: csvLayout, content: header + csvRecord("2", "linked", "", "a") + "3,linked,,,1,us-east", wantLines: []int{2}, wantTorn: len("3,linked,,,1,us-east")},
 		{name: "torn inside a quoted field over lines", layout: csvLayout,
-			content:   header + csvRecord("2", "linked", "", `"x` + "\ny\"") + "3,linked,,,1,us-east-1_A1,Cognito,u,Google,Cognito_Subject,g,5,2026-01-01T00:00:00.000Z,\"one\ntw",
+			content:   header + csvRecord("2", "linked", "", `"x`+"\ny\"") + "3,linked,,,1,us-east-1_A1,Cognito,u,Google,Cognito_Subject,g,5,2026-01-01T00:00:00.000Z,\"one\ntw",
 			wantLines: []int{2}, wantTorn: len("3,linked,,,1,us-east-1_A1,Cognito,u,Google,Cognito_Subject,g,5,2026-01-01T00:00:00.000Z,\"one\ntw")},
 		{name: "header only", layout: csvLayout, content: header},
 		{name: "torn header", layout: csvLayout, content: "line,status,er", wantTorn: len("line,status,er"), wantKept: header},

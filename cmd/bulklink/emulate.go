@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -21,24 +23,93 @@ type emulateOptions struct {
 	out      outputOptions
 }
 
+const emulateHelp = `Usage: bulklink emulate [--listen 127.0.0.1:9229] [--seed PATH] [fault options]
+
+Serve a local Amazon Cognito user-pools endpoint, in memory, until Ctrl-C: the operations
+bulklink uses, answered as Cognito answers them, under Cognito's quotas, with faults on
+request. The AWS CLI, the SDKs and bulklink reach it with --endpoint-url. Any credentials
+are accepted, and so are unsigned calls (aws --no-sign-request).
+
+  bulklink emulate --seed seed.json --fault-5xx 0.05
+  bulklink run --endpoint-url http://127.0.0.1:9229 --region us-east-1 --input links.csv --report report.csv
+  aws cognito-idp admin-get-user --endpoint-url http://127.0.0.1:9229 --region us-east-1 \
+      --no-sign-request --user-pool-id us-east-1_Example1 --username alice
+`
+
+// register defines the flags on fs, in groups that its usage prints under their titles.
+func (o *emulateOptions) register(fs *flag.FlagSet) {
+	type group struct {
+		title string
+		*flag.FlagSet
+	}
+	newGroup := func(title string) group { return group{title, flag.NewFlagSet(title, flag.ContinueOnError)} }
+
+	serve := newGroup("Serving")
+	serve.StringVar(&o.listen, "listen", "127.0.0.1:9229", "address to serve on (port 0 picks a free one)")
+	serve.StringVar(&o.addrFile, "addr-file", "", "once listening, write the endpoint URL to this file (for scripts)")
+	// Every output option keeps its default; of their flags, those about logs apply here.
+	output := flag.NewFlagSet("output", flag.ContinueOnError)
+	o.out.register(output)
+	serve.Var(output.Lookup("log-level").Value, "log-level", "log level: debug (a line per call), info, warn or error")
+	serve.Var(output.Lookup("log-format").Value, "log-format", output.Lookup("log-format").Usage)
+
+	state := newGroup("State")
+	state.StringVar(&o.seed, "seed", "", "JSON file of user pools, identity providers and users to start with\n(or build them with create-user-pool, create-identity-provider, admin-create-user)")
+	state.StringVar(&o.opt.Region, "region", o.opt.Region, "region in the IDs of pools made with CreateUserPool")
+
+	quotas := newGroup("Quotas, in calls per second across the emulator (0: unlimited); TooManyRequestsException beyond")
+	quotas.Float64Var(&o.opt.WriteQuota, "quota", o.opt.WriteQuota, "write calls: link, unlink, create and delete users")
+	quotas.Float64Var(&o.opt.ReadQuota, "read-quota", o.opt.ReadQuota, "AdminGetUser calls")
+	quotas.Float64Var(&o.opt.ListQuota, "list-quota", o.opt.ListQuota, "ListUsers calls")
+	quotas.Float64Var(&o.opt.AdminQuota, "admin-quota", o.opt.AdminQuota, "calls that create, describe or list pools and identity providers")
+	quotas.Float64Var(&o.opt.PerUserWriteQuota, "user-quota", o.opt.PerUserWriteQuota, "write calls to any one user")
+
+	faults := newGroup("Faults, on write calls only (each P a probability in [0,1]), and latency")
+	faults.Float64Var(&o.opt.Fault5xx, "fault-5xx", 0, "probability `P` that a call answers InternalErrorException (500), not applied")
+	faults.Float64Var(&o.opt.FaultDrop, "fault-drop", 0, "probability `P` that a call's connection closes, the call not applied")
+	faults.Float64Var(&o.opt.FaultLost, "fault-lost", 0, "probability `P` that a call is applied, then its connection closes unanswered")
+	faults.Int64Var(&o.opt.Seed, "fault-seed", 0, "seed of the dice that pick faulty calls, for reproducible rehearsals (0: random)")
+	faults.DurationVar(&o.opt.Latency, "latency", 0, "added to every call, reads included, e.g. 20ms")
+
+	answers := newGroup("Answers")
+	answers.BoolVar(&o.opt.LegacyRepeatAnswer, "legacy-repeat-answer", false,
+		`answer a repeated link as Cognito did before mid-2024, with "Invalid SourceUser: Cognito users..."`+"\n"+
+			`instead of "SourceUser is already linked to DestinationUser"`)
+	answers.Func("auth-error", "answer every call signed with access key KEY with error CODE, given as `KEY=CODE`;\n"+
+		"CODE is UnrecognizedClientException, ExpiredTokenException, AccessDeniedException or\nNotAuthorizedException (repeatable)", o.addAuthError)
+
+	groups := []group{serve, state, quotas, faults, answers}
+	for _, g := range groups {
+		g.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	}
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprint(w, emulateHelp)
+		for _, g := range groups {
+			fmt.Fprintf(w, "\n%s:\n", g.title)
+			g.SetOutput(w)
+			g.PrintDefaults()
+		}
+	}
+}
+
+// addAuthError reads one --auth-error; validate checks the code.
+func (o *emulateOptions) addAuthError(s string) error {
+	key, code, ok := strings.Cut(s, "=")
+	if !ok || key == "" || code == "" {
+		return errors.New("want ACCESS_KEY_ID=CODE, e.g. AKIADENIED=AccessDeniedException")
+	}
+	if o.opt.AuthErrors == nil {
+		o.opt.AuthErrors = make(map[string]string)
+	}
+	o.opt.AuthErrors[key] = code
+	return nil
+}
+
 func runEmulate(ctx context.Context, args []string, e env) int {
 	o := emulateOptions{opt: emulator.Defaults()}
 	fs := newFlagSet("emulate", e)
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:9229", "address to serve on (port 0 picks a free one)")
-	fs.StringVar(&o.addrFile, "addr-file", "", "once listening, write the endpoint URL to this file (for scripts)")
-	fs.StringVar(&o.seed, "seed", "", "JSON file of pools, identity providers and users to start with")
-	fs.StringVar(&o.opt.Region, "region", o.opt.Region, "region in the ids of pools made with CreateUserPool")
-	fs.Float64Var(&o.opt.WriteQuota, "quota", o.opt.WriteQuota, "write calls per second across the emulator (link, unlink, create, delete); 0: unlimited")
-	fs.Float64Var(&o.opt.ReadQuota, "read-quota", o.opt.ReadQuota, "AdminGetUser calls per second; 0: unlimited")
-	fs.Float64Var(&o.opt.ListQuota, "list-quota", o.opt.ListQuota, "ListUsers calls per second; 0: unlimited")
-	fs.Float64Var(&o.opt.AdminQuota, "admin-quota", o.opt.AdminQuota, "pool and identity provider calls per second; 0: unlimited")
-	fs.Float64Var(&o.opt.PerUserWriteQuota, "user-quota", o.opt.PerUserWriteQuota, "write calls per second to one user; 0: unlimited")
-	fs.DurationVar(&o.opt.Latency, "latency", 0, "added to every call, e.g. 20ms")
-	fs.Float64Var(&o.opt.Fault5xx, "fault-5xx", 0, "probability that a write call answers InternalErrorException (500), not applied")
-	fs.Float64Var(&o.opt.FaultDrop, "fault-drop", 0, "probability that a write call's connection closes before it is applied")
-	fs.Float64Var(&o.opt.FaultLost, "fault-lost", 0, "probability that a write call is applied, then its connection closes unanswered")
-	fs.BoolVar(&o.opt.LegacyRepeatAnswer, "legacy-repeat-answer", false, `answer a repeated link with the pre-2024 "Invalid SourceUser..." text`)
-	o.out.register(fs)
+	o.register(fs)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -72,18 +143,19 @@ func (o *emulateOptions) validate() error {
 func emulate(ctx context.Context, o *emulateOptions, e env, log *zap.Logger) error {
 	o.opt.Logger = log
 	emu := emulator.New(o.opt)
+	var seed emulator.Seed
 	if o.seed != "" {
-		seed, err := emulator.LoadSeedFile(o.seed)
-		if err != nil {
+		var err error
+		if seed, err = emulator.LoadSeedFile(o.seed); err != nil {
 			return usageError{err}
 		}
 		if err := emu.Load(seed); err != nil {
-			return usagef("seed %s: %w", o.seed, err)
+			return usagef("%s: %w", o.seed, err)
 		}
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return usagef("listen: %w", err)
+		return usageError{err} // "listen tcp 127.0.0.1:9229: bind: address already in use"
 	}
 	url := "http://" + ln.Addr().String()
 	if o.addrFile != "" {
@@ -92,12 +164,24 @@ func emulate(ctx context.Context, o *emulateOptions, e env, log *zap.Logger) err
 			return usagef("write --addr-file: %w", err)
 		}
 	}
+	// The first line is for scripts too: it ends with the URL.
 	fmt.Fprintf(e.stdout, "bulklink emulate: serving Cognito on %s\n", url)
-	fmt.Fprintf(e.stdout, "  try: aws cognito-idp list-users --endpoint-url %s --region %s --user-pool-id POOL\n", url, o.opt.Region)
-	log.Info("emulator started", zap.String("url", url), zap.Float64("quota", o.opt.WriteQuota),
+	fmt.Fprintf(e.stdout, "  try: aws cognito-idp %s --endpoint-url %s --no-sign-request\n", tryCommand(seed, o.opt.Region), url)
+	log.Info("emulator started", zap.String("url", url), zap.Int("user_pools", len(seed.UserPools)),
+		zap.Float64("quota", o.opt.WriteQuota), zap.Float64("read_quota", o.opt.ReadQuota),
 		zap.Duration("latency", o.opt.Latency), zap.Float64("fault_5xx", o.opt.Fault5xx),
 		zap.Float64("fault_drop", o.opt.FaultDrop), zap.Float64("fault_lost", o.opt.FaultLost))
 	err = emu.Serve(ctx, ln)
 	log.Info("emulator stopped")
 	return err
+}
+
+// tryCommand suggests a first AWS CLI call: list the users of the first seeded pool, or make
+// a pool when there is none.
+func tryCommand(seed emulator.Seed, region string) string {
+	if len(seed.UserPools) == 0 {
+		return "create-user-pool --pool-name rehearsal --region " + region
+	}
+	id := seed.UserPools[0].ID
+	return fmt.Sprintf("list-users --user-pool-id %s --region %s", id, id[:strings.LastIndex(id, "_")])
 }
