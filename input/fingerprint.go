@@ -53,12 +53,15 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 }
 
 // FingerprintStream identifies a stream that can be read only once by the SHA-256 of its
-// first FingerprintPrefix bytes, peeked from r without consuming them.
-func FingerprintStream(r *bufio.Reader) (string, error) {
+// first FingerprintPrefix bytes, peeked from r (sized for them) without consuming them.
+// partial says the stream may be longer: the fingerprint may not cover all of it.
+func FingerprintStream(r *bufio.Reader) (fp string, partial bool, err error) {
 	head, err := r.Peek(FingerprintPrefix)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return "", fmt.Errorf("fingerprint stdin: %w", err)
+	if err != nil && err != io.EOF {
+		return "", false, fmt.Errorf("fingerprint stdin: %w", err)
 	}
+	// A full prefix may be all of the stream, or not: peeking further would consume it.
+	partial = len(head) == FingerprintPrefix
 	sum := sha256.Sum256(head)
-	return "sha256-first-MiB:" + hex.EncodeToString(sum[:]), nil
+	return "sha256-first-MiB:" + hex.EncodeToString(sum[:]), partial, nil
 }

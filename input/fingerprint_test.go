@@ -42,12 +42,22 @@ func TestFingerprint(t *testing.T) {
 
 func TestFingerprintStreamDoesNotConsume(t *testing.T) {
 	br := bufio.NewReaderSize(strings.NewReader("h\n1\n"), FingerprintPrefix)
-	fp, err := FingerprintStream(br)
-	if err != nil || fp == "" {
-		t.Fatalf("FingerprintStream: %q, %v", fp, err)
+	fp, partial, err := FingerprintStream(br)
+	if err != nil || fp == "" || partial {
+		t.Fatalf("FingerprintStream: %q, partial %v, %v; want a whole fingerprint", fp, partial, err)
 	}
 	rest, _ := br.ReadString(0)
 	if rest != "h\n1\n" {
 		t.Errorf("after the fingerprint the stream holds %q, want all of it", rest)
+	}
+}
+
+func TestFingerprintStreamLongerThanItsPrefix(t *testing.T) {
+	for _, n := range []int{FingerprintPrefix - 1, FingerprintPrefix, FingerprintPrefix + 1} {
+		br := bufio.NewReaderSize(strings.NewReader(strings.Repeat("x", n)), FingerprintPrefix)
+		_, partial, err := FingerprintStream(br)
+		if want := n >= FingerprintPrefix; err != nil || partial != want {
+			t.Errorf("%d bytes: partial %v, %v; want %v", n, partial, err, want)
+		}
 	}
 }

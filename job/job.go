@@ -284,12 +284,15 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	}
 	errMu.Lock()
 	defer errMu.Unlock()
+	finished := eof.Load() && j.Stats.Rows.Load() == j.Stats.Read.Load()
 	switch {
 	case sinkErr != nil:
 		return sinkErr
+	case finished:
+		return nil // whatever stopped the run came after the last row: nothing is left to do
 	case runErr != nil:
 		return runErr
-	case intake.Err() != nil && !(eof.Load() && j.Stats.Rows.Load() == j.Stats.Read.Load()):
+	case intake.Err() != nil:
 		return ErrStopped
 	}
 	return nil

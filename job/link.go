@@ -39,10 +39,12 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 				return nil, errCancelled
 			}
 		}
-		if j.users.Wait(intake, user) != nil || j.pace.Wait(intake) != nil {
+		// The per-user wait comes last, so that it spaces the sends themselves.
+		if j.pace.Wait(intake) != nil || j.users.Wait(intake, user) != nil {
 			return nil, errCancelled
 		}
 		rec.Attempts = attempt
+		sent := j.cfg.Now()
 		j.Stats.Calls.Add(1)
 		ctx, cancel := context.WithTimeout(hard, j.cfg.Timeout)
 		_, err := j.api.AdminLinkProviderForUser(ctx, in)
@@ -64,7 +66,7 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 			return done(report.Linked, "", "")
 		case classThrottled:
 			j.Stats.Throttles.Add(1)
-			j.pace.Throttled()
+			j.pace.Throttled(sent)
 		case classRetry:
 			unknown = true
 		case classAmbiguous:

@@ -58,15 +58,17 @@ func (p *pacer) Rate() float64 {
 	return p.current
 }
 
-// Throttled records a TooManyRequestsException.
-func (p *pacer) Throttled() {
+// Throttled records a TooManyRequestsException answering a call sent at sent. A throttle
+// of a call sent before the last cut says nothing of the rate since, and neither does one
+// within cutCooldown of it: both answer the same burst.
+func (p *pacer) Throttled(sent time.Time) {
 	if math.IsInf(p.ceiling, 1) {
 		return // unlimited: the backoff alone slows the row down
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if now.Sub(p.lastCut) < cutCooldown {
+	if sent.Before(p.lastCut) || now.Sub(p.lastCut) < cutCooldown {
 		return
 	}
 	p.lastCut = now

@@ -19,7 +19,7 @@ func (p *pacer) limit() float64          { return float64(p.lim.Limit()) }
 func TestPacerCutsOncePerCooldown(t *testing.T) {
 	c := newClock()
 	p := newPacer(100, zap.NewNop(), c.now)
-	p.Throttled()
+	p.Throttled(c.now())
 	cut := 100 * cutFactor
 	if got := p.Rate(); !near(got, cut) {
 		t.Fatalf("after one throttle: rate %v, want %v", got, cut)
@@ -27,13 +27,13 @@ func TestPacerCutsOncePerCooldown(t *testing.T) {
 	// Throttles answering calls sent before the cut must not cut again.
 	for range 10 {
 		c.add(cutCooldown / 20)
-		p.Throttled()
+		p.Throttled(c.now())
 	}
 	if got := p.Rate(); !near(got, cut) {
 		t.Fatalf("throttles within the cooldown: rate %v, want %v", got, cut)
 	}
 	c.add(cutCooldown)
-	p.Throttled()
+	p.Throttled(c.now())
 	if got, want := p.Rate(), cut*cutFactor; !near(got, want) {
 		t.Fatalf("throttle after the cooldown: rate %v, want %v", got, want)
 	}
@@ -42,12 +42,31 @@ func TestPacerCutsOncePerCooldown(t *testing.T) {
 	}
 }
 
+// With round trips longer than the cooldown, the throttles of one burst arrive after it:
+// only a throttle of a call sent after the last cut cuts again.
+func TestPacerIgnoresThrottlesOfCallsSentBeforeTheCut(t *testing.T) {
+	c := newClock()
+	p := newPacer(100, zap.NewNop(), c.now)
+	sent := c.now()
+	c.add(time.Second) // a slow round trip
+	p.Throttled(sent)
+	c.add(time.Second)
+	p.Throttled(sent) // same burst, answered late
+	if got, want := p.Rate(), 100*cutFactor; !near(got, want) {
+		t.Fatalf("rate %v, want one cut: %v", got, want)
+	}
+	p.Throttled(c.now()) // a call sent after the cut
+	if got, want := p.Rate(), 100*cutFactor*cutFactor; !near(got, want) {
+		t.Fatalf("rate %v, want a second cut: %v", got, want)
+	}
+}
+
 func TestPacerFloorAndCeiling(t *testing.T) {
 	c := newClock()
 	p := newPacer(20, zap.NewNop(), c.now)
 	for range 100 {
 		c.add(time.Second)
-		p.Throttled()
+		p.Throttled(c.now())
 	}
 	if got := p.Rate(); !near(got, 1) {
 		t.Fatalf("after many throttles: rate %v, want the floor 1", got)
@@ -64,7 +83,7 @@ func TestPacerFloorAndCeiling(t *testing.T) {
 func TestPacerAdditiveIncrease(t *testing.T) {
 	c := newClock()
 	p := newPacer(100, zap.NewNop(), c.now)
-	p.Throttled() // 70/s
+	p.Throttled(c.now()) // 70/s
 	// One second's worth of successes at 70/s raises the rate by about 4% (2.8/s).
 	for range 70 {
 		p.Succeeded()
@@ -76,7 +95,7 @@ func TestPacerAdditiveIncrease(t *testing.T) {
 
 func TestPacerUnlimitedIgnoresThrottles(t *testing.T) {
 	p := newPacer(0, zap.NewNop(), time.Now)
-	p.Throttled()
+	p.Throttled(time.Now())
 	p.Succeeded()
 	if got := p.Rate(); !math.IsInf(got, 1) {
 		t.Fatalf("unlimited pacer: rate %v, want +Inf", got)

@@ -5,7 +5,8 @@ import "fmt"
 // Threshold is how many failed rows a run tolerates before it stops: a count, or a share of
 // the rows finished once at least MinRows have. The zero Threshold tolerates any number.
 type Threshold struct {
-	Count   int64   // stop once more than Count rows failed; 0: no count limit
+	Counted bool    // Count is set
+	Count   int64   // with Counted, stop once more than Count rows failed (0: at the first)
 	Ratio   float64 // stop once more than this share of finished rows failed; 0: no ratio limit
 	MinRows int64   // the ratio is judged only after this many rows
 }
@@ -16,7 +17,7 @@ const DefaultMinRows = 100
 // exceeded returns the fatal error that stops the run once failed of rows exceed t.
 func (t Threshold) exceeded(failed, rows int64) *FatalError {
 	switch {
-	case t.Count > 0 && failed > t.Count:
+	case t.Counted && failed > t.Count:
 		return &FatalError{Code: "FailureThreshold", Message: fmt.Sprintf(
 			"%d rows failed, more than --max-failures %d: fix the cause (see the report), then run the same command again to resume", failed, t.Count)}
 	case t.Ratio > 0 && rows >= max(t.MinRows, 1) && float64(failed) > t.Ratio*float64(rows):

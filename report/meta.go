@@ -13,11 +13,14 @@ import (
 // <report>.meta.json, written when the report is created, and lets a resumed run check that
 // it continues the same work.
 type Meta struct {
-	Input       string    `json:"input"`
-	Fingerprint string    `json:"input_fingerprint"`
-	Only        []string  `json:"only,omitempty"` // the statuses --only selected
-	CreatedAt   time.Time `json:"created_at"`
-	Version     string    `json:"bulklink_version"`
+	Input       string   `json:"input"`
+	Fingerprint string   `json:"input_fingerprint"`
+	Only        []string `json:"only,omitempty"` // the statuses --only selected
+	// Partial says the fingerprint covers only the start of the input (a stream longer
+	// than input.FingerprintPrefix): such a report cannot be resumed safely.
+	Partial   bool      `json:"partial_fingerprint,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Version   string    `json:"bulklink_version"`
 }
 
 // MetaPath is where the meta file of the report at path lies.
@@ -29,6 +32,19 @@ func (m *Meta) WriteFile(report string) error {
 		return fmt.Errorf("write report meta: %w", err)
 	}
 	return nil
+}
+
+// RemoveMeta removes the meta file of the report at path, if any: a report without one is
+// never resumed.
+func RemoveMeta(report string) error {
+	err := os.Remove(MetaPath(report))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		err = syncDir(report)
+	}
+	return err
 }
 
 // ReadMeta reads the meta file of the report at path.
@@ -51,6 +67,8 @@ var ErrOtherInput = errors.New("the report belongs to another input")
 // same selection of rows.
 func (m *Meta) Matches(now *Meta) error {
 	switch {
+	case m.Partial:
+		return fmt.Errorf("%w: it was written for a stream (%s) longer than the %d bytes its fingerprint covers, so its input cannot be recognized", ErrOtherInput, m.Input, 1<<20)
 	case m.Fingerprint != now.Fingerprint:
 		return fmt.Errorf("%w: it was written for %s (%s), the input is %s (%s)",
 			ErrOtherInput, m.Input, m.Fingerprint, now.Input, now.Fingerprint)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 )
 
@@ -21,10 +22,15 @@ type Journal struct {
 	Codes   map[string]int64 // records by error code
 }
 
+// MaxTorn is the most Recover cuts off a report: more than one record's worth of bytes that
+// do not parse is damage, not a write cut short by a crash.
+const MaxTorn = 4 << 20
+
 // Recover reads the report at path, written with layout l, for resume. A half-written last
 // record (a crash mid-write) is cut off, so that its row runs again; any other damage is an
-// error. A report shorter than its CSV header gets the header again.
-func Recover(path string, l Layout) (*Journal, error) {
+// error. Records must be of lines 1 to maxLine. A report shorter than its CSV header gets
+// the header again.
+func Recover(path string, l Layout, maxLine int) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open report for resume: %w", err)
@@ -34,9 +40,9 @@ func Recover(path string, l Layout) (*Journal, error) {
 	r := bufio.NewReaderSize(f, 256<<10)
 	var good int64 // offset after the last complete record
 	if l.Format == CSV {
-		good, err = j.scanCSV(r, l)
+		good, err = j.scanCSV(r, l, maxLine)
 	} else {
-		good, err = j.scanJSONL(r)
+		good, err = j.scanJSONL(r, maxLine)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", path, err)
@@ -44,6 +50,9 @@ func Recover(path string, l Layout) (*Journal, error) {
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, err
+	}
+	if end-good > MaxTorn {
+		return nil, fmt.Errorf("report %s: its last %d bytes, from byte %d, are not whole records: too much to be a write cut short, so it is left as it is", path, end-good, good)
 	}
 	if end > good {
 		j.Torn = end - good
@@ -70,7 +79,10 @@ func Recover(path string, l Layout) (*Journal, error) {
 // errTorn marks a last record cut short.
 var errTorn = errors.New("torn record")
 
-func (j *Journal) add(line int, status, code string, at int64) error {
+func (j *Journal) add(line int, status, code string, at int64, maxLine int) error {
+	if line < 1 || line > maxLine {
+		return fmt.Errorf("record at byte %d: line %d is not a line of the input (1 to %d)", at, line, maxLine)
+	}
 	st := Status(status)
 	switch st {
 	case Linked, AlreadyLinked, Failed, Invalid, Valid, Unlinked, NotLinked:
@@ -90,21 +102,16 @@ func (j *Journal) add(line int, status, code string, at int64) error {
 
 // scanCSV reads CSV records; it needs only the first four columns (line, status,
 // error_code) and the record's end, found by counting quotes.
-func (j *Journal) scanCSV(r *bufio.Reader, l Layout) (good int64, err error) {
+func (j *Journal) scanCSV(r *bufio.Reader, l Layout, maxLine int) (good int64, err error) {
 	var at int64
 	header := true
-	want := len(Columns) + len(l.ExtraColumns)
-	if l.ExtraJSON {
-		want++
-	}
+	wantHeader := (&Writer{layout: l}).header()
+	want := len(wantHeader)
 	var rec []byte
 	for {
 		rec, err = readCSVRecord(r, rec[:0])
-		if errors.Is(err, errTorn) || err == io.EOF && len(rec) > 0 {
+		if errors.Is(err, errTorn) || err == io.EOF {
 			return good, nil // the tail from good on is cut off
-		}
-		if err == io.EOF {
-			return good, nil
 		}
 		if err != nil {
 			return good, err
@@ -112,8 +119,8 @@ func (j *Journal) scanCSV(r *bufio.Reader, l Layout) (good int64, err error) {
 		fields := splitCSV(rec[:len(rec)-1])
 		if header {
 			header = false
-			if len(fields) != want || fields[0] != "line" {
-				return good, fmt.Errorf("the header does not match this input's report columns")
+			if !slices.Equal(fields, wantHeader) {
+				return good, fmt.Errorf("its header %q is not that of this input's report %q", fields, wantHeader)
 			}
 		} else {
 			if len(fields) != want {
@@ -123,7 +130,7 @@ func (j *Journal) scanCSV(r *bufio.Reader, l Layout) (good int64, err error) {
 			if err != nil {
 				return good, fmt.Errorf("record at byte %d: bad line %q", at, fields[0])
 			}
-			if err := j.add(line, fields[1], fields[2], at); err != nil {
+			if err := j.add(line, fields[1], fields[2], at, maxLine); err != nil {
 				return good, err
 			}
 		}
@@ -139,17 +146,15 @@ func readCSVRecord(r *bufio.Reader, buf []byte) ([]byte, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		buf = append(buf, chunk...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
 		quoted = quoted != (bytes.Count(chunk, []byte{'"'})%2 == 1)
-		if err != nil {
-			if len(buf) > 0 {
-				return buf, errTorn
-			}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue // a long line: its quotes are counted chunk by chunk
+		case err == io.EOF && len(buf) > 0:
+			return buf, errTorn
+		case err != nil:
 			return buf, err
-		}
-		if !quoted {
+		case !quoted:
 			return buf, nil
 		}
 	}
@@ -179,13 +184,8 @@ func splitCSV(rec []byte) []string {
 	return append(fields, string(f))
 }
 
-func (j *Journal) scanJSONL(r *bufio.Reader) (good int64, err error) {
+func (j *Journal) scanJSONL(r *bufio.Reader, maxLine int) (good int64, err error) {
 	var at int64
-	var rec struct {
-		Line      *int   `json:"line"`
-		Status    string `json:"status"`
-		ErrorCode string `json:"error_code"`
-	}
 	var buf []byte
 	for {
 		buf = buf[:0]
@@ -203,16 +203,67 @@ func (j *Journal) scanJSONL(r *bufio.Reader) (good int64, err error) {
 			}
 			break
 		}
-		rec.Line, rec.Status, rec.ErrorCode = nil, "", ""
-		if err := json.Unmarshal(buf, &rec); err != nil || rec.Line == nil {
+		line, status, code, ok := jsonPrefix(buf)
+		if !ok || !json.Valid(buf) {
 			return good, fmt.Errorf("record at byte %d is not a report record: %q", at, truncate(buf, 80))
 		}
-		if err := j.add(*rec.Line, rec.Status, rec.ErrorCode, at); err != nil {
+		if err := j.add(line, status, code, at, maxLine); err != nil {
 			return good, err
 		}
 		at += int64(len(buf))
 		good = at
 	}
+}
+
+// jsonPrefix reads the fixed start every JSONL record has, as appendJSONRecord writes it:
+// {"line":N,"status":"S","error_code":"C",... Reading it by position, not by decoding keys,
+// keeps carried-through keys from ever being taken for these.
+func jsonPrefix(rec []byte) (line int, status, code string, ok bool) {
+	rest, ok := bytes.CutPrefix(rec, []byte(`{"line":`))
+	if !ok {
+		return 0, "", "", false
+	}
+	i := bytes.IndexByte(rest, ',')
+	if i < 0 {
+		return 0, "", "", false
+	}
+	line, err := strconv.Atoi(string(rest[:i]))
+	if err != nil {
+		return 0, "", "", false
+	}
+	rest, ok = bytes.CutPrefix(rest[i:], []byte(`,"status":`))
+	if !ok {
+		return 0, "", "", false
+	}
+	status, rest, ok = jsonString(rest)
+	if !ok {
+		return 0, "", "", false
+	}
+	rest, ok = bytes.CutPrefix(rest, []byte(`,"error_code":`))
+	if !ok {
+		return 0, "", "", false
+	}
+	code, _, ok = jsonString(rest)
+	return line, status, code, ok
+}
+
+// jsonString reads the JSON string at the start of b.
+func jsonString(b []byte) (s string, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			if err := json.Unmarshal(b[:i+1], &s); err != nil {
+				return "", nil, false
+			}
+			return s, b[i+1:], true
+		}
+	}
+	return "", nil, false
 }
 
 func truncate(b []byte, n int) string {

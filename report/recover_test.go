@@ -37,10 +37,20 @@ func TestRecover(t *testing.T) {
 		{name: "empty", layout: csvLayout, content: "", wantKept: header},
 		{name: "line twice", layout: csvLayout, content: header + csvRecord("2", "linked", "", "") + csvRecord("2", "failed", "", ""), wantErr: "line 2 recorded twice"},
 		{name: "unknown status", layout: csvLayout, content: header + csvRecord("2", "done", "", ""), wantErr: `unknown status "done"`},
-		{name: "another layout", layout: Layout{Format: CSV}, content: header, wantErr: "header does not match"},
+		{name: "another layout", layout: Layout{Format: CSV}, content: header, wantErr: "is not that of this input's report"},
 		{name: "jsonl whole", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + jsonl("3", "invalid"), wantLines: []int{1, 3}},
 		{name: "jsonl torn", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + `{"line":2,"sta`, wantLines: []int{1}, wantTorn: len(`{"line":2,"sta`)},
 		{name: "jsonl damaged", layout: Layout{Format: JSONL}, content: "garbage\n" + jsonl("1", "linked"), wantErr: "not a report record"},
+		{name: "a quoted field longer than the read buffer", layout: csvLayout,
+			content:   header + csvRecord("2", "linked", "", `"`+strings.Repeat("x", 300_000)+`"`) + csvRecord("3", "failed", "X", "b") + csvRecord("4", "linked", "", `"`+strings.Repeat("y\n", 200_000)+`"`),
+			wantLines: []int{2, 3, 4}},
+		{name: "line 0", layout: csvLayout, content: header + csvRecord("0", "linked", "", ""), wantErr: "not a line of the input"},
+		{name: "line past the input", layout: csvLayout, content: header + csvRecord("5000", "linked", "", ""), wantErr: "not a line of the input"},
+		{name: "jsonl extra key folding to status", layout: Layout{Format: JSONL},
+			content:   `{"line":1,"status":"linked","error_code":"","attempts":1,"ſtatus":"vip"}` + "\n",
+			wantLines: []int{1}},
+		{name: "jsonl keys out of order", layout: Layout{Format: JSONL}, content: `{"status":"linked","line":1}` + "\n", wantErr: "not a report record"},
+		{name: "too much to be torn", layout: csvLayout, content: header + csvRecord("2", "linked", "", "") + "\"" + strings.Repeat("x", MaxTorn+1), wantErr: "left as it is"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +58,7 @@ func TestRecover(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			j, err := Recover(path, tt.layout)
+			j, err := Recover(path, tt.layout, 1000)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Recover: %v, want an error with %q", err, tt.wantErr)
@@ -86,7 +96,7 @@ func TestRecover(t *testing.T) {
 			r.Line = 99
 			must(t, w.Write(r))
 			must(t, w.Close())
-			j2, err := Recover(path, tt.layout)
+			j2, err := Recover(path, tt.layout, 1000)
 			if err != nil || !j2.Done.Has(99) || j2.Torn != 0 || int(j2.Records) != len(tt.wantLines)+1 {
 				t.Errorf("after appending: %+v, %v; want the old lines and 99, nothing torn", j2, err)
 			}

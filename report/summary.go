@@ -111,6 +111,9 @@ func writeJSON(path string, v any) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
+	if err == nil {
+		err = syncDir(path)
+	}
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"unicode/utf8"
 
@@ -51,18 +52,35 @@ func NewWriter(w io.Writer, l Layout, header bool) (*Writer, error) {
 	return rw, nil
 }
 
-// Create creates (or truncates) the report file at path, readable by its owner only.
+// Create creates (or truncates) the report file at path, readable by its owner only, and
+// makes its header and its name durable.
 func Create(path string, l Layout) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)
 	}
 	w, err := NewWriter(f, l, true)
+	if err == nil {
+		err = w.Sync()
+	}
+	if err == nil {
+		err = syncDir(path)
+	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write report header: %w", err)
+		return nil, fmt.Errorf("create report: %w", err)
 	}
 	return w, nil
+}
+
+// syncDir makes a file's creation or renaming durable: the entry lives in its directory.
+func syncDir(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func (w *Writer) header() []string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"time"
@@ -129,6 +130,8 @@ func (o *engineOptions) register(fs *flag.FlagSet) {
 
 func (o *engineOptions) validate() error {
 	switch {
+	case math.IsNaN(o.rate) || math.IsInf(o.rate, 0) || math.IsNaN(o.readRate) || math.IsInf(o.readRate, 0):
+		return usagef("--rate and --read-rate must be numbers (0: unlimited)")
 	case o.rate < 0:
 		return usagef("--rate must not be negative")
 	case o.readRate < 0:

@@ -392,3 +392,86 @@ func TestRunMaxFailures(t *testing.T) {
 	}
 	s.check(t, readReport(t, rep), 2)
 }
+
+func TestRunResumeEdges(t *testing.T) {
+	s := linkScenario(10, 0)
+	c := startCounting(t, emulator.Options{}, s.seed)
+	dir := t.TempDir()
+	in := writeFile(t, "links.csv", s.csv())
+	run := func(stdin string, args ...string) result {
+		t.Helper()
+		cmd := exec.Command(binary, append([]string{"run", "--endpoint-url", c.URL, "--rate", "0"}, args...)...)
+		cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+		cmd.Stdin = strings.NewReader(stdin)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{code: code, stderr: stderr.String()}
+	}
+
+	t.Run("a report without its meta is not resumed", func(t *testing.T) {
+		rep := dir + "/nometa.csv"
+		if res := run("", "--input", in, "--report", rep); res.code != exitOK {
+			t.Fatalf("first run: exit %d", res.code)
+		}
+		os.Remove(report.MetaPath(rep))
+		if res := run("", "--input", in, "--report", rep); res.code != exitUsage || !strings.Contains(res.stderr, "cannot be resumed") {
+			t.Errorf("exit %d, want %d and a message\n%s", res.code, exitUsage, res.stderr)
+		}
+	})
+	t.Run("a report in a missing folder is a usage error", func(t *testing.T) {
+		if res := run("", "--input", in, "--report", dir+"/no/such/folder/r.csv"); res.code != exitUsage {
+			t.Errorf("exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+		}
+	})
+	t.Run("stdin resumes when the fingerprint covers it", func(t *testing.T) {
+		rep := dir + "/stdin.csv"
+		if res := run(s.csv(), "--input", "-", "--format", "csv", "--report", rep); res.code != exitOK {
+			t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+		}
+		calls := c.Calls("AdminLinkProviderForUser")
+		if res := run(s.csv(), "--input", "-", "--format", "csv", "--report", rep); res.code != exitOK || c.Calls("AdminLinkProviderForUser") != calls {
+			t.Errorf("resume from stdin: exit %d, %d new calls; want 0, none", res.code, c.Calls("AdminLinkProviderForUser")-calls)
+		}
+		other := linkScenario(9, 0).csv()
+		if res := run(other, "--input", "-", "--format", "csv", "--report", rep); res.code != exitUsage {
+			t.Errorf("another stdin: exit %d, want %d", res.code, exitUsage)
+		}
+	})
+	t.Run("a stream longer than its fingerprint is not resumed", func(t *testing.T) {
+		rep := dir + "/long.csv"
+		// Rows whose extra column pads the stream past the 1 MiB the fingerprint covers.
+		var b strings.Builder
+		b.WriteString("user_pool_id,destination_user,source_provider,source_value,pad\n")
+		for i := range 10 {
+			fmt.Fprintf(&b, "%s,n%d,Google,gn%d,%s\n", s.pool, i, i, strings.Repeat("p", 120_000))
+		}
+		long := b.String()
+		if res := run(long, "--input", "-", "--format", "csv", "--report", rep); res.code != exitOK {
+			t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+		}
+		if res := run(long, "--input", "-", "--format", "csv", "--report", rep); res.code != exitUsage || !strings.Contains(res.stderr, "cannot be recognized") {
+			t.Errorf("resume of a long stream: exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+		}
+	})
+	t.Run("--only on an empty report", func(t *testing.T) {
+		empty := writeFile(t, "empty.report.csv", strings.Join(report.Columns, ",")+"\n")
+		if res := run("", "--input", empty, "--only", "failed", "--report", dir+"/none.csv", "--user-pool-id", s.pool); res.code != exitOK {
+			t.Errorf("exit %d, want 0: nothing failed, nothing to do\n%s", res.code, res.stderr)
+		}
+	})
+	t.Run("bad numbers", func(t *testing.T) {
+		for _, args := range [][]string{{"--rate", "NaN"}, {"--read-rate", "+Inf"}, {"--max-failures", "NaN%"}, {"--max-failures", "-1"}} {
+			if res := run("", append([]string{"--input", in, "--report", dir + "/x.csv"}, args...)...); res.code != exitUsage {
+				t.Errorf("%v: exit %d, want %d", args, res.code, exitUsage)
+			}
+		}
+	})
+}

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -87,7 +89,7 @@ func parseThreshold(s string) (job.Threshold, error) {
 	}
 	if pct, ok := strings.CutSuffix(s, "%"); ok {
 		p, err := strconv.ParseFloat(pct, 64)
-		if err != nil || p <= 0 || p > 100 {
+		if err != nil || math.IsNaN(p) || p <= 0 || p > 100 {
 			return job.Threshold{}, usagef("--max-failures %q: want a percentage in (0, 100]", s)
 		}
 		return job.Threshold{Ratio: p / 100, MinRows: job.DefaultMinRows}, nil
@@ -96,10 +98,7 @@ func parseThreshold(s string) (job.Threshold, error) {
 	if err != nil || n < 0 {
 		return job.Threshold{}, usagef("--max-failures %q: want a number of rows or a percentage", s)
 	}
-	if n == 0 {
-		return job.Threshold{Count: 0, Ratio: 1e-300, MinRows: 1}, nil // the first failure stops the run
-	}
-	return job.Threshold{Count: n}, nil
+	return job.Threshold{Count: n, Counted: true}, nil
 }
 
 func runLink(ctx context.Context, args []string, e env) int {
@@ -117,7 +116,30 @@ func runLink(ctx context.Context, args []string, e env) int {
 	defer log.Sync()
 	stop, kill, release := withSignals(ctx, e.signals)
 	defer release()
-	sum, err := link(stop, kill, &o, e, log)
+	sum, code := link(stop, kill, &o, e, log)
+	if sum != nil {
+		sum.Print(e.stderr)
+	}
+	return code
+}
+
+// link runs the job and returns its exit code, with the summary of the whole report (nil
+// when the run could not start), written beside the report while the lock is held.
+func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, int) {
+	if err := checkReportPath(o.reportPath, o.in.path); err != nil {
+		errorf(e, "run", err)
+		return nil, exitCode(stop, err, false)
+	}
+	unlock, err := report.Lock(o.reportPath)
+	if err != nil {
+		if _, locked := errors.AsType[*report.LockedError](err); !locked {
+			err = usageError{err} // the report's folder is missing or not writable
+		}
+		errorf(e, "run", err)
+		return nil, exitCode(stop, err, false)
+	}
+	defer unlock()
+	sum, err := linkLocked(stop, kill, o, e, log)
 	if err != nil {
 		errorf(e, "run", err)
 	}
@@ -127,23 +149,14 @@ func runLink(ctx context.Context, args []string, e env) int {
 		if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
 			log.Error("write summary", zap.Error(werr))
 		}
-		sum.Print(e.stderr)
 	}
-	return code
+	return sum, code
 }
 
-// link runs the job until the input is done, stop ends (rows in flight may finish), or kill
-// ends (calls in flight are cut). It resumes the report when it exists. The summary, of
-// the whole report, is nil when the run could not start.
-func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
-	if err := checkReportPath(o.reportPath, o.in.path); err != nil {
-		return nil, err
-	}
-	unlock, err := report.Lock(o.reportPath)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+// linkLocked runs the job, with the report's lock held, until the input is done, stop ends
+// (rows in flight may finish), or kill ends (calls in flight are cut). It resumes the report
+// when it exists. The summary, of the whole report, is nil when the run could not start.
+func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
 	meta, total, e, err := fingerprint(o, e)
 	if err != nil {
 		return nil, err
@@ -157,7 +170,11 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 	if err != nil {
 		return nil, err
 	}
-	w, journal, err := openReport(o.reportPath, reportLayout(o.reportPath, o.in, rd), meta, o.restart, log)
+	maxLine := math.MaxInt32
+	if total >= 0 {
+		maxLine = int(total) + 2 // the lines, less the header, which fingerprint took off
+	}
+	w, journal, err := openReport(o.reportPath, reportLayout(o.reportPath, o.in, rd), meta, o.restart, maxLine, log)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +201,7 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 	}
 	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
 	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
-	sum.Skipped = src.skipped
+	sum.Skipped = src.skipped.Load()
 	sum.Finish(time.Now())
 	var fe *job.FatalError
 	switch {
@@ -207,11 +224,12 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 // buffer that then replaces e.stdin.
 func fingerprint(o *runOptions, e env) (meta *report.Meta, rows int64, _ env, err error) {
 	var fp string
+	var partial bool
 	rows = -1
 	if o.in.path == "-" {
 		br := bufio.NewReaderSize(e.stdin, input.FingerprintPrefix)
 		e.stdin = br
-		fp, err = input.FingerprintStream(br)
+		fp, partial, err = input.FingerprintStream(br)
 	} else {
 		var lines int64
 		fp, lines, err = input.Fingerprint(o.in.path)
@@ -225,20 +243,17 @@ func fingerprint(o *runOptions, e env) (meta *report.Meta, rows int64, _ env, er
 	if err != nil {
 		return nil, 0, e, usagef("read input: %w", err)
 	}
-	meta = &report.Meta{Input: o.in.path, Fingerprint: fp, Only: o.onlyStatuses, CreatedAt: time.Now().UTC(), Version: version}
+	meta = &report.Meta{Input: o.in.path, Fingerprint: fp, Only: o.onlyStatuses, Partial: partial, CreatedAt: time.Now().UTC(), Version: version}
 	return meta, rows, e, nil
 }
 
 // openReport creates the report, or resumes it: when it exists, belongs to this input and
 // this selection of rows, its records are read back (a torn last one cut off) and new ones
 // are appended.
-func openReport(path string, l report.Layout, meta *report.Meta, restart bool, log *zap.Logger) (*report.Writer, *report.Journal, error) {
+func openReport(path string, l report.Layout, meta *report.Meta, restart bool, maxLine int, log *zap.Logger) (*report.Writer, *report.Journal, error) {
 	fi, err := os.Stat(path)
 	if restart || errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0 {
-		if err := meta.WriteFile(path); err != nil {
-			return nil, nil, err
-		}
-		w, err := report.Create(path, l)
+		w, err := createReport(path, l, meta)
 		if err != nil {
 			return nil, nil, usageError{err}
 		}
@@ -257,7 +272,7 @@ func openReport(path string, l report.Layout, meta *report.Meta, restart bool, l
 	if err := old.Matches(meta); err != nil {
 		return nil, nil, usagef("cannot resume %s: %w; use --restart to start it over, or another --report", path, err)
 	}
-	j, err := report.Recover(path, l)
+	j, err := report.Recover(path, l, maxLine)
 	if err != nil {
 		return nil, nil, usagef("cannot resume: %w", err)
 	}
@@ -272,25 +287,48 @@ func openReport(path string, l report.Layout, meta *report.Meta, restart bool, l
 	return w, j, nil
 }
 
+// createReport starts a report over. The order survives a crash at any step: the old meta
+// goes first (a report without one is never resumed), then the report is emptied, and the
+// new meta comes last, once the report it describes is on disk.
+func createReport(path string, l report.Layout, meta *report.Meta) (*report.Writer, error) {
+	if err := report.RemoveMeta(path); err != nil {
+		return nil, fmt.Errorf("remove the old report meta: %w", err)
+	}
+	if err := os.Remove(report.SummaryPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("remove the old summary: %w", err)
+	}
+	w, err := report.Create(path, l)
+	if err != nil {
+		return nil, err
+	}
+	if err := meta.WriteFile(path); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
 // selection passes on the rows still to do: not in the report yet and, with --only, of a
 // selected prior status.
 type selection struct {
 	src     job.Source
 	done    *report.LineSet
 	only    []string
-	skipped int64 // rows --only left out
-	priors  int64 // rows that carried a prior status
+	skipped atomic.Int64 // rows --only left out; read by the summary
+	rows    int64        // rows read
+	priors  int64        // rows that carried a prior status
 }
 
 func (s *selection) Next() (input.Row, error) {
 	for {
 		row, err := s.src.Next()
-		if errors.Is(err, io.EOF) && len(s.only) > 0 && s.priors == 0 {
+		if errors.Is(err, io.EOF) && len(s.only) > 0 && s.rows > 0 && s.priors == 0 {
 			return row, errors.New("--only needs a bulklink report as --input: no row carries a status")
 		}
 		if err != nil {
 			return row, err
 		}
+		s.rows++
 		if row.Prior != nil {
 			s.priors++
 		}
@@ -299,7 +337,7 @@ func (s *selection) Next() (input.Row, error) {
 		}
 		if len(s.only) > 0 {
 			if row.Prior == nil || !slices.Contains(s.only, row.Prior.Status) {
-				s.skipped++
+				s.skipped.Add(1)
 				continue
 			}
 		}
