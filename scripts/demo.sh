@@ -37,3 +37,7 @@ echo
 echo "== running it again: rows linked by the first run now settle as already_linked"
 "$bin" run --input testdata/demo/links.csv --report "$work/again.csv" \
   --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
+echo
+echo "== the same command with the first report resumes it: every row has a record, nothing is sent"
+"$bin" run --input testdata/demo/links.csv --report "$work/report.csv" \
+  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
