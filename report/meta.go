@@ -16,6 +16,11 @@ type Meta struct {
 	Input       string   `json:"input"`
 	Fingerprint string   `json:"input_fingerprint"`
 	Only        []string `json:"only,omitempty"` // the statuses --only selected
+	// Where the rows went: a report made against one endpoint (a rehearsal against
+	// bulklink emulate) must not pass for done against another (production).
+	Region     string `json:"region"`
+	Endpoint   string `json:"endpoint,omitempty"` // "" for AWS's own
+	UserPoolID string `json:"user_pool_id,omitempty"`
 	// Partial says the fingerprint covers only the start of the input (a stream longer
 	// than input.FingerprintPrefix): such a report cannot be resumed safely.
 	Partial   bool      `json:"partial_fingerprint,omitempty"`
@@ -63,8 +68,20 @@ func ReadMeta(report string) (*Meta, error) {
 // ErrOtherInput is returned by Matches when a report belongs to another input.
 var ErrOtherInput = errors.New("the report belongs to another input")
 
+// ErrOtherTarget is returned by Matches when a report was written against another
+// endpoint, region or default pool.
+var ErrOtherTarget = errors.New("the report belongs to another target")
+
+func (m *Meta) target() string {
+	endpoint := m.Endpoint
+	if endpoint == "" {
+		endpoint = "AWS"
+	}
+	return fmt.Sprintf("region %s, endpoint %s, --user-pool-id %q", m.Region, endpoint, m.UserPoolID)
+}
+
 // Matches reports whether a report written under m continues under now: same input bytes,
-// same selection of rows.
+// same selection of rows, same endpoint, region and default pool.
 func (m *Meta) Matches(now *Meta) error {
 	switch {
 	case m.Partial:
@@ -74,6 +91,8 @@ func (m *Meta) Matches(now *Meta) error {
 			ErrOtherInput, m.Input, m.Fingerprint, now.Input, now.Fingerprint)
 	case !slices.Equal(m.Only, now.Only):
 		return fmt.Errorf("%w: it was written with --only %v, this run asks for %v", ErrOtherInput, m.Only, now.Only)
+	case m.Region != now.Region || m.Endpoint != now.Endpoint || m.UserPoolID != now.UserPoolID:
+		return fmt.Errorf("%w: it was written against %s, this run goes to %s", ErrOtherTarget, m.target(), now.target())
 	}
 	return nil
 }

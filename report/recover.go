@@ -85,9 +85,9 @@ func (j *Journal) add(line int, status, code string, at int64, maxLine int) erro
 	}
 	st := Status(status)
 	switch st {
-	case Linked, AlreadyLinked, Failed, Invalid, Valid, Unlinked, NotLinked:
+	case Linked, AlreadyLinked, Failed, Invalid:
 	default:
-		return fmt.Errorf("record at byte %d: unknown status %q", at, status)
+		return fmt.Errorf("record at byte %d: status %q is not one of a run's", at, status)
 	}
 	if !j.Done.Add(line) {
 		return fmt.Errorf("record at byte %d: line %d recorded twice", at, line)
@@ -100,7 +100,7 @@ func (j *Journal) add(line int, status, code string, at int64, maxLine int) erro
 	return nil
 }
 
-// scanCSV reads CSV records; it needs only the first four columns (line, status,
+// scanCSV reads CSV records; it needs only the first three columns (line, status,
 // error_code) and the record's end, found by counting quotes.
 func (j *Journal) scanCSV(r *bufio.Reader, l Layout, maxLine int) (good int64, err error) {
 	var at int64

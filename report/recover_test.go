@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,8 @@ func TestRecover(t *testing.T) {
 		{name: "torn header", layout: csvLayout, content: "line,status,er", wantTorn: len("line,status,er"), wantKept: header},
 		{name: "empty", layout: csvLayout, content: "", wantKept: header},
 		{name: "line twice", layout: csvLayout, content: header + csvRecord("2", "linked", "", "") + csvRecord("2", "failed", "", ""), wantErr: "line 2 recorded twice"},
-		{name: "unknown status", layout: csvLayout, content: header + csvRecord("2", "done", "", ""), wantErr: `unknown status "done"`},
+		{name: "unknown status", layout: csvLayout, content: header + csvRecord("2", "done", "", ""), wantErr: `status "done" is not one of a run's`},
+		{name: "a validate record", layout: csvLayout, content: header + csvRecord("2", "valid", "", ""), wantErr: `status "valid" is not one of a run's`},
 		{name: "another layout", layout: Layout{Format: CSV}, content: header, wantErr: "is not that of this input's report"},
 		{name: "jsonl whole", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + jsonl("3", "invalid"), wantLines: []int{1, 3}},
 		{name: "jsonl torn", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + `{"line":2,"sta`, wantLines: []int{1}, wantTorn: len(`{"line":2,"sta`)},
@@ -153,5 +155,8 @@ func TestMetaMatches(t *testing.T) {
 	}
 	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:1", Only: []string{"failed"}}); err == nil {
 		t.Error("another --only: a match, want ErrOtherInput")
+	}
+	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:1", Endpoint: "http://127.0.0.1:9229"}); !errors.Is(err, ErrOtherTarget) {
+		t.Errorf("another endpoint: %v, want ErrOtherTarget", err)
 	}
 }

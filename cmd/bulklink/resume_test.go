@@ -426,6 +426,39 @@ func TestRunResumeEdges(t *testing.T) {
 			t.Errorf("exit %d, want %d and a message\n%s", res.code, exitUsage, res.stderr)
 		}
 	})
+	t.Run("a report made against another endpoint is not resumed", func(t *testing.T) {
+		rep := dir + "/rehearsal.csv"
+		if res := run("", "--input", in, "--report", rep); res.code != exitOK {
+			t.Fatalf("rehearsal: exit %d", res.code)
+		}
+		prod := startCounting(t, emulator.Options{}, s.seed)
+		res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", prod.URL)
+		if res.code != exitUsage || !strings.Contains(res.stderr, "another target") {
+			t.Errorf("exit %d, want %d and a message naming the target\n%s", res.code, exitUsage, res.stderr)
+		}
+		if n := prod.Calls("AdminLinkProviderForUser"); n != 0 {
+			t.Errorf("%d calls to the other endpoint, want 0", n)
+		}
+	})
+	t.Run("validate does not overwrite a run's report or the input", func(t *testing.T) {
+		rep := dir + "/run.csv"
+		if res := run("", "--input", in, "--report", rep); res.code != exitOK {
+			t.Fatalf("run: exit %d", res.code)
+		}
+		before, _ := os.ReadFile(rep)
+		if res := bulklink(t, nil, "validate", "--input", in, "--report", rep); res.code != exitUsage {
+			t.Errorf("validate over a run's report: exit %d, want %d", res.code, exitUsage)
+		}
+		if after, _ := os.ReadFile(rep); string(after) != string(before) {
+			t.Error("validate changed the run's report")
+		}
+		if res := bulklink(t, nil, "validate", "--input", in, "--report", in); res.code != exitUsage {
+			t.Errorf("validate with the input as report: exit %d, want %d", res.code, exitUsage)
+		}
+		if b, _ := os.ReadFile(in); string(b) != s.csv() {
+			t.Error("validate changed the input")
+		}
+	})
 	t.Run("a report in a missing folder is a usage error", func(t *testing.T) {
 		if res := run("", "--input", in, "--report", dir+"/no/such/folder/r.csv"); res.code != exitUsage {
 			t.Errorf("exit %d, want %d\n%s", res.code, exitUsage, res.stderr)

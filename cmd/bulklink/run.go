@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
 
 	"github.com/bulklink/bulklink/input"
@@ -170,6 +171,7 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 	if err != nil {
 		return nil, err
 	}
+	meta.Region, meta.Endpoint, meta.UserPoolID = api.Options().Region, aws.ToString(api.Options().BaseEndpoint), o.in.userPoolID
 	maxLine := math.MaxInt32
 	if total >= 0 {
 		maxLine = int(total) + 2 // the lines, less the header, which fingerprint took off

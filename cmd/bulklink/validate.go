@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/bulklink/bulklink/input"
@@ -64,6 +65,12 @@ func validate(ctx context.Context, o *validateOptions, e env) (*report.Summary, 
 	defer rd.Close()
 	var w *report.Writer
 	if o.reportPath != "" {
+		if err := checkReportPath(o.reportPath, o.in.path); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(report.MetaPath(o.reportPath)); err == nil {
+			return nil, usagef("report %s belongs to a run (it has %s): validate does not overwrite it; choose another --report", o.reportPath, report.MetaPath(o.reportPath))
+		}
 		if w, err = report.Create(o.reportPath, reportLayout(o.reportPath, o.in, rd)); err != nil {
 			return nil, usageError{err}
 		}
