@@ -61,13 +61,20 @@ func (c *csvReader) header(names []string) error {
 			return fmt.Errorf("columns %d and %d have the same name %q", j+1, i+1, key)
 		}
 		seen[key] = i
-		col := columnOf(key)
-		c.cols[i], has[col] = col, true
-		switch col {
-		case extraColumn:
-			c.extras = append(c.extras, name)
-		case priorLine, priorStatus:
-			c.prior = true
+		c.cols[i] = columnOf(key)
+	}
+	// Only a header with both line and status is a bulklink report's: elsewhere, columns
+	// that happen to share a report column's name are the user's, carried through.
+	_, hasLine := seen[priorLine.String()]
+	_, hasStatus := seen[priorStatus.String()]
+	c.prior = hasLine && hasStatus
+	for i, col := range c.cols {
+		if !c.prior && col >= priorLine {
+			col, c.cols[i] = extraColumn, extraColumn
+		}
+		has[col] = true
+		if col == extraColumn {
+			c.extras = append(c.extras, names[i])
 		}
 	}
 	var missing []string

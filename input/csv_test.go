@@ -271,21 +271,26 @@ func TestCSVReport(t *testing.T) {
 			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 7, Status: "linked"}}},
 		},
 		{
-			name: "status only",
-			in:   "status," + header + "failed," + pool + ",alice,Okta,a-1\n",
-			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Status: "failed"}}},
+			name: "a status column without line is the user's own",
+			in:   "status," + header + "active," + pool + ",alice,Okta,a-1\n",
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "status", Value: "active"}}}},
+		},
+		{
+			name: "a line column without status is the user's own",
+			in:   "line,attempts," + header + "x,3," + pool + ",alice,Okta,a-1\n",
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "line", Value: "x"}, {Name: "attempts", Value: "3"}}}},
 		},
 		{
 			name: "empty line",
-			in:   "line," + header + "," + pool + ",alice,Okta,a-1\n",
+			in:   "line,status," + header + ",," + pool + ",alice,Okta,a-1\n",
 			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{}}},
 		},
 		{
 			name: "bad line",
-			in:   "line," + header + "x," + pool + ",alice,Okta,a-1\n0," + pool + ",bob,Okta,b-1\n",
+			in:   "line,status," + header + "x,failed," + pool + ",alice,Okta,a-1\n0,failed," + pool + ",bob,Okta,b-1\n",
 			want: []Row{
-				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{}, Invalid: `line: want a positive integer, got "x"`},
-				{Line: 3, Request: linked("bob", "b-1"), Prior: &Prior{}, Invalid: `line: want a positive integer, got "0"`},
+				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Status: "failed"}, Invalid: `line: want a positive integer, got "x"`},
+				{Line: 3, Request: linked("bob", "b-1"), Prior: &Prior{Status: "failed"}, Invalid: `line: want a positive integer, got "0"`},
 			},
 		},
 	}

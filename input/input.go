@@ -8,7 +8,9 @@
 // spaces, in any order. JSONL has one object per line, either with the CSV column names as keys
 // or in the shape of the AWS request (UserPoolId, DestinationUser, SourceUser). A bulklink
 // report is itself a valid input: its line and status columns become the row's Prior, its other
-// report-only columns are dropped, and its carried-through columns stay extras.
+// report-only columns are dropped, and its carried-through columns stay extras. An input is
+// taken for a report only when it has both line and status; elsewhere, columns that happen
+// to share a report column's name are the user's own, carried through.
 //
 // # Values
 //

@@ -53,6 +53,7 @@ func (j *jsonlReader) Next() (Row, error) {
 		if err := eachKey(ln.text, o.key); err != nil {
 			return Row{Line: ln.n, Invalid: "bad JSON: " + err.Error()}, nil
 		}
+		o.settle()
 		complete(&o.row, j.opt)
 		return o.row, nil
 	}
@@ -62,6 +63,38 @@ func (j *jsonlReader) Next() (Row, error) {
 type jsonRow struct {
 	row Row
 	set [sourceValue + 1]bool // the request fields given so far
+	// report holds the keys a bulklink report has beside the request's (line, status...):
+	// they are the row's Prior only when the object has both line and status, and else
+	// the user's own keys, carried through.
+	report []jsonKey
+}
+
+type jsonKey struct {
+	col  column
+	name string
+	v    json.RawMessage
+}
+
+// settle decides the report keys once the whole object is read.
+func (o *jsonRow) settle() {
+	var line, status bool
+	for _, k := range o.report {
+		line = line || k.col == priorLine
+		status = status || k.col == priorStatus
+	}
+	for _, k := range o.report {
+		switch {
+		case !line || !status:
+			o.extra(k.name, k.v)
+		case k.col == priorLine:
+			o.priorLine(k.name, k.v)
+		case k.col == priorStatus:
+			p := o.prior()
+			if s, ok := o.stringOf(k.name, k.v); ok {
+				p.Status = strings.TrimSpace(s)
+			}
+		}
+	}
 }
 
 // fail makes the row invalid, unless it is already.
@@ -84,14 +117,8 @@ func (o *jsonRow) key(key string, v json.RawMessage) {
 		switch col := columnOf(k); {
 		case col.isRequest():
 			o.field(col, key, v)
-		case col == priorLine:
-			o.priorLine(key, v)
-		case col == priorStatus:
-			p := o.prior()
-			if s, ok := o.stringOf(key, v); ok {
-				p.Status = strings.TrimSpace(s)
-			}
-		case col == reportOnly:
+		case col >= priorLine:
+			o.report = append(o.report, jsonKey{col, key, v})
 		default:
 			o.extra(key, v)
 		}

@@ -61,13 +61,16 @@ func TestJSONL(t *testing.T) {
 			in: `{"line":12,"status":"failed","error_code":"UserNotFoundException","error_message":"User does not exist.","attempts":1,` + flat +
 				`,"duration_ms":51,"finished_at":"2026-01-02T03:04:05Z","ticket":"T-1"}` + "\n" +
 				`{"line":"13","status":null,` + flat + "}\n" +
-				`{"line":null,` + flat + "}\n" +
-				"{" + flat + "}\n",
+				`{"line":null,"status":null,` + flat + "}\n" +
+				"{" + flat + "}\n" +
+				`{"status":"active","attempts":3,` + flat + "}\n",
 			want: []Row{
 				{Line: 1, Request: linked("alice", "a-1"), Prior: &Prior{Line: 12, Status: "failed"}, Extra: []Field{{Name: "ticket", Value: "T-1"}}},
 				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 13}},
 				{Line: 3, Request: linked("alice", "a-1"), Prior: &Prior{}},
 				{Line: 4, Request: linked("alice", "a-1")},
+				// Without both line and status, these keys are the user's own.
+				{Line: 5, Request: linked("alice", "a-1"), Extra: []Field{{Name: "status", Value: "active"}, {Name: "attempts", Value: "3", JSON: true}}},
 			},
 		},
 		{
@@ -126,9 +129,9 @@ func TestJSONLInvalid(t *testing.T) {
 		{"given twice", "{" + v + `,"Source_Value":"a-2"}`, "source_value given twice", true},
 		{"given twice, both shapes", "{" + v + `,"SourceUser":{"ProviderName":"Okta"}}`, "source_provider given twice", true},
 		{"extra given twice", "{" + v + `,"x":1,"X":2}`, `key "X" given twice`, true},
-		{"line not a number", "{" + v + `,"line":true}`, "line: want a number, got boolean", true},
-		{"line not an integer", "{" + v + `,"line":1.5}`, `line: want a positive integer, got "1.5"`, true},
-		{"status not a string", "{" + v + `,"status":1}`, "status: want a string, got number", true},
+		{"line not a number", "{" + v + `,"line":true,"status":"failed"}`, "line: want a number, got boolean", true},
+		{"line not an integer", "{" + v + `,"line":1.5,"status":"failed"}`, `line: want a positive integer, got "1.5"`, true},
+		{"status not a string", "{" + v + `,"line":2,"status":1}`, "status: want a string, got number", true},
 		{"control character", `{"destination_user":"al\u0007ice","source_provider":"Okta","source_value":"a-1"}`, "destination_user contains control character U+0007", true},
 	}
 	for _, tt := range tests {
