@@ -136,7 +136,7 @@ func New(api API, cfg Config) *Job {
 		reads = rate.NewLimiter(rate.Limit(cfg.ReadRate), 1)
 	}
 	return &Job{api: api, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads,
-		users:   newUserPacer(cfg.UserRate, time.Now),
+		users:   newUserPacer(cfg.UserRate, cfg.Now),
 		stopped: make(chan struct{}), breaker: breaker{limit: max(10, cfg.Concurrency)}}
 }
 
@@ -170,7 +170,7 @@ func (e *CredentialsError) Error() string { return "get AWS credentials: " + e.E
 func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // ErrStopped reports that the run was told to stop before every row was done.
-var ErrStopped = errors.New("stopped before the input was done")
+var ErrStopped = errors.New("stopped before the input was done: run the same command to resume")
 
 // errCancelled marks a row given up without an outcome; it yields no record.
 var errCancelled = errors.New("row cancelled")

@@ -77,15 +77,20 @@ func (j *Job) link(intake, hard context.Context, row *input.Row) (*report.Record
 			}
 			return done(report.Failed, code, message(err))
 		case classFatal:
-			return nil, &FatalError{Line: row.Line, Code: code, Message: message(err), Err: err}
+			msg := message(err)
+			if code == "ResourceNotFoundException" {
+				msg += " (check --user-pool-id or the row's user_pool_id, and --region)"
+			}
+			return nil, &FatalError{Line: row.Line, Code: code, Message: msg, Err: err}
 		}
 		if attempt >= j.cfg.MaxAttempts {
 			if j.breaker.exhausted() {
 				return nil, &FatalError{Line: row.Line, Code: code, Err: err, Message: fmt.Sprintf(
-					"%d rows in a row ran out of retries, the last with %q: Cognito is unreachable or saturated; resume once it answers",
+					"%d rows in a row ran out of retries, the last with %q: Cognito is unreachable or saturated. "+
+						"Once it answers, run the same command to resume, then re-run the rows recorded failed with --only failed",
 					j.breaker.limit, message(err))}
 			}
-			msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, message(err))
+			msg := fmt.Sprintf("gave up after %s: %s", plural(attempt, "attempt"), message(err))
 			if unknown {
 				return j.settle(hard, row, code, msg, unknown, done)
 			}
@@ -201,4 +206,11 @@ func linkInput(r *input.Request) *cip.AdminLinkProviderForUserInput {
 			ProviderAttributeValue: aws.String(r.SourceValue),
 		},
 	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

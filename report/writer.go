@@ -59,6 +59,10 @@ func Create(path string, l Layout) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create report: %w", err)
 	}
+	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode through O_TRUNC
+		f.Close()
+		return nil, fmt.Errorf("create report: %w", err)
+	}
 	w, err := NewWriter(f, l, true)
 	if err == nil {
 		err = w.Sync()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/smithy-go/logging"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
@@ -63,7 +65,7 @@ type awsOptions struct {
 func (o *awsOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.region, "region", "", "AWS region (default: from the environment or profile)")
 	fs.StringVar(&o.profile, "profile", "", "named profile from the shared AWS config")
-	fs.StringVar(&o.endpointURL, "endpoint-url", "", "Cognito endpoint, e.g. a local `bulklink emulate` (default: AWS; AWS_ENDPOINT_URL works too)")
+	fs.StringVar(&o.endpointURL, "endpoint-url", "", "Cognito `URL`, e.g. of a local bulklink emulate (default: AWS's; AWS_ENDPOINT_URL works too)")
 }
 
 // client builds the Cognito client. The SDK's retries are off: the job paces, retries and
@@ -85,6 +87,16 @@ func (o *awsOptions) client(ctx context.Context, conns int, log *zap.Logger) (*c
 	if o.profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.profile))
 	}
+	if o.endpointURL != "" {
+		u, err := url.Parse(o.endpointURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usagef("--endpoint-url %q: want an http or https URL, e.g. http://127.0.0.1:9229", o.endpointURL)
+		}
+	}
+	// The SDK's own log lines (an IMDS fallback, say) go through the operator's log.
+	opts = append(opts, config.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		log.Debug("aws sdk: " + fmt.Sprintf(format, v...))
+	})))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, usagef("load AWS configuration: %w", err)
@@ -99,7 +111,9 @@ func (o *awsOptions) client(ctx context.Context, conns int, log *zap.Logger) (*c
 	}
 	cfg.Credentials = aws.NewCredentialsCache(job.CredentialsProvider(cfg.Credentials))
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, &job.FatalError{Code: "CredentialsError", Message: "no usable AWS credentials: " + err.Error(), Err: err}
+		log.Debug("credentials", zap.Error(err))
+		return nil, &job.FatalError{Code: "CredentialsError", Err: err, Message: "no usable AWS credentials: set AWS_ACCESS_KEY_ID and " +
+			"AWS_SECRET_ACCESS_KEY, choose a --profile, or run aws sso login (--log-level debug shows what each source said)"}
 	}
 	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", o.endpointURL))
 	return cip.NewFromConfig(cfg, func(co *cip.Options) {
@@ -120,7 +134,7 @@ type engineOptions struct {
 }
 
 func (o *engineOptions) register(fs *flag.FlagSet) {
-	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "write calls per second, a ceiling (0: unlimited)")
+	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "write calls per second, a ceiling under which the pace adapts to throttling (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
 	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "AdminGetUser calls per second, used to settle ambiguous answers (0: unlimited)")
 	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "requests in flight")
 	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "attempts per row")

@@ -238,6 +238,7 @@ func TestUsageErrors(t *testing.T) {
 		{"input without the required columns", []string{"run", "--input", noColumns, "--report", dir + "/r.csv", "--endpoint-url", "http://127.0.0.1:1"}},
 		{"stdin without a format", []string{"validate", "--input", "-"}},
 		{"bad rate", []string{"run", "--input", good, "--report", dir + "/r.csv", "--rate", "-1"}},
+		{"endpoint that is not a URL", []string{"run", "--input", good, "--report", dir + "/e.csv", "--endpoint-url", "not-a-url"}},
 		{"stray argument", []string{"validate", "--input", good, "extra"}},
 	}
 	for _, tt := range tests {
