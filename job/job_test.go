@@ -117,9 +117,10 @@ func linksMatchRecords(t *testing.T, srv *emulator.Server, n int, recs []*report
 }
 
 func TestRunLinksEveryRow(t *testing.T) {
-	srv, api := setup(t, emulator.Options{}, 200)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 8})
+	srv, api := setup(t, emulator.Options{Latency: 5 * time.Millisecond}, 200)
+	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, SyncEvery: 20 * time.Millisecond})
 	var s sink
+	start := time.Now()
 	if err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -127,8 +128,10 @@ func TestRunLinksEveryRow(t *testing.T) {
 		t.Fatalf("%d records, want 200", len(s.recs))
 	}
 	linksMatchRecords(t, srv, 200, s.recs)
-	if s.syncs == 0 {
-		t.Error("the sink was never synced")
+	// Synced every SyncEvery while records arrive, not only at the end: a run of at least
+	// 250 ms (200 rows × 5 ms / 4) syncs several times.
+	if minimum := int(time.Since(start)/(20*time.Millisecond)) / 4; s.syncs < max(2, minimum) {
+		t.Errorf("the sink was synced %d times in %v, want at least %d", s.syncs, time.Since(start), max(2, minimum))
 	}
 	if got := j.Stats.Calls.Load(); got != 200 {
 		t.Errorf("%d calls, want 200", got)

@@ -98,8 +98,9 @@ func (t *tools) start(ctx context.Context, timeout time.Duration, logName, name 
 	return c, nil
 }
 
-// bulklink runs the bulklink binary with args, adding --progress never and --log-format json
-// (the default without a terminal, said outright), and measures its peak RSS.
+// bulklink runs the bulklink binary with args, adding to run --progress never and
+// --log-format json (the default without a terminal, said outright), and measures its peak
+// RSS.
 //
 // The peak RSS comes from GNU time (%M), not from the rusage of the harness's own child:
 // Go starts children with vfork (CLONE_VM), and on exec Linux records the parent's peak RSS
@@ -107,7 +108,9 @@ func (t *tools) start(ctx context.Context, timeout time.Duration, logName, name 
 // report the harness's peak, not its own. GNU time forks a copy of its own small process,
 // which sets the floor at about 1 MiB.
 func (t *tools) bulklink(ctx context.Context, timeout time.Duration, logName string, args ...string) (child, error) {
-	args = append(args, "--progress", "never", "--log-format", "json")
+	if len(args) > 0 && args[0] == "run" {
+		args = append(args, "--progress", "never", "--log-format", "json")
+	}
 	if t.timeBin == "" {
 		return t.start(ctx, timeout, logName, t.bin, args...)
 	}

@@ -112,13 +112,13 @@ func writeInput(path string, n int) error {
 
 // writeDoneReport writes, with bulklink's own report writer, a CSV report of inputPath
 // whose first done rows are linked, and its meta file, as a run that stopped after them
-// leaves it: a run with this report resumes after them.
-func writeDoneReport(reportPath, inputPath string, done int) error {
+// leaves it: a run with this report against endpoint (region us-east-1) resumes after them.
+func writeDoneReport(reportPath, inputPath string, done int, endpoint string) error {
 	fp, err := fingerprint(inputPath)
 	if err != nil {
 		return err
 	}
-	meta := report.Meta{Input: inputPath, Fingerprint: fp, CreatedAt: time.Now().UTC(), Version: "bench-harness"}
+	meta := report.Meta{Input: inputPath, Fingerprint: fp, Region: "us-east-1", Endpoint: endpoint, CreatedAt: time.Now().UTC(), Version: "bench-harness"}
 	if err := meta.WriteFile(reportPath); err != nil {
 		return err
 	}

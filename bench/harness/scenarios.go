@@ -205,7 +205,7 @@ func memory(ctx context.Context, h *harness) (*section, error) {
 		"(`/usr/bin/time -f %%M bin/bulklink ...`): the emulator runs in the harness process and is not in it. Not the "+
 		"`ru_maxrss` of the harness's own child: Go starts children with vfork, and on exec Linux carries the parent's peak RSS "+
 		"into the child's `ru_maxrss`, so `/bin/true` started by a harness holding 300 MB reports 300 MB. Inputs are generated CSV files of about %d bytes a row "+
-		"(%s rows: %s MB). `validate` runs as `bulklink validate --input links-N.csv --report v.csv --progress never --log-format json`; `run` as "+
+		"(%s rows: %s MB). `validate` runs as `bulklink validate --input links-N.csv --report v.csv`; `run` as "+
 		"`bulklink run --input links-N.csv --report r.csv --endpoint-url URL --rate 0 --read-rate 0 --concurrency 32 --progress never --log-format json` "+
 		"against an emulator without latency or quota.\n\n", rowBytes, count(big), f0(float64(rowBytes*big)/1e6))
 	var rows [][]string
@@ -255,10 +255,12 @@ func memory(ctx context.Context, h *harness) (*section, error) {
 		return nil, err
 	}
 	rep := h.ws.path("resumed.csv")
-	if err := writeDoneReport(rep, in, done); err != nil {
-		return nil, err
-	}
 	ep, err := startEndpoint(emulator.Options{}, done, todo)
+	if err == nil {
+		if err = writeDoneReport(rep, in, done, ep.URL); err != nil {
+			ep.Close()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -302,10 +304,12 @@ func resume(ctx context.Context, h *harness) (*section, error) {
 		return nil, err
 	}
 	rep := h.ws.path("resume.csv")
-	if err := writeDoneReport(rep, in, n); err != nil {
-		return nil, err
-	}
 	ep, err := startEndpoint(emulator.Options{}, 0, 0)
+	if err == nil {
+		if err = writeDoneReport(rep, in, n, ep.URL); err != nil {
+			ep.Close()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,6 @@ import (
 // validateOptions are the flags of `bulklink validate`.
 type validateOptions struct {
 	in         inputOptions
-	out        outputOptions
 	reportPath string
 }
 
@@ -24,7 +23,6 @@ func runValidate(ctx context.Context, args []string, e env) int {
 	var o validateOptions
 	fs := newFlagSet("validate", e)
 	o.in.register(fs)
-	o.out.register(fs)
 	fs.StringVar(&o.reportPath, "report", "", "optional report, .csv or .jsonl: one record per input row, valid or invalid")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
@@ -50,9 +48,6 @@ func runValidate(ctx context.Context, args []string, e env) int {
 
 // validate reads every row and checks it, calling nothing.
 func validate(ctx context.Context, o *validateOptions, e env) (*report.Summary, error) {
-	if err := o.out.validate(); err != nil {
-		return nil, err
-	}
 	if o.reportPath != "" {
 		if _, err := report.FormatOf(o.reportPath); err != nil {
 			return nil, usageError{err}
