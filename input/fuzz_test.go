@@ -3,8 +3,6 @@ package input
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,22 +50,6 @@ func checkInvariants(t *testing.T, data []byte, rows []Row, first int) {
 	}
 }
 
-// readFuzz reads every row; a reader over bytes.Reader has no read error to return.
-func readFuzz(t *testing.T, r Reader) []Row {
-	t.Helper()
-	var rows []Row
-	for {
-		row, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return rows
-		}
-		if err != nil {
-			t.Fatalf("Next: got error %v, want none from a bytes.Reader", err)
-		}
-		rows = append(rows, row)
-	}
-}
-
 func FuzzCSV(f *testing.F) {
 	addSeeds(f, ".csv")
 	for _, s := range []string{
@@ -83,7 +65,7 @@ func FuzzCSV(f *testing.F) {
 		if err != nil {
 			return
 		}
-		rows := readFuzz(t, r)
+		rows := readAll(t, r)
 		checkInvariants(t, data, rows, 2)
 		for _, row := range rows {
 			if row.Valid() && len(row.Extra) != len(r.Columns()) {
@@ -165,7 +147,7 @@ func FuzzJSONL(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rows := readFuzz(t, NewJSONL(bytes.NewReader(data), Options{UserPoolID: pool}))
+		rows := readAll(t, NewJSONL(bytes.NewReader(data), Options{UserPoolID: pool}))
 		checkInvariants(t, data, rows, 1)
 		// Every line that is not blank is one row.
 		want := 0
