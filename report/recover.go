@@ -105,7 +105,7 @@ func (j *Journal) add(line int, status, code string, at int64, maxLine int) erro
 func (j *Journal) scanCSV(r *bufio.Reader, l Layout, maxLine int) (good int64, err error) {
 	var at int64
 	header := true
-	wantHeader := (&Writer{layout: l}).header()
+	wantHeader := l.header()
 	want := len(wantHeader)
 	var rec []byte
 	for {

@@ -44,7 +44,7 @@ func NewWriter(w io.Writer, l Layout, header bool) (*Writer, error) {
 	if l.Format == CSV {
 		rw.csv = csv.NewWriter(rw.bw)
 		if header {
-			if err := rw.csv.Write(rw.header()); err != nil {
+			if err := rw.csv.Write(l.header()); err != nil {
 				return nil, err
 			}
 		}
@@ -87,10 +87,11 @@ func syncDir(path string) error {
 	return d.Sync()
 }
 
-func (w *Writer) header() []string {
+// header is the CSV header of a report with this layout.
+func (l Layout) header() []string {
 	h := append([]string(nil), Columns...)
-	h = append(h, w.layout.ExtraColumns...)
-	if w.layout.ExtraJSON {
+	h = append(h, l.ExtraColumns...)
+	if l.ExtraJSON {
 		h = append(h, ExtraColumn)
 	}
 	return h

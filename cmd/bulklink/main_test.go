@@ -46,7 +46,14 @@ type result struct {
 // environment, and waits for it.
 func bulklink(t *testing.T, extraEnv []string, args ...string) result {
 	t.Helper()
+	return bulklinkStdin(t, "", extraEnv, args...)
+}
+
+// bulklinkStdin is bulklink with stdin as the program's standard input.
+func bulklinkStdin(t *testing.T, stdin string, extraEnv []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	var stdout, stderr bytes.Buffer

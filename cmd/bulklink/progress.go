@@ -10,13 +10,14 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 )
 
 // progressSource is what progress knows of the input: the reader, which can tell how many of
 // the file's bytes it has read, and an estimate of its rows (-1 when unknown).
 type progressSource struct {
-	reader any
+	reader input.Reader
 	rows   int64
 }
 

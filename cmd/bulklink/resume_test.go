@@ -400,20 +400,7 @@ func TestRunResumeEdges(t *testing.T) {
 	in := writeFile(t, "links.csv", s.csv())
 	run := func(stdin string, args ...string) result {
 		t.Helper()
-		cmd := exec.Command(binary, append([]string{"run", "--endpoint-url", c.URL, "--rate", "0"}, args...)...)
-		cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
-		cmd.Stdin = strings.NewReader(stdin)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return result{code: code, stderr: stderr.String()}
+		return bulklinkStdin(t, stdin, nil, append([]string{"run", "--endpoint-url", c.URL, "--rate", "0"}, args...)...)
 	}
 
 	t.Run("a report without its meta is not resumed", func(t *testing.T) {
