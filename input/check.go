@@ -6,9 +6,11 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
-// Limits from the Cognito API model and observed behaviour (see COGNITO.md).
+// Limits from the Cognito API model and observed behaviour (docs/cognito.md).
 const (
 	maxPoolID       = 55  // UserPoolId length
 	maxProviderName = 32  // ProviderName length
@@ -18,16 +20,24 @@ const (
 // poolIDPattern is UserPoolId's pattern in the API model: <region>_<id>.
 var poolIDPattern = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
 
-// socialProviders are the provider names of social identity providers, whose users can only
-// be linked by Cognito_Subject.
-var socialProviders = [...]string{"Google", "Facebook", "LoginWithAmazon", "SignInWithApple"}
+// SocialProviders are the provider names (and types) of the social identity providers,
+// whose users can only be linked by Cognito_Subject.
+var SocialProviders = [...]string{"Google", "Facebook", "LoginWithAmazon", "SignInWithApple"}
 
-// Check reports why Cognito would refuse the request, or "" when it looks acceptable. It
-// expects trimmed values with the defaults applied, as the readers return them.
-func Check(q *Request) string {
+// Check reports why Cognito would refuse the request by its shape alone, or why bulklink
+// does, as a code and a message; both are empty when the request looks acceptable. It expects
+// trimmed values with the defaults applied, as the readers return them. The checks that need
+// the pools or the rest of the input (providers, attributes, conflicts) are package plan's.
+//
+// Besides Cognito's own rules, Check refuses values that could pass for others: control
+// characters, invisible formatting characters (Unicode category Cf: zero-width characters,
+// bidirectional marks and isolates, a byte order mark), line and paragraph separators and the
+// replacement character U+FFFD, the trace of text already damaged. A value is refused, never
+// cleaned: the row's owner must see and fix it.
+func Check(q *Request) (schema.Code, string) {
 	type value struct {
-		col column
-		v   string
+		f field
+		v string
 	}
 	values := [...]value{
 		{userPoolID, q.UserPoolID},
@@ -40,45 +50,85 @@ func Check(q *Request) string {
 	for _, f := range values {
 		switch {
 		case f.v != "":
-		case f.col == userPoolID:
-			return "missing user_pool_id (set the column or --user-pool-id)"
+		case f.f == userPoolID:
+			return schema.MissingField, "missing user_pool_id (set the column or --user-pool-id)"
 		default:
-			return "missing " + f.col.String()
+			return schema.MissingField, "missing " + f.f.String()
 		}
 	}
 	for _, f := range values {
 		if !utf8.ValidString(f.v) {
-			return f.col.String() + " is not valid UTF-8"
+			return schema.UnreadableRow, f.f.String() + " is not valid UTF-8"
 		}
-		if i := strings.IndexFunc(f.v, unicode.IsControl); i >= 0 {
+		if i := strings.IndexFunc(f.v, deceptive); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(f.v[i:])
-			return fmt.Sprintf("%s contains control character %U", f.col, r)
+			return schema.UnreadableRow, fmt.Sprintf("%s contains %s %U at character %d",
+				f.f, runeKind(r), r, utf8.RuneCountInString(f.v[:i])+1)
 		}
 	}
 	if !validPoolID(q.UserPoolID) {
-		return fmt.Sprintf("invalid user_pool_id %q: want <region>_<id>, like us-east-1_Example1", q.UserPoolID)
+		return schema.InvalidValue, fmt.Sprintf("invalid user_pool_id %q: want <region>_<id>, like us-east-1_Example1", q.UserPoolID)
 	}
 	for _, f := range [...]value{{destinationProvider, q.DestinationProvider}, {sourceProvider, q.SourceProvider}} {
 		if n := utf8.RuneCountInString(f.v); n > maxProviderName {
-			return fmt.Sprintf("%s is %d characters long, over the %d Cognito accepts", f.col, n, maxProviderName)
+			return schema.InvalidValue, fmt.Sprintf("%s is %d characters long, over the %d Cognito accepts", f.f, n, maxProviderName)
 		}
 	}
 	if strings.EqualFold(q.SourceProvider, DefaultDestinationProvider) {
-		return "Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool"
-	}
-	for _, p := range socialProviders {
-		if strings.EqualFold(q.SourceProvider, p) && q.SourceAttribute != DefaultSourceAttribute {
-			return fmt.Sprintf("%s users are linked by Cognito_Subject: got source_attribute %q", p, q.SourceAttribute)
-		}
+		return schema.CognitoSource, "Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool"
 	}
 	total := utf8.RuneCountInString(q.SourceProvider) + utf8.RuneCountInString(q.SourceAttribute) + utf8.RuneCountInString(q.SourceValue)
 	if total > maxSourceTotal {
-		return fmt.Sprintf("source_provider, source_attribute and source_value are %d characters together, over the %d Cognito accepts", total, maxSourceTotal)
+		return schema.InvalidValue, fmt.Sprintf("source_provider, source_attribute and source_value are %d characters together, over the %d Cognito accepts", total, maxSourceTotal)
 	}
-	return ""
+	return "", ""
+}
+
+// IsSocial reports whether a provider name or type is a social one, case-insensitively.
+func IsSocial(name string) bool {
+	for _, p := range SocialProviders {
+		if strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// deceptive reports whether r has no place in an identity value: it is invisible, changes how
+// the text around it is shown, or marks damage.
+func deceptive(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) ||
+		r == utf8.RuneError || unicode.Is(unicode.Cs, r)
+}
+
+// runeKind names the kind of a deceptive rune for a message.
+func runeKind(r rune) string {
+	switch {
+	case unicode.IsControl(r):
+		return "control character"
+	case r == '\uFEFF':
+		return "byte order mark"
+	case r >= '\u200B' && r <= '\u200D' || r == '\u2060':
+		return "zero-width character"
+	case r == '\u200E' || r == '\u200F' || r == '\u061C' || r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069':
+		return "bidirectional mark"
+	case r == utf8.RuneError:
+		return "replacement character (the text was damaged before it reached bulklink)"
+	case unicode.Is(unicode.Cf, r):
+		return "invisible formatting character"
+	}
+	return "line or paragraph separator"
 }
 
 // validPoolID reports whether id has the shape of a user pool id.
 func validPoolID(id string) bool {
 	return len(id) <= maxPoolID && poolIDPattern.MatchString(id)
+}
+
+// PoolRegion returns the region a well-formed pool id starts with, or "".
+func PoolRegion(id string) string {
+	if i := strings.LastIndexByte(id, '_'); i > 0 && validPoolID(id) {
+		return id[:i]
+	}
+	return ""
 }

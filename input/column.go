@@ -4,70 +4,51 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
-// column is what a CSV column or a flat JSON key holds.
-type column uint8
+// field is a request field: where a column or flat JSON key puts its value.
+type field uint8
 
 const (
-	extraColumn column = iota // not ours: carried through to the report
+	noField field = iota // not a request field: carried through
 	userPoolID
 	destinationProvider
 	destinationUser
 	sourceProvider
 	sourceAttribute
 	sourceValue
-	priorLine   // a report's line
-	priorStatus // a report's status
-	reportOnly  // a report's other columns, dropped
+	numFields
 )
 
-// columnNames are the names of the columns, as in the input and the report.
-var columnNames = [...]string{
-	userPoolID:          "user_pool_id",
-	destinationProvider: "destination_provider",
-	destinationUser:     "destination_user",
-	sourceProvider:      "source_provider",
-	sourceAttribute:     "source_attribute",
-	sourceValue:         "source_value",
-	priorLine:           "line",
-	priorStatus:         "status",
+// fieldNames are the request fields' column names, from the schema's table.
+var fieldNames = [numFields]string{
+	userPoolID:          schema.ColUserPoolID,
+	destinationProvider: schema.ColDestinationProvider,
+	destinationUser:     schema.ColDestinationUser,
+	sourceProvider:      schema.ColSourceProvider,
+	sourceAttribute:     schema.ColSourceAttribute,
+	sourceValue:         schema.ColSourceValue,
 }
 
-// columnsByName maps lower-case names to columns; names it lacks are extra columns.
-var columnsByName = map[string]column{
-	"user_pool_id":         userPoolID,
-	"destination_provider": destinationProvider,
-	"destination_user":     destinationUser,
-	"source_provider":      sourceProvider,
-	"source_attribute":     sourceAttribute,
-	"source_value":         sourceValue,
-	"line":                 priorLine,
-	"status":               priorStatus,
-	"error_code":           reportOnly,
-	"error_message":        reportOnly,
-	"attempts":             reportOnly,
-	"duration_ms":          reportOnly,
-	"finished_at":          reportOnly,
-}
+func (f field) String() string { return fieldNames[f] }
 
-// columnOf returns the column a name stands for, ignoring case and surrounding spaces.
-func columnOf(name string) column {
-	name = strings.TrimSpace(name)
-	if c, ok := columnsByName[name]; ok {
-		return c
+// fieldOf returns the request field a column name stands for, ignoring case and surrounding
+// spaces, or noField.
+func fieldOf(name string) field {
+	name = strings.ToLower(strings.TrimSpace(name))
+	for f := userPoolID; f < numFields; f++ {
+		if fieldNames[f] == name {
+			return f
+		}
 	}
-	return columnsByName[strings.ToLower(name)]
+	return noField
 }
 
-func (c column) String() string { return columnNames[c] }
-
-// isRequest reports whether the column is one of the request's fields.
-func (c column) isRequest() bool { return c >= userPoolID && c <= sourceValue }
-
-// in returns the request field the column holds.
-func (c column) in(q *Request) *string {
-	switch c {
+// in returns the request field f of q.
+func (f field) in(q *Request) *string {
+	switch f {
 	case userPoolID:
 		return &q.UserPoolID
 	case destinationProvider:
@@ -81,7 +62,13 @@ func (c column) in(q *Request) *string {
 	case sourceValue:
 		return &q.SourceValue
 	}
-	panic(fmt.Sprintf("input: column %d is not a request field", c))
+	panic(fmt.Sprintf("input: %d is not a request field", f))
+}
+
+// isPrior reports whether a column name is one a report's Prior is read from.
+func isPrior(name string) (line, status bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	return name == schema.ColLine, name == schema.ColStatus
 }
 
 // parsePriorLine parses a report's line column: a positive integer, or empty for none.
@@ -101,8 +88,8 @@ func parsePriorLine(s string) (int, error) {
 // that was read. A row already invalid keeps its first reason.
 func complete(row *Row, opt Options) {
 	q := &row.Request
-	for c := userPoolID; c <= sourceValue; c++ {
-		p := c.in(q)
+	for f := userPoolID; f < numFields; f++ {
+		p := f.in(q)
 		*p = strings.TrimSpace(*p)
 	}
 	if q.UserPoolID == "" {
@@ -115,6 +102,6 @@ func complete(row *Row, opt Options) {
 		q.SourceAttribute = DefaultSourceAttribute
 	}
 	if row.Invalid == "" {
-		row.Invalid = Check(q)
+		row.Code, row.Invalid = Check(q)
 	}
 }

@@ -6,20 +6,28 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
-// csvReader reads CSV rows. See the package doc for how it recovers from bad records.
+// csvReader reads CSV rows. See the package doc for how it reads bad records.
 type csvReader struct {
-	nopCloser
 	opt    Options
-	lines  *lineReader
-	p      csvParser
-	cols   []column // what each field holds, in header order
-	names  []string // each field's name in the header
-	extras []string // names of the extra columns, in header order
-	prior  bool     // the header has a line or status column
+	src    *byteSource
+	rec    csvRecord
+	cols   []field  // the request field each column holds, noField for carried ones
+	names  []string // each column's name in the report: "" for request fields
+	extras []string // the carried columns' names, in header order
+	line   int      // the column of a report's line, -1 when the input is not a report
+	status int      // the column of a report's status, -1 when the input is not a report
+	times  [2]int   // the columns of a report's finished_at and duration_ms, -1 when none
+	err    error    // sticky read error
 }
+
+// maxHeaderFields bounds the columns of a header.
+const maxHeaderFields = 4096
 
 // NewCSV returns a reader of the CSV in r. It reads the header at once, and fails when r is
 // empty, the header cannot be read, a column has no name or the name of another, or a required
@@ -29,29 +37,33 @@ func NewCSV(r io.Reader, opt Options) (Reader, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	c := &csvReader{opt: opt, lines: newLineReader(r)}
-	n, names, reason, err := c.record(0)
+	c := &csvReader{opt: opt, src: newByteSource(r), line: -1, status: -1, times: [2]int{-1, -1}}
+	if err := c.src.skipBOM(); err != nil {
+		return nil, err
+	}
+	err := c.rec.read(c.src, 0)
 	if errors.Is(err, io.EOF) {
 		return nil, errors.New("empty input: want a header row")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if reason != "" {
-		return nil, fmt.Errorf("header on line %d: %s", n, reason)
+	if c.rec.problem != "" {
+		return nil, fmt.Errorf("header on line %d: %s", c.rec.line, c.rec.problem)
 	}
-	if err := c.header(names); err != nil {
-		return nil, fmt.Errorf("header on line %d: %w", n, err)
+	if err := c.header(c.rec.strings()); err != nil {
+		return nil, fmt.Errorf("header on line %d: %w", c.rec.line, err)
 	}
 	return c, nil
 }
 
 // header learns the columns from the header's names.
 func (c *csvReader) header(names []string) error {
-	c.names = names
-	c.cols = make([]column, len(names))
+	c.cols = make([]field, len(names))
+	c.names = make([]string, len(names))
 	seen := make(map[string]int, len(names))
-	var has [reportOnly + 1]bool
+	var has [numFields]bool
+	var carried []string
 	for i, name := range names {
 		key := strings.ToLower(strings.TrimSpace(name))
 		if key == "" {
@@ -61,32 +73,42 @@ func (c *csvReader) header(names []string) error {
 			return fmt.Errorf("columns %d and %d have the same name %q", j+1, i+1, key)
 		}
 		seen[key] = i
-		c.cols[i] = columnOf(key)
-	}
-	// Only a header with both line and status is a bulklink report's: elsewhere, columns
-	// that happen to share a report column's name are the user's, carried through.
-	_, hasLine := seen[priorLine.String()]
-	_, hasStatus := seen[priorStatus.String()]
-	c.prior = hasLine && hasStatus
-	for i, col := range c.cols {
-		if !c.prior && col >= priorLine {
-			col, c.cols[i] = extraColumn, extraColumn
+		f := fieldOf(key)
+		c.cols[i], has[f] = f, true
+		if f == noField {
+			carried = append(carried, name)
 		}
-		has[col] = true
-		if col == extraColumn {
-			c.extras = append(c.extras, names[i])
+		switch line, status := isPrior(key); {
+		case line:
+			c.line = i
+		case status:
+			c.status = i
+		case key == schema.ColFinishedAt:
+			c.times[0] = i
+		case key == schema.ColDurationMS:
+			c.times[1] = i
+		}
+	}
+	if c.line < 0 || c.status < 0 { // only a header with both is a report's
+		c.line, c.status = -1, -1
+	}
+	c.extras = schema.Rename(carried)
+	for i, k := 0, 0; i < len(names); i++ {
+		if c.cols[i] == noField {
+			c.names[i] = c.extras[k]
+			k++
 		}
 	}
 	var missing []string
-	for _, col := range [...]column{userPoolID, destinationUser, sourceProvider, sourceValue} {
-		if !has[col] && (col != userPoolID || c.opt.UserPoolID == "") {
-			missing = append(missing, col.String())
+	for _, f := range [...]field{userPoolID, destinationUser, sourceProvider, sourceValue} {
+		if !has[f] && (f != userPoolID || c.opt.UserPoolID == "") {
+			missing = append(missing, f.String())
 		}
 	}
 	switch {
 	case len(missing) == 4:
 		return fmt.Errorf("missing columns %s (is the first line a header?)", strings.Join(missing, ", "))
-	case len(missing) > 0 && missing[0] == "user_pool_id":
+	case len(missing) > 0 && missing[0] == schema.ColUserPoolID:
 		return fmt.Errorf("missing columns %s (or set --user-pool-id)", strings.Join(missing, ", "))
 	case len(missing) > 0:
 		return fmt.Errorf("missing columns %s", strings.Join(missing, ", "))
@@ -96,190 +118,337 @@ func (c *csvReader) header(names []string) error {
 
 func (c *csvReader) Columns() []string { return c.extras }
 
+func (c *csvReader) Position() (int64, int64) { return c.src.read.Load(), -1 }
+
+func (c *csvReader) Close() error { return nil }
+
 func (c *csvReader) Next() (Row, error) {
-	n, fields, reason, err := c.record(len(c.cols))
-	if err != nil {
+	if c.err != nil {
+		return Row{}, c.err
+	}
+	if err := c.rec.read(c.src, len(c.cols)); err != nil {
+		c.err = err
 		return Row{}, err
 	}
-	if reason != "" {
-		return Row{Line: n, Invalid: reason}, nil
+	r := &c.rec
+	row := Row{Line: r.line}
+	if r.problem != "" {
+		row.Code, row.Invalid = r.code, r.problem
+		return row, nil
 	}
-	row := Row{Line: n}
+	fields := r.strings()
 	if len(c.extras) > 0 {
 		row.Extra = make([]Field, 0, len(c.extras))
 	}
-	if c.prior {
-		row.Prior = new(Prior)
+	if c.line >= 0 {
+		row.Prior = &Prior{Status: schema.Status(strings.TrimSpace(fields[c.status]))}
+		n, err := parsePriorLine(fields[c.line])
+		if err != nil {
+			row.Reject(schema.InvalidValue, err.Error())
+		}
+		row.Prior.Line = n
+		row.Prior.parseTimes(column(fields, c.times[0]), column(fields, c.times[1]))
 	}
-	for i, col := range c.cols {
-		v := fields[i]
-		switch {
-		case col.isRequest():
-			*col.in(&row.Request) = v
-		case col == extraColumn:
-			row.Extra = append(row.Extra, Field{Name: c.names[i], Value: v})
-		case col == priorLine:
-			line, err := parsePriorLine(v)
-			if err != nil && row.Invalid == "" {
-				row.Invalid = err.Error()
-			}
-			row.Prior.Line = line
-		case col == priorStatus:
-			row.Prior.Status = strings.TrimSpace(v)
+	for i, f := range c.cols {
+		if f == noField {
+			row.Extra = append(row.Extra, Field{Name: c.names[i], Value: fields[i]})
+		} else {
+			*f.in(&row.Request) = fields[i]
 		}
 	}
 	complete(&row, c.opt)
 	return row, nil
 }
 
-// record reads the next record that has want fields (any number when want is 0), skipping
-// blank lines. It returns the line the record starts on and either its fields or the reason
-// it cannot be read. A record that runs past the end of its first line inside a quoted field
-// must end well-formed within the bounds; if it does not, its first line is reported and the
-// lines after it are read again as records of their own.
-func (c *csvReader) record(want int) (n int, fields []string, reason string, err error) {
-	var first line
+// column returns field i, or "" when i is -1.
+func column(fields []string, i int) string {
+	if i < 0 {
+		return ""
+	}
+	return fields[i]
+}
+
+// byteSource hands out the bytes of a reader one at a time, counting lines.
+type byteSource struct {
+	r    io.Reader
+	buf  []byte
+	i, n int
+	err  error        // sticky: io.EOF at the end, or the read error
+	line int          // the line of the next byte, from 1
+	read atomic.Int64 // bytes taken from r
+}
+
+func newByteSource(r io.Reader) *byteSource {
+	return &byteSource{r: r, buf: make([]byte, 64<<10), line: 1}
+}
+
+// fill reads more bytes into the buffer; it reports false at the end or on an error.
+func (s *byteSource) fill() bool {
+	if s.err != nil {
+		return false
+	}
 	for {
-		first, err = c.lines.next()
+		n, err := s.r.Read(s.buf)
+		s.read.Add(int64(n))
+		s.i, s.n = 0, n
 		if err != nil {
-			return 0, nil, "", err
+			s.err = err
 		}
-		if first.tooLong {
-			return first.n, nil, tooLongReason, nil
-		}
-		if !isBlank(first.text) {
-			break
-		}
-	}
-	c.p.reset()
-	more, perr := c.p.feed(first.text)
-	if perr != nil {
-		return first.n, nil, perr.Error(), nil
-	}
-	if more {
-		field := c.p.fields() + 1 // the one left open
-		if ok, err := c.continued(len(first.text), want); err != nil || !ok {
-			return first.n, nil, fmt.Sprintf("field %d: unterminated quoted field", field), err
-		}
-	}
-	if got := c.p.fields(); want > 0 && got != want {
-		return first.n, nil, fmt.Sprintf("wrong number of fields: got %d, want %d", got, want), nil
-	}
-	if !utf8.Valid(c.p.buf) {
-		return first.n, nil, "invalid UTF-8", nil
-	}
-	return first.n, c.p.strings(), "", nil
-}
-
-// continued feeds the parser the lines that continue a record whose first line, size bytes
-// long, ended inside a quoted field. It reports whether the record ended well-formed within
-// the bounds. When it did not, the lines it read are given back.
-func (c *csvReader) continued(size, want int) (ok bool, err error) {
-	var held []line
-	for len(held) < MaxRecordLines-1 {
-		ln, err := c.lines.next()
-		if errors.Is(err, io.EOF) {
-			break
+		if n > 0 {
+			return true
 		}
 		if err != nil {
-			return false, err
-		}
-		held = append(held, line{n: ln.n, text: bytes.Clone(ln.text), tooLong: ln.tooLong})
-		if size += len(ln.text) + 1; ln.tooLong || size > MaxLineBytes {
-			break
-		}
-		more, perr := c.p.feed(ln.text)
-		if perr != nil {
-			break
-		}
-		if !more {
-			if want == 0 || c.p.fields() == want {
-				return true, nil
-			}
-			break
+			return false
 		}
 	}
-	c.lines.unread(held)
-	return false, nil
 }
 
-// csvParser parses one record, line by line, as encoding/csv does with LazyQuotes off.
-type csvParser struct {
-	buf    []byte // the fields' values, back to back
-	ends   []int  // where each finished field ends in buf
-	quoted bool   // the last line fed ended inside a quoted field
+// skipBOM skips a UTF-8 byte order mark at the very start.
+func (s *byteSource) skipBOM() error {
+	for s.n-s.i < len(bom) && s.err == nil {
+		// Gather the first three bytes, however the reader hands them out.
+		keep := copy(s.buf, s.buf[s.i:s.n])
+		n, err := s.r.Read(s.buf[keep:])
+		s.read.Add(int64(n))
+		s.i, s.n, s.err = 0, keep+n, err
+	}
+	if bytes.HasPrefix(s.buf[s.i:s.n], bom) {
+		s.i += len(bom)
+	}
+	if s.err != nil && !errors.Is(s.err, io.EOF) {
+		return s.err
+	}
+	return nil
 }
 
-func (p *csvParser) reset() {
-	p.buf, p.ends, p.quoted = p.buf[:0], p.ends[:0], false
+// peekLF reports whether the next byte is "\n", reading more if needed.
+func (s *byteSource) peekLF() bool {
+	if s.i >= s.n && !s.fill() {
+		return false
+	}
+	return s.buf[s.i] == '\n'
 }
 
-// fields returns the number of fields finished so far.
-func (p *csvParser) fields() int { return len(p.ends) }
+// csvRecord is one CSV record being read: its fields, back to back, or why it is invalid.
+type csvRecord struct {
+	line    int    // where it starts
+	buf     []byte // the fields' values, back to back, up to MaxRecordBytes
+	ends    []int  // where each field ends in buf
+	fields  int    // fields seen, even past the bounds of ends
+	size    int    // bytes of values seen, even past MaxRecordBytes
+	quoted  bool   // a field was quoted
+	code    schema.Code
+	problem string
+}
+
+// read reads the next record from s, skipping blank lines. want is the number of fields a
+// row must have; 0 reads the header, whose size is checked at once (a stream of /dev/zero
+// fails there, not after the end of time). At the end of the input read returns io.EOF.
+func (r *csvRecord) read(s *byteSource, want int) error {
+	for {
+		if err := r.scan(s, want); err != nil {
+			return err
+		}
+		if !r.blank() {
+			r.check(want)
+			return nil
+		}
+	}
+}
+
+// blank reports whether the record is a line of spaces and tabs, which is skipped.
+func (r *csvRecord) blank() bool {
+	return r.problem == "" && r.fields == 1 && !r.quoted && len(bytes.Trim(r.buf, " \t\r")) == 0
+}
+
+func (r *csvRecord) fail(code schema.Code, format string, args ...any) {
+	if r.problem == "" {
+		r.code, r.problem = code, fmt.Sprintf(format, args...)
+	}
+}
+
+// check judges a record read whole: its size, its number of fields, its encoding.
+func (r *csvRecord) check(want int) {
+	switch {
+	case r.problem != "":
+	case r.size > MaxRecordBytes:
+		r.fail(schema.RecordTooLong, "%s", tooLongReason)
+	case want > 0 && r.fields != want:
+		r.fail(schema.UnreadableRow, "wrong number of fields: got %d, want %d", r.fields, want)
+	case !utf8.Valid(r.buf):
+		r.fail(schema.UnreadableRow, "invalid UTF-8")
+	}
+}
+
+// add appends a byte of a value, up to MaxRecordBytes.
+func (r *csvRecord) add(c byte) {
+	r.size++
+	if r.size <= MaxRecordBytes {
+		r.buf = append(r.buf, c)
+	}
+}
+
+// end ends a field; beyond limit fields, only their number is kept.
+func (r *csvRecord) end(limit int) {
+	r.fields++
+	if r.fields <= limit {
+		r.ends = append(r.ends, len(r.buf))
+	}
+}
 
 // strings returns the fields parsed.
-func (p *csvParser) strings() []string {
-	s := string(p.buf) // one allocation for all the values
-	fields := make([]string, len(p.ends))
+func (r *csvRecord) strings() []string {
+	s := string(r.buf) // one allocation for all the values
+	fields := make([]string, len(r.ends))
 	start := 0
-	for i, end := range p.ends {
+	for i, end := range r.ends {
 		fields[i], start = s[start:end], end
 	}
 	return fields
 }
 
-// feed parses one more line of the record. It reports whether the record goes on to the next
-// line, inside a quoted field.
-func (p *csvParser) feed(text []byte) (more bool, err error) {
-	inQuotes := p.quoted
-	if inQuotes {
-		p.buf = append(p.buf, '\n')
+// The states of scan.
+const (
+	atFieldStart = iota
+	inUnquoted
+	inQuoted
+	afterQuote // a quote inside a quoted field: an escape, the end of the field, or an error
+)
+
+// scan reads one record as encoding/csv does with LazyQuotes off: a field that starts with a
+// quote is quoted, "" in it stands for ", and "\r\n" is read as "\n". A record ends at a line
+// break outside quoted fields. A quote inside an unquoted field (O"Brien) makes the record
+// invalid but opens nothing. A quoted field whose closing quote is followed by anything but a
+// comma or a line break is broken: no one can tell where its text ends, so the record is
+// invalid and from there only its quote characters decide where it ends, each one opening or
+// closing: text that may belong to the field is never read as a row. A quoted field that
+// never closes makes the rest of the input one record. At the end of the input scan returns
+// io.EOF.
+func (r *csvRecord) scan(s *byteSource, want int) error {
+	*r = csvRecord{line: s.line, buf: r.buf[:0], ends: r.ends[:0]}
+	limit := want
+	if want == 0 {
+		limit = maxHeaderFields
 	}
-	p.quoted = false
-	for i := 0; ; {
-		if !inQuotes {
-			if i < len(text) && text[i] == '"' {
-				inQuotes = true
-				i++
-				continue
+	state := atFieldStart
+	broken, open := false, false // a misplaced quote; then, whether quotes are open
+	quoteLine := 0               // where the open quote opened
+	started := false
+	for {
+		if s.i >= s.n && !s.fill() {
+			if !errors.Is(s.err, io.EOF) {
+				return fmt.Errorf("read line %d: %w", s.line, s.err)
 			}
-			end := len(text)
-			if j := bytes.IndexByte(text[i:], ','); j >= 0 {
-				end = i + j
+			switch {
+			case !started:
+				return io.EOF
+			case broken && open, !broken && state == inQuoted:
+				r.problem = ""
+				r.fail(schema.UnterminatedQuote, "the quoted field that opens on line %d never closes: lines %d to %d, the end of the input, are one unterminated record, and none of them is read as a row",
+					quoteLine, r.line, s.line)
+			case !broken:
+				r.end(limit)
 			}
-			field := text[i:end]
-			if bytes.IndexByte(field, '"') >= 0 {
-				return false, fmt.Errorf(`field %d: bare " in unquoted field`, len(p.ends)+1)
+			return nil
+		}
+		c := s.buf[s.i]
+		s.i++
+		started = true
+		if want == 0 && r.size > MaxRecordBytes {
+			return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
+		}
+		if broken {
+			switch c {
+			case '"':
+				if open = !open; open {
+					quoteLine = s.line
+				}
+			case '\n':
+				s.line++
+				if !open {
+					r.spanned(s.line - 1)
+					return nil
+				}
 			}
-			p.buf = append(p.buf, field...)
-			p.ends = append(p.ends, len(p.buf))
-			if end == len(text) {
-				return false, nil
-			}
-			i = end + 1
 			continue
 		}
-		j := bytes.IndexByte(text[i:], '"')
-		if j < 0 {
-			p.buf = append(p.buf, text[i:]...)
-			p.quoted = true
-			return true, nil
+		switch state {
+		case atFieldStart, inUnquoted:
+			switch c {
+			case ',':
+				r.end(limit)
+				state = atFieldStart
+				continue
+			case '\n':
+				s.line++
+				r.end(limit)
+				return nil
+			case '\r':
+				if s.peekLF() {
+					s.i++
+					s.line++
+					r.end(limit)
+					return nil
+				}
+			case '"':
+				if state == atFieldStart {
+					state, r.quoted, quoteLine = inQuoted, true, s.line
+					continue
+				}
+				// A quote inside an unquoted field opens nothing, for this reader as for
+				// spreadsheets and most others: the record still ends with its line.
+				r.fail(schema.UnreadableRow, `field %d: bare " in an unquoted field`, r.fields+1)
+			}
+			state = inUnquoted
+			r.add(c)
+		case inQuoted:
+			switch c {
+			case '"':
+				state = afterQuote
+			case '\n':
+				s.line++
+				r.add('\n')
+			case '\r':
+				if s.peekLF() {
+					s.i++
+					s.line++
+					c = '\n'
+				}
+				r.add(c)
+			default:
+				r.add(c)
+			}
+		case afterQuote:
+			switch c {
+			case '"':
+				r.add('"')
+				state = inQuoted
+				continue
+			case ',':
+				r.end(limit)
+				state = atFieldStart
+				continue
+			case '\n':
+				s.line++
+				r.end(limit)
+				return nil
+			case '\r':
+				if s.peekLF() {
+					s.i++
+					s.line++
+					r.end(limit)
+					return nil
+				}
+			}
+			r.fail(schema.UnreadableRow, `field %d: extraneous or missing " in a quoted field (line %d)`, r.fields+1, s.line)
+			broken, open = true, false
 		}
-		p.buf = append(p.buf, text[i:i+j]...)
-		i += j + 1
-		switch {
-		case i < len(text) && text[i] == '"': // "" stands for "
-			p.buf = append(p.buf, '"')
-			i++
-		case i < len(text) && text[i] == ',':
-			p.ends = append(p.ends, len(p.buf))
-			inQuotes = false
-			i++
-		case i == len(text):
-			p.ends = append(p.ends, len(p.buf))
-			return false, nil
-		default:
-			return false, fmt.Errorf(`field %d: extraneous or missing " in quoted field`, len(p.ends)+1)
-		}
+	}
+}
+
+// spanned notes, on a broken record, the lines it took.
+func (r *csvRecord) spanned(last int) {
+	if last > r.line {
+		r.problem += fmt.Sprintf("; by its quotes the record runs from line %d to line %d, and no line of it is read as a row", r.line, last)
 	}
 }

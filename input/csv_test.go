@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 const header = "user_pool_id,destination_user,source_provider,source_value\n"
@@ -74,7 +77,7 @@ func TestCSV(t *testing.T) {
 		{
 			name: "quoted fields",
 			in:   header + `"` + pool + `","a,""b""",Okta,""` + "\n",
-			want: []Row{{Line: 2, Request: linked(`a,"b"`, ""), Invalid: "missing source_value"}},
+			want: []Row{{Line: 2, Request: linked(`a,"b"`, ""), Code: schema.MissingField, Invalid: "missing source_value"}},
 		},
 		{
 			name: "quoted field across lines",
@@ -101,7 +104,7 @@ func TestCSV(t *testing.T) {
 			name: "check failure keeps the values",
 			in:   header + pool + ",alice,Cognito,a-1\n" + pool + ",bob,Okta,b-1\n",
 			want: []Row{
-				{Line: 2, Request: req(pool, "Cognito", "alice", "Cognito", "Cognito_Subject", "a-1"),
+				{Line: 2, Request: req(pool, "Cognito", "alice", "Cognito", "Cognito_Subject", "a-1"), Code: schema.CognitoSource,
 					Invalid: "Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool"},
 				{Line: 3, Request: linked("bob", "b-1")},
 			},
@@ -109,13 +112,14 @@ func TestCSV(t *testing.T) {
 		{
 			name: "missing pool in a row",
 			in:   header + ",alice,Okta,a-1\n",
-			want: []Row{{Line: 2, Request: req("", "Cognito", "alice", "Okta", "Cognito_Subject", "a-1"),
+			want: []Row{{Line: 2, Request: req("", "Cognito", "alice", "Okta", "Cognito_Subject", "a-1"), Code: schema.MissingField,
 				Invalid: "missing user_pool_id (set the column or --user-pool-id)"}},
 		},
 		{
 			name: "control character",
 			in:   header + pool + ",\"al\x00ice\",Okta,a-1\n",
-			want: []Row{{Line: 2, Request: linked("al\x00ice", "a-1"), Invalid: "destination_user contains control character U+0000"}},
+			want: []Row{{Line: 2, Request: linked("al\x00ice", "a-1"), Code: schema.UnreadableRow,
+				Invalid: "destination_user contains control character U+0000 at character 3"}},
 		},
 	}
 	for _, tt := range tests {
@@ -128,41 +132,44 @@ func TestCSV(t *testing.T) {
 // TestCSVUnreadable checks that each kind of unreadable record is reported on its line and
 // that the records after it are read.
 func TestCSVUnreadable(t *testing.T) {
-	long := strings.Repeat("x", MaxLineBytes+1)
+	long := strings.Repeat("x", MaxRecordBytes+1)
 	bob := func(line int) Row { return Row{Line: line, Request: linked("bob", "b-1")} }
+	const next = pool + ",bob,Okta,b-1\n"
 	tests := []struct {
 		name string
 		in   string // after the header; line 2 on
 		want []Row
 	}{
-		{"too few fields", pool + ",alice,Okta\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "wrong number of fields: got 3, want 4"), bob(3)}},
-		{"too many fields", pool + ",alice,Okta,a-1,\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "wrong number of fields: got 5, want 4"), bob(3)}},
-		{"bare quote", pool + `,al"ice,Okta,a-1` + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, `field 2: bare " in unquoted field`), bob(3)}},
-		{"extraneous quote", pool + `,"al"ice,Okta,a-1` + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, `field 2: extraneous or missing " in quoted field`), bob(3)}},
-		{"invalid UTF-8", pool + ",al\xffice,Okta,a-1\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "invalid UTF-8"), bob(3)}},
-		{"invalid UTF-8 in a quoted field", pool + ",\"al\xffice\",Okta,a-1\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "invalid UTF-8"), bob(3)}},
-		{"unterminated quote at the end", pool + ",bob,Okta,b-1\n" + pool + `,"alice,Okta,a-1`,
-			[]Row{bob(2), bad(3, "field 2: unterminated quoted field")}},
-		{"unterminated quote", pool + `,"alice,Okta,a-1` + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "field 2: unterminated quoted field"), bob(3)}},
-		{"unterminated quote, then a quoted field", pool + `,"alice,Okta,a-1` + "\n" + `x,"y",z` + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "field 2: unterminated quoted field"), bad(3, "wrong number of fields: got 3, want 4"), bob(4)}},
-		{"quote closed on the next line, wrong number of fields", pool + `,"alice,Okta,a-1` + "\n" + `x",y` + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "field 2: unterminated quoted field"), bad(3, `field 1: bare " in unquoted field`), bob(4)}},
-		{"line too long", long + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, tooLongReason), bob(3)}},
-		{"line too long at the end", pool + ",bob,Okta,b-1\n" + long,
-			[]Row{bob(2), bad(3, tooLongReason)}},
-		{"line too long in a quoted field", pool + `,"alice,Okta,a-1` + "\n" + long + "\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(2, "field 2: unterminated quoted field"), bad(3, tooLongReason), bob(4)}},
-		{"blank lines around", "\n\n" + pool + ",alice,Okta\n\n" + pool + ",bob,Okta,b-1\n",
-			[]Row{bad(4, "wrong number of fields: got 3, want 4"), bob(6)}},
+		{"too few fields", pool + ",alice,Okta\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, "wrong number of fields: got 3, want 4"), bob(3)}},
+		{"too many fields", pool + ",alice,Okta,a-1,\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, "wrong number of fields: got 5, want 4"), bob(3)}},
+		{"bare quote opens nothing", pool + `,O"Brien,Okta,a-1` + "\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, `field 2: bare " in an unquoted field`), bob(3)}},
+		{"two bare quotes open nothing", pool + `,O"Bri"en,Okta,a-1` + "\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, `field 2: bare " in an unquoted field`), bob(3)}},
+		{"extraneous quote", pool + `,"al"ice,Okta,a-1` + "\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, `field 2: extraneous or missing " in a quoted field (line 2)`), bob(3)}},
+		{"invalid UTF-8", pool + ",al\xffice,Okta,a-1\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, "invalid UTF-8"), bob(3)}},
+		{"invalid UTF-8 in a quoted field", pool + ",\"al\xffice\",Okta,a-1\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, "invalid UTF-8"), bob(3)}},
+		{"unterminated quote at the end", next + pool + `,"alice,Okta,a-1`,
+			[]Row{bob(2), bad(3, schema.UnterminatedQuote, "the quoted field that opens on line 3 never closes: lines 3 to 3, the end of the input, are one unterminated record, and none of them is read as a row")}},
+		{"an unterminated quote takes the rest of the input", pool + `,"alice,Okta,a-1` + "\n" + next + next,
+			[]Row{bad(2, schema.UnterminatedQuote, "the quoted field that opens on line 2 never closes: lines 2 to 5, the end of the input, are one unterminated record, and none of them is read as a row")}},
+		{"a broken quoted field whose quotes balance ends with its line", pool + `,"al"ice,Okta,a-1` + "\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, `field 2: extraneous or missing " in a quoted field (line 2)`), bob(3)}},
+		{"a broken quoted field ends where its quotes close", pool + `,"al"ice"` + "\n" + pool + `,mallory,Okta,evil` + "\n" + `x",Okta,a-1` + "\n" + next,
+			[]Row{bad(2, schema.UnreadableRow, `field 2: extraneous or missing " in a quoted field (line 2); by its quotes the record runs from line 2 to line 4, and no line of it is read as a row`), bob(5)}},
+		{"a broken quoted field left open takes the rest", pool + `,"al"ice"` + "\n" + next,
+			[]Row{bad(2, schema.UnterminatedQuote, "the quoted field that opens on line 2 never closes: lines 2 to 4, the end of the input, are one unterminated record, and none of them is read as a row")}},
+		{"record too long", long + "\n" + next,
+			[]Row{bad(2, schema.RecordTooLong, tooLongReason), bob(3)}},
+		{"record too long at the end", next + long,
+			[]Row{bob(2), bad(3, schema.RecordTooLong, tooLongReason)}},
+		{"blank lines around", "\n\n" + pool + ",alice,Okta\n\n" + next,
+			[]Row{bad(4, schema.UnreadableRow, "wrong number of fields: got 3, want 4"), bob(6)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,40 +178,51 @@ func TestCSVUnreadable(t *testing.T) {
 	}
 }
 
-// TestCSVBounds checks the bounds on records that span lines: a quoted field left open does not
-// swallow the rest of the file.
-func TestCSVBounds(t *testing.T) {
-	var b strings.Builder
-	b.WriteString(header)
-	b.WriteString(pool + `,"alice,Okta,a-1` + "\n") // line 2: never closed
-	for i := range 40 {
-		fmt.Fprintf(&b, "%s,u%d,Okta,v%d\n", pool, i, i)
+// TestCSVLongFields checks that text inside a quoted field never becomes a row, however many
+// lines or bytes the field spans: a free-text column holding what looks like rows.
+func TestCSVLongFields(t *testing.T) {
+	const head = "destination_user,source_provider,source_value,note\n"
+	injected := func(n int) string { // n lines that would each be a link if read as rows
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "victim%d,Okta,attacker%d,x\n", i, i)
+		}
+		return b.String()
 	}
-	want := []Row{bad(2, "field 2: unterminated quoted field")}
-	for i := range 40 {
-		want = append(want, Row{Line: 3 + i, Request: linked(fmt.Sprint("u", i), fmt.Sprint("v", i))})
+	mib := strings.Repeat("y", MaxRecordBytes)
+	bob := func(line int) Row {
+		return Row{Line: line, Request: linked("bob", "b-1"), Extra: []Field{{Name: "note", Value: "x"}}}
 	}
-	checkRows(t, readCSV(t, b.String(), Options{}), want)
-
-	t.Run("most lines", func(t *testing.T) {
-		in := "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"" + strings.Repeat("\n", MaxRecordLines-1) + "\"\n"
-		rows := readCSV(t, in, Options{UserPoolID: pool})
-		checkRows(t, rows, []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "note", Value: strings.Repeat("\n", MaxRecordLines-1)}}}})
-	})
-	t.Run("one line too many", func(t *testing.T) {
-		in := "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"" + strings.Repeat("\n", MaxRecordLines) + "\"\n"
-		rows := readCSV(t, in, Options{UserPoolID: pool})
-		want := []Row{bad(2, "field 4: unterminated quoted field"), bad(2+MaxRecordLines, "field 1: unterminated quoted field")}
-		checkRows(t, rows, want)
-	})
-	t.Run("most bytes", func(t *testing.T) {
-		half := strings.Repeat("x", MaxLineBytes/2)
-		in := "destination_user,source_provider,source_value,note\nalice,Okta,a-1,\"" + half + "\n" + half + "\"\nbob,Okta,b-1,x\n"
-		rows := readCSV(t, in, Options{UserPoolID: pool})
-		want := []Row{bad(2, "field 4: unterminated quoted field"), bad(3, `field 1: bare " in unquoted field`),
-			{Line: 4, Request: linked("bob", "b-1"), Extra: []Field{{Name: "note", Value: "x"}}}}
-		checkRows(t, rows, want)
-	})
+	tests := []struct {
+		name string
+		note string // the quoted field's text, quotes doubled
+		want func(lines int) []Row
+	}{
+		{"20 lines", injected(20), nil},
+		{"1000 lines", injected(1000), nil},
+		{"a field of just under 1 MiB", injected(3) + mib[:MaxRecordBytes-200], nil},
+		{"a 2 MiB field", injected(3) + mib + mib, func(lines int) []Row {
+			return []Row{bad(2, schema.RecordTooLong, tooLongReason), bob(2 + lines)}
+		}},
+		{"a 2 MiB field on one line", mib + mib, func(lines int) []Row {
+			return []Row{bad(2, schema.RecordTooLong, tooLongReason), bob(2 + lines)}
+		}},
+		{"quotes and commas", `he said ""alice,Okta,evil""` + "\n" + injected(30), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := head + "alice,Okta,a-1,\"" + tt.note + "\"\nbob,Okta,b-1,x\n"
+			lines := strings.Count(tt.note, "\n") + 1
+			want := []Row{
+				{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "note", Value: strings.ReplaceAll(tt.note, `""`, `"`)}}},
+				bob(2 + lines),
+			}
+			if tt.want != nil {
+				want = tt.want(lines)
+			}
+			checkRows(t, readCSV(t, in, Options{UserPoolID: pool}), want)
+		})
+	}
 }
 
 func TestCSVHeader(t *testing.T) {
@@ -223,7 +241,8 @@ func TestCSVHeader(t *testing.T) {
 		{"no header", pool + ",alice,Okta,a-1\n", Options{}, "missing columns user_pool_id, destination_user, source_provider, source_value (is the first line a header?)"},
 		{"duplicate name", header[:len(header)-1] + ",Source_Value\n", Options{}, `header on line 1: columns 4 and 5 have the same name "source_value"`},
 		{"nameless column", header[:len(header)-1] + ",\n", Options{}, "header on line 1: column 5 has no name"},
-		{"bad quoting", `"user_pool_id,destination_user` + "\n", Options{}, "header on line 1: field 1: unterminated quoted field"},
+		{"bad quoting", `"user_pool_id,destination_user` + "\n", Options{}, "header on line 1: the quoted field that opens on line 1 never closes"},
+		{"endless header", strings.Repeat("\x00", MaxRecordBytes+10), Options{}, "header on line 1: longer than 1048576 bytes: is this a CSV file?"},
 		{"header after blank lines", "\n\n" + header, Options{}, ""},
 		{"bad pool option", header, Options{UserPoolID: "nope"}, `invalid user pool id "nope"`},
 	}
@@ -243,11 +262,12 @@ func TestCSVHeader(t *testing.T) {
 }
 
 func TestCSVColumns(t *testing.T) {
-	r, err := NewCSV(strings.NewReader("b,line,destination_user,status,source_provider,A,source_value,error_code,finished_at\n"), Options{UserPoolID: pool})
+	r, err := NewCSV(strings.NewReader("b,line,destination_user,status,source_provider,A,source_value,Error_Code,finished_at,extra,input_extra\n"), Options{UserPoolID: pool})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := r.Columns(), []string{"b", "A"}; !reflect.DeepEqual(got, want) {
+	want := []string{"b", "input_line", "input_status", "A", "input_Error_Code", "input_finished_at", "input_input_extra", "input_extra"}
+	if got := r.Columns(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Columns: got %q, want %q", got, want)
 	}
 	r, err = NewCSV(strings.NewReader(header), Options{})
@@ -259,6 +279,8 @@ func TestCSVColumns(t *testing.T) {
 	}
 }
 
+// TestCSVReport checks that a report's columns, and any input column named like one, are
+// carried under another name, and that a report's line and status also make its Prior.
 func TestCSVReport(t *testing.T) {
 	tests := []struct {
 		name string
@@ -268,29 +290,39 @@ func TestCSVReport(t *testing.T) {
 		{
 			name: "line and status",
 			in:   "status,LINE," + header + "linked,7," + pool + ",alice,Okta,a-1\n",
-			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 7, Status: "linked"}}},
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 7, Status: "linked"},
+				Extra: []Field{{Name: "input_status", Value: "linked"}, {Name: "input_LINE", Value: "7"}}}},
 		},
 		{
 			name: "a status column without line is the user's own",
 			in:   "status," + header + "active," + pool + ",alice,Okta,a-1\n",
-			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "status", Value: "active"}}}},
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "input_status", Value: "active"}}}},
 		},
 		{
 			name: "a line column without status is the user's own",
 			in:   "line,attempts," + header + "x,3," + pool + ",alice,Okta,a-1\n",
-			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "line", Value: "x"}, {Name: "attempts", Value: "3"}}}},
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Extra: []Field{{Name: "input_line", Value: "x"}, {Name: "input_attempts", Value: "3"}}}},
+		},
+		{
+			name: "a report of an input that had a status column",
+			in:   "line,status,input_status," + header + "2,failed,active," + pool + ",alice,Okta,a-1\n",
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 2, Status: "failed"},
+				Extra: []Field{{Name: "input_line", Value: "2"}, {Name: "input_input_status", Value: "failed"}, {Name: "input_status", Value: "active"}}}},
 		},
 		{
 			name: "empty line",
 			in:   "line,status," + header + ",," + pool + ",alice,Okta,a-1\n",
-			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{}}},
+			want: []Row{{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{},
+				Extra: []Field{{Name: "input_line"}, {Name: "input_status"}}}},
 		},
 		{
 			name: "bad line",
 			in:   "line,status," + header + "x,failed," + pool + ",alice,Okta,a-1\n0,failed," + pool + ",bob,Okta,b-1\n",
 			want: []Row{
-				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Status: "failed"}, Invalid: `line: want a positive integer, got "x"`},
-				{Line: 3, Request: linked("bob", "b-1"), Prior: &Prior{Status: "failed"}, Invalid: `line: want a positive integer, got "0"`},
+				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Status: "failed"}, Extra: []Field{{Name: "input_line", Value: "x"}, {Name: "input_status", Value: "failed"}},
+					Code: schema.InvalidValue, Invalid: `line: want a positive integer, got "x"`},
+				{Line: 3, Request: linked("bob", "b-1"), Prior: &Prior{Status: "failed"}, Extra: []Field{{Name: "input_line", Value: "0"}, {Name: "input_status", Value: "failed"}},
+					Code: schema.InvalidValue, Invalid: `line: want a positive integer, got "0"`},
 			},
 		},
 	}
@@ -325,30 +357,33 @@ func TestCSVTestdata(t *testing.T) {
 			columns: []string{"note"},
 			want: []Row{
 				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "sub-1"), Extra: []Field{{Name: "note", Value: "ok"}}},
-				bad(4, "wrong number of fields: got 3, want 4"),
-				bad(5, `field 2: extraneous or missing " in quoted field`),
-				bad(6, `field 2: bare " in unquoted field`),
-				bad(7, "invalid UTF-8"),
-				bad(8, "field 2: unterminated quoted field"),
-				{Line: 9, Request: req(pool, "Cognito", "grace", "Google", "Cognito_Subject", "sub-7"), Extra: []Field{{Name: "note", Value: "two\nlines, \"quoted\""}}},
-				{Line: 11, Request: req(pool, "Cognito", "heidi", "Cognito", "Cognito_Subject", "sub-8"), Extra: []Field{{Name: "note", Value: "x"}},
+				bad(4, schema.UnreadableRow, "wrong number of fields: got 3, want 4"),
+				bad(5, schema.UnreadableRow, `field 2: extraneous or missing " in a quoted field (line 5)`),
+				bad(6, schema.UnreadableRow, `field 2: bare " in an unquoted field`),
+				bad(7, schema.UnreadableRow, "invalid UTF-8"),
+				// frank's quote never closes by the grammar; grace's quote breaks it, and by its
+				// quotes the record ends with grace's line: neither is read as a row.
+				bad(8, schema.UnreadableRow, `field 2: extraneous or missing " in a quoted field (line 9); by its quotes the record runs from line 8 to line 9, and no line of it is read as a row`),
+				bad(10, schema.UnreadableRow, `field 2: bare " in an unquoted field`),
+				{Line: 11, Request: req(pool, "Cognito", "heidi", "Cognito", "Cognito_Subject", "sub-8"), Extra: []Field{{Name: "note", Value: "x"}}, Code: schema.CognitoSource,
 					Invalid: "Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool"},
-				{Line: 12, Request: req(pool, "Cognito", "ivan", "Google", "Cognito_Subject", ""), Extra: []Field{{Name: "note", Value: "x"}}, Invalid: "missing source_value"},
-				{Line: 14, Request: req(pool, "Cognito", "judy", "SAML-Provider-Name-Longer-Than-32-Chars", "Cognito_Subject", "sub-9"), Extra: []Field{{Name: "note", Value: "x"}},
+				{Line: 12, Request: req(pool, "Cognito", "ivan", "Google", "Cognito_Subject", ""), Extra: []Field{{Name: "note", Value: "x"}}, Code: schema.MissingField, Invalid: "missing source_value"},
+				{Line: 14, Request: req(pool, "Cognito", "judy", "SAML-Provider-Name-Longer-Than-32-Chars", "Cognito_Subject", "sub-9"), Extra: []Field{{Name: "note", Value: "x"}}, Code: schema.InvalidValue,
 					Invalid: "source_provider is 39 characters long, over the 32 Cognito accepts"},
 				{Line: 15, Request: req(pool, "Cognito", "ken", "Okta", "Cognito_Subject", "sub-10"), Extra: []Field{{Name: "note", Value: "last, no newline"}}},
 			},
 		},
 		{
 			file:    "report.csv",
-			columns: []string{"ticket"},
+			columns: []string{"input_line", "input_status", "input_error_code", "input_error_message", "input_attempts", "input_duration_ms", "input_finished_at", "ticket"},
 			want: []Row{
 				{Line: 2, Request: req(pool, "Cognito", "alice", "Google", "Cognito_Subject", "110169484474386276334"),
-					Extra: []Field{{Name: "ticket", Value: "T-1"}}, Prior: &Prior{Line: 2, Status: "linked"}},
+					Extra: reportExtra("2", "linked", "", "", "1", "84", "2026-01-02T03:04:05Z", "T-1"), Prior: &Prior{Line: 2, Status: "linked", FinishedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 84 * time.Millisecond}},
 				{Line: 3, Request: req(pool, "Cognito", "zed", "Okta", "email", "zed@example.com"),
-					Extra: []Field{{Name: "ticket", Value: "T-9"}}, Prior: &Prior{Line: 4, Status: "failed"}},
+					Extra: reportExtra("4", "failed", "UserNotFoundException", "User does not exist.", "1", "51", "2026-01-02T03:04:06Z", "T-9"), Prior: &Prior{Line: 4, Status: "failed", FinishedAt: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC), Duration: 51 * time.Millisecond}},
 				{Line: 4, Request: req("", "Cognito", "", "", "Cognito_Subject", ""),
-					Extra: []Field{{Name: "ticket", Value: ""}}, Prior: &Prior{Line: 3, Status: "invalid"}, Invalid: "missing user_pool_id (set the column or --user-pool-id)"},
+					Extra: reportExtra("3", "invalid", "", "wrong number of fields: got 4, want 6", "0", "0", "2026-01-02T03:04:05Z", ""), Prior: &Prior{Line: 3, Status: "invalid", FinishedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+					Code: schema.MissingField, Invalid: "missing user_pool_id (set the column or --user-pool-id)"},
 			},
 		},
 	}
@@ -369,4 +404,15 @@ func TestCSVTestdata(t *testing.T) {
 			checkRows(t, readAll(t, r), tt.want)
 		})
 	}
+}
+
+// reportExtra is what a row of testdata/input/report.csv carries: its report columns, renamed,
+// and its ticket.
+func reportExtra(values ...string) []Field {
+	names := []string{"input_line", "input_status", "input_error_code", "input_error_message", "input_attempts", "input_duration_ms", "input_finished_at", "ticket"}
+	f := make([]Field, len(names))
+	for i, n := range names {
+		f[i] = Field{Name: n, Value: values[i]}
+	}
+	return f
 }

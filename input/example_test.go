@@ -12,8 +12,11 @@ import (
 func ExampleNewCSV() {
 	const in = `Destination_User,Source_Provider,Source_Value,Ticket
 alice,Google,110169484474386276334,T-1
-bob,Okta,"unterminated,T-2
+bob,Okta,b-1,"a note
+on two lines"
 carol,Cognito,c-1,T-3
+dave,Okta,"unterminated,T-4
+erin,Okta,e-1,T-5
 `
 	r, err := input.NewCSV(strings.NewReader(in), input.Options{UserPoolID: "us-east-1_Example1"})
 	if err != nil {
@@ -32,7 +35,7 @@ carol,Cognito,c-1,T-3
 			return
 		}
 		if !row.Valid() {
-			fmt.Printf("line %d: invalid: %s\n", row.Line, row.Invalid)
+			fmt.Printf("line %d: invalid: %s: %s\n", row.Line, row.Code, row.Invalid)
 			continue
 		}
 		q := row.Request
@@ -42,6 +45,8 @@ carol,Cognito,c-1,T-3
 	// Output:
 	// extras: [Ticket]
 	// line 2: link Cognito:alice to Google Cognito_Subject=110169484474386276334 [{Ticket T-1 false}]
-	// line 3: invalid: field 3: unterminated quoted field
-	// line 4: invalid: Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool
+	// line 3: link Cognito:bob to Okta Cognito_Subject=b-1 [{Ticket a note
+	// on two lines false}]
+	// line 5: invalid: CognitoSource: Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool
+	// line 6: invalid: UnterminatedQuote: the quoted field that opens on line 6 never closes: lines 6 to 8, the end of the input, are one unterminated record, and none of them is read as a row
 }

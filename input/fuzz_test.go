@@ -3,11 +3,15 @@ package input
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 // addSeeds adds the files of testdata/input with the extension ext to the corpus.
@@ -27,7 +31,8 @@ func addSeeds(f *testing.F, ext string) {
 }
 
 // checkInvariants checks what holds for the rows of any input: lines at or after first and
-// strictly increasing, each on a line that is not blank, and valid rows that pass Check.
+// strictly increasing, each on a line that is not blank, valid rows that pass Check, invalid
+// ones with a code of the schema, and carried names that are neither reserved nor twice.
 func checkInvariants(t *testing.T, data []byte, rows []Row, first int) {
 	t.Helper()
 	lines := bytes.Split(data, []byte("\n"))
@@ -41,13 +46,55 @@ func checkInvariants(t *testing.T, data []byte, rows []Row, first int) {
 			t.Fatalf("row %s on a line that is blank or past the end", show(row))
 		}
 		if row.Valid() {
-			if reason := Check(&row.Request); reason != "" {
-				t.Fatalf("valid row %s fails Check: %s", show(row), reason)
+			if code, reason := Check(&row.Request); reason != "" {
+				t.Fatalf("valid row %s fails Check: %s %s", show(row), code, reason)
 			}
-		} else if row.Invalid != strings.ToValidUTF8(row.Invalid, "?") {
-			t.Fatalf("reason %q is not valid UTF-8", row.Invalid)
+		} else {
+			if row.Invalid != strings.ToValidUTF8(row.Invalid, "?") {
+				t.Fatalf("reason %q is not valid UTF-8", row.Invalid)
+			}
+			if !knownCode(row.Code) {
+				t.Fatalf("invalid row %s: code %q is not in the schema", show(row), row.Code)
+			}
+		}
+		checkCarried(t, row)
+	}
+}
+
+func knownCode(c schema.Code) bool {
+	for _, ci := range schema.Codes {
+		if ci.Code == c && ci.Status == schema.Invalid {
+			return true
 		}
 	}
+	return false
+}
+
+// checkCarried checks that a row's carried names can sit beside the report's own columns.
+func checkCarried(t *testing.T, row Row) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, f := range row.Extra {
+		key := strings.ToLower(strings.TrimSpace(f.Name))
+		if schema.Reserved(f.Name) || seen[key] {
+			t.Fatalf("row %s carries %q: reserved or twice", show(row), f.Name)
+		}
+		seen[key] = true
+	}
+}
+
+// longFields returns well-formed CSV whose quoted fields span many lines and bytes, holding
+// text that would be rows if read line by line.
+func longFields(lines, bytes int) string {
+	var b strings.Builder
+	b.WriteString("destination_user,source_provider,source_value,note\n")
+	b.WriteString("alice,Okta,a-1,\"")
+	for i := range lines {
+		fmt.Fprintf(&b, "victim%d,Okta,\"\"evil%d\"\"\n", i, i)
+	}
+	b.WriteString(strings.Repeat("z", bytes))
+	b.WriteString("\"\nbob,Okta,b-1,x\n")
+	return b.String()
 }
 
 func FuzzCSV(f *testing.F) {
@@ -55,8 +102,13 @@ func FuzzCSV(f *testing.F) {
 	for _, s := range []string{
 		header + pool + `,"a` + "\n" + `b",Okta,c` + "\n",
 		header + pool + `,"a,Okta,c` + "\n" + pool + ",b,Okta,c\n",
+		header + pool + `,"a"b` + "\n" + pool + ",x,Okta,y\n" + `"` + "\n",
 		"destination_user,source_provider,source_value,x\na,Okta,b,\"\"\"\"\n",
 		"line,status," + header + "1,linked," + pool + ",a,Okta,b\n",
+		"line,status,input_status,Error_Code,extra,input_extra," + header + "1,linked,a,b,c,d," + pool + ",a,Okta,b\n",
+		longFields(20, 0),
+		longFields(3, MaxRecordBytes+10),
+		longFields(40, MaxRecordBytes-2000),
 	} {
 		f.Add([]byte(s))
 	}
@@ -67,6 +119,13 @@ func FuzzCSV(f *testing.F) {
 		}
 		rows := readAll(t, r)
 		checkInvariants(t, data, rows, 2)
+		cols := map[string]bool{}
+		for _, c := range r.Columns() {
+			if schema.Reserved(c) || cols[strings.ToLower(c)] {
+				t.Fatalf("column %q: reserved or twice in %q", c, r.Columns())
+			}
+			cols[strings.ToLower(c)] = true
+		}
 		for _, row := range rows {
 			if row.Valid() && len(row.Extra) != len(r.Columns()) {
 				t.Fatalf("row %s has %d extras, want %d", show(row), len(row.Extra), len(r.Columns()))
@@ -78,12 +137,11 @@ func FuzzCSV(f *testing.F) {
 
 // compareWithEncodingCSV checks that, on input encoding/csv reads without error and that
 // stays clear of the cases where the two differ by design (BOM, carriage returns, lines of
-// spaces, invalid UTF-8, records over the bounds), the reader returns the same records on
-// the same lines.
+// spaces, invalid UTF-8), the reader returns the same records on the same lines, but for
+// records over MaxRecordBytes, which it reports RecordTooLong on the same line.
 func compareWithEncodingCSV(t *testing.T, data []byte, rows []Row) {
 	t.Helper()
-	if bytes.HasPrefix(data, bom) || bytes.IndexByte(data, '\r') >= 0 || !utf8.Valid(data) ||
-		bytes.Count(data, []byte("\n")) >= MaxRecordLines {
+	if bytes.HasPrefix(data, bom) || bytes.IndexByte(data, '\r') >= 0 || !utf8.Valid(data) {
 		return
 	}
 	for _, l := range bytes.Split(data, []byte("\n")) {
@@ -97,10 +155,7 @@ func compareWithEncodingCSV(t *testing.T, data []byte, rows []Row) {
 		return
 	}
 	cr = csv.NewReader(bytes.NewReader(data))
-	cols := make([]column, len(records[0]))
-	for i, name := range records[0] {
-		cols[i] = columnOf(name)
-	}
+	head := records[0]
 	if _, err := cr.Read(); err != nil {
 		t.Fatal(err)
 	}
@@ -117,24 +172,109 @@ func compareWithEncodingCSV(t *testing.T, data []byte, rows []Row) {
 		if row.Line != line {
 			t.Fatalf("row %d: got line %d, encoding/csv got %d", i, row.Line, line)
 		}
+		size := 0
+		for _, v := range rec {
+			size += len(v)
+		}
+		if size > MaxRecordBytes {
+			if row.Code != schema.RecordTooLong {
+				t.Fatalf("row %d: %d bytes, got %s, want RecordTooLong", i, size, show(row))
+			}
+			continue
+		}
 		if !row.Valid() && row.Request == (Request{}) {
 			t.Fatalf("row %d: got unreadable %s, encoding/csv got %q", i, show(row), rec)
 		}
 		extra := 0
-		for j, col := range cols {
-			switch {
-			case col.isRequest():
-				if got, want := *col.in(&row.Request), strings.TrimSpace(rec[j]); got != want && want != "" {
-					t.Fatalf("row %d, %s: got %q, encoding/csv got %q", i, col, got, want)
+		for j, name := range head {
+			if f := fieldOf(name); f != noField {
+				if got, want := *f.in(&row.Request), strings.TrimSpace(rec[j]); got != want && want != "" {
+					t.Fatalf("row %d, %s: got %q, encoding/csv got %q", i, f, got, want)
 				}
-			case col == extraColumn:
-				if got, want := row.Extra[extra].Value, rec[j]; got != want {
-					t.Fatalf("row %d, extra %d: got %q, encoding/csv got %q", i, extra, got, want)
-				}
-				extra++
+				continue
 			}
+			if got, want := row.Extra[extra].Value, rec[j]; got != want {
+				t.Fatalf("row %d, extra %d: got %q, encoding/csv got %q", i, extra, got, want)
+			}
+			extra++
 		}
 	}
+}
+
+// TestCSVMatchesEncodingCSV compares the reader with encoding/csv on generated well-formed
+// files whose quoted fields run over many lines and up to MaxRecordBytes and beyond.
+func TestCSVMatchesEncodingCSV(t *testing.T) {
+	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	for range 30 {
+		var b strings.Builder
+		b.WriteString("note,destination_user,source_provider,source_value,memo\n")
+		for i := range 1 + rng.IntN(30) {
+			fmt.Fprintf(&b, "%s,u%d,Okta,v%d,%s\n", randomField(rng), i, i, randomField(rng))
+		}
+		data := []byte(b.String())
+		r, err := NewCSV(bytes.NewReader(data), Options{UserPoolID: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := readAll(t, r)
+		checkInvariants(t, data, rows, 2)
+		compareWithEncodingCSV(t, data, rows)
+		if t.Failed() {
+			return
+		}
+	}
+	for _, data := range []string{longFields(20, 0), longFields(1000, 0), longFields(3, MaxRecordBytes-500), longFields(3, 2*MaxRecordBytes)} {
+		r, err := NewCSV(strings.NewReader(data), Options{UserPoolID: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareWithEncodingCSV(t, []byte(data), readAll(t, r))
+	}
+}
+
+// randomField returns a CSV field: plain, or quoted and holding commas, doubled quotes,
+// many lines, and now and then more bytes than a record may have.
+func randomField(rng *rand.Rand) string {
+	switch rng.IntN(4) {
+	case 0:
+		return fmt.Sprintf("plain%d", rng.IntN(1000))
+	case 1:
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for range rng.IntN(60) {
+		switch rng.IntN(5) {
+		case 0:
+			b.WriteString("\n")
+		case 1:
+			b.WriteString(`""`)
+		case 2:
+			b.WriteString(",x,Okta,evil\n")
+		default:
+			b.WriteString(strings.Repeat("w", rng.IntN(200)))
+		}
+	}
+	if rng.IntN(20) == 0 {
+		b.WriteString(strings.Repeat("L", MaxRecordBytes/2+rng.IntN(MaxRecordBytes)))
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// testSeed returns the seed of a randomised test: BULKLINK_TEST_SEED when set, else a new
+// one, logged either way so that a failure can be replayed.
+func testSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := rand.Uint64()
+	if s := os.Getenv("BULKLINK_TEST_SEED"); s != "" {
+		if _, err := fmt.Sscan(s, &seed); err != nil {
+			t.Fatalf("BULKLINK_TEST_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("seed %d (replay with BULKLINK_TEST_SEED=%d)", seed, seed)
+	return seed
 }
 
 func FuzzJSONL(f *testing.F) {
@@ -143,6 +283,7 @@ func FuzzJSONL(f *testing.F) {
 		`{"line":1,"status":"linked","destination_user":"a","source_provider":"Okta","source_value":"b"}`,
 		`{"DestinationUser":{"ProviderAttributeValue":"a"},"SourceUser":{"ProviderName":"Okta","ProviderAttributeValue":"b"},"x":{"y":[1,null]}}`,
 		"{}\n\n[]\n\"\"\nnull\n{\"a\":\"\\u00e9\\ud800\"}",
+		`{"extra":1,"input_extra":2,"Status":3,"line":4,"destination_user":"a","source_provider":"Okta","source_value":"b\ud83d\ude00"}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 const pool = "us-east-1_Example1"
@@ -28,7 +30,9 @@ func linked(user, value string) Request {
 }
 
 // bad is an unreadable row.
-func bad(line int, reason string) Row { return Row{Line: line, Invalid: reason} }
+func bad(line int, code schema.Code, reason string) Row {
+	return Row{Line: line, Code: code, Invalid: reason}
+}
 
 // readAll reads rows until io.EOF, failing the test on any other error.
 func readAll(t testing.TB, r Reader) []Row {
@@ -72,15 +76,15 @@ func show(r Row) string {
 	if r.Prior != nil {
 		s += fmt.Sprintf(" Prior:%+v", *r.Prior)
 	}
-	if r.Invalid != "" {
-		s += fmt.Sprintf(" Invalid:%q", r.Invalid)
+	if r.Invalid != "" || r.Code != "" {
+		s += fmt.Sprintf(" Code:%s Invalid:%q", r.Code, r.Invalid)
 	}
 	return s + "}"
 }
 
 // equalRows compares rows field by field; nil and empty Extra are the same.
 func equalRows(got, want Row) bool {
-	if got.Line != want.Line || got.Request != want.Request || got.Invalid != want.Invalid {
+	if got.Line != want.Line || got.Request != want.Request || got.Invalid != want.Invalid || got.Code != want.Code {
 		return false
 	}
 	if len(got.Extra) != len(want.Extra) {
@@ -94,7 +98,8 @@ func equalRows(got, want Row) bool {
 	if (got.Prior == nil) != (want.Prior == nil) {
 		return false
 	}
-	return got.Prior == nil || *got.Prior == *want.Prior
+	return got.Prior == nil || got.Prior.Line == want.Prior.Line && got.Prior.Status == want.Prior.Status &&
+		got.Prior.FinishedAt.Equal(want.Prior.FinishedAt) && got.Prior.Duration == want.Prior.Duration
 }
 
 // checkRows reports every difference between the rows read and the rows wanted.

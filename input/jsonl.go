@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 // jsonlReader reads JSONL rows.
 type jsonlReader struct {
-	nopCloser
 	opt   Options
+	count *countingReader
 	lines *lineReader
 }
 
@@ -26,14 +29,21 @@ type jsonlReader struct {
 //
 // on one line. Keys match case-insensitively; null stands for a missing value. Cognito ignores
 // the destination's ProviderAttributeName, and so does the reader. Other keys are carried
-// through as extras in the order they appear, string values as they are and other values as
-// compact JSON. Unlike NewCSV and Open, NewJSONL does not refuse an invalid opt.UserPoolID:
-// the rows that take it are invalid.
+// through in the order they appear (reserved ones renamed, see the package doc), string
+// values as they are and other values as compact JSON. A string with an unpaired surrogate
+// escape ("\ud800") makes the row invalid: decoding would silently turn it into U+FFFD.
+// Unlike NewCSV and Open, NewJSONL does not refuse an invalid opt.UserPoolID: the rows that
+// take it are invalid.
 func NewJSONL(r io.Reader, opt Options) Reader {
-	return &jsonlReader{opt: opt, lines: newLineReader(r)}
+	c := &countingReader{r: r}
+	return &jsonlReader{opt: opt, count: c, lines: newLineReader(c)}
 }
 
 func (j *jsonlReader) Columns() []string { return nil }
+
+func (j *jsonlReader) Position() (int64, int64) { return j.count.n.Load(), -1 }
+
+func (j *jsonlReader) Close() error { return nil }
 
 func (j *jsonlReader) Next() (Row, error) {
 	for {
@@ -43,15 +53,19 @@ func (j *jsonlReader) Next() (Row, error) {
 		}
 		switch {
 		case ln.tooLong:
-			return Row{Line: ln.n, Invalid: tooLongReason}, nil
+			return Row{Line: ln.n, Code: schema.RecordTooLong, Invalid: tooLongReason}, nil
 		case isBlank(ln.text):
 			continue
 		case !utf8.Valid(ln.text):
-			return Row{Line: ln.n, Invalid: "invalid UTF-8"}, nil
+			return Row{Line: ln.n, Code: schema.UnreadableRow, Invalid: "invalid UTF-8"}, nil
+		}
+		if esc := unpairedSurrogate(ln.text); esc != "" {
+			return Row{Line: ln.n, Code: schema.UnreadableRow, Invalid: fmt.Sprintf(
+				`unpaired surrogate %s in a JSON string: it stands for no character, and decoding would turn it into U+FFFD`, esc)}, nil
 		}
 		o := jsonRow{row: Row{Line: ln.n}}
 		if err := eachKey(ln.text, o.key); err != nil {
-			return Row{Line: ln.n, Invalid: "bad JSON: " + err.Error()}, nil
+			return Row{Line: ln.n, Code: schema.UnreadableRow, Invalid: "bad JSON: " + err.Error()}, nil
 		}
 		o.settle()
 		complete(&o.row, j.opt)
@@ -61,47 +75,19 @@ func (j *jsonlReader) Next() (Row, error) {
 
 // jsonRow builds a row from the keys of a JSON object.
 type jsonRow struct {
-	row Row
-	set [sourceValue + 1]bool // the request fields given so far
-	// report holds the keys a bulklink report has beside the request's (line, status...):
-	// they are the row's Prior only when the object has both line and status, and else
-	// the user's own keys, carried through.
-	report []jsonKey
+	row     Row
+	set     [numFields]bool // the request fields given so far
+	carried []jsonKey       // the keys carried through, in order
 }
 
 type jsonKey struct {
-	col  column
 	name string
 	v    json.RawMessage
 }
 
-// settle decides the report keys once the whole object is read.
-func (o *jsonRow) settle() {
-	var line, status bool
-	for _, k := range o.report {
-		line = line || k.col == priorLine
-		status = status || k.col == priorStatus
-	}
-	for _, k := range o.report {
-		switch {
-		case !line || !status:
-			o.extra(k.name, k.v)
-		case k.col == priorLine:
-			o.priorLine(k.name, k.v)
-		case k.col == priorStatus:
-			p := o.prior()
-			if s, ok := o.stringOf(k.name, k.v); ok {
-				p.Status = strings.TrimSpace(s)
-			}
-		}
-	}
-}
-
 // fail makes the row invalid, unless it is already.
 func (o *jsonRow) fail(format string, args ...any) {
-	if o.row.Invalid == "" {
-		o.row.Invalid = fmt.Sprintf(format, args...)
-	}
+	o.row.Reject(schema.UnreadableRow, fmt.Sprintf(format, args...))
 }
 
 // key takes in one key of the object.
@@ -110,24 +96,65 @@ func (o *jsonRow) key(key string, v json.RawMessage) {
 	case "userpoolid":
 		o.field(userPoolID, key, v)
 	case "destinationuser":
-		o.user(key, v, destinationProvider, extraColumn, destinationUser)
+		o.user(key, v, destinationProvider, noField, destinationUser)
 	case "sourceuser":
 		o.user(key, v, sourceProvider, sourceAttribute, sourceValue)
 	default:
-		switch col := columnOf(k); {
-		case col.isRequest():
-			o.field(col, key, v)
-		case col >= priorLine:
-			o.report = append(o.report, jsonKey{col, key, v})
-		default:
-			o.extra(key, v)
+		if f := fieldOf(k); f != noField {
+			o.field(f, key, v)
+			return
 		}
+		for _, c := range o.carried {
+			if strings.EqualFold(strings.TrimSpace(c.name), strings.TrimSpace(key)) {
+				o.fail("key %q given twice", key)
+				return
+			}
+		}
+		o.carried = append(o.carried, jsonKey{key, v})
+	}
+}
+
+// settle makes the carried keys the row's extras, once the whole object is read, and its
+// Prior when it has a report's line and status.
+func (o *jsonRow) settle() {
+	names := make([]string, len(o.carried))
+	var line, status *jsonKey
+	var finishedAt, duration string
+	for i := range o.carried {
+		k := &o.carried[i]
+		names[i] = k.name
+		switch l, s := isPrior(k.name); {
+		case l:
+			line = k
+		case s:
+			status = k
+		default:
+			switch strings.ToLower(strings.TrimSpace(k.name)) {
+			case schema.ColFinishedAt:
+				if kindOf(k.v) == "string" {
+					finishedAt = unquote(k.v)
+				}
+			case schema.ColDurationMS:
+				duration = string(k.v)
+			}
+		}
+	}
+	if line != nil && status != nil {
+		o.row.Prior = &Prior{}
+		o.priorLine(line.name, line.v)
+		if s, ok := o.stringOf(status.name, status.v); ok {
+			o.row.Prior.Status = schema.Status(strings.TrimSpace(s))
+		}
+		o.row.Prior.parseTimes(finishedAt, duration)
+	}
+	for i, name := range schema.Rename(names) {
+		o.extra(name, o.carried[i].v)
 	}
 }
 
 // user takes in a DestinationUser or SourceUser object. Its ProviderAttributeName goes to
-// the attribute column, or nowhere when that is extraColumn.
-func (o *jsonRow) user(name string, v json.RawMessage, provider, attribute, value column) {
+// the attribute field, or nowhere when that is noField.
+func (o *jsonRow) user(name string, v json.RawMessage, provider, attribute, value field) {
 	if kind := kindOf(v); kind != "object" {
 		if kind != "null" {
 			o.fail("%s: want an object, got %s", name, kind)
@@ -140,7 +167,7 @@ func (o *jsonRow) user(name string, v json.RawMessage, provider, attribute, valu
 		case "providername":
 			o.field(provider, path, v)
 		case "providerattributename":
-			if attribute == extraColumn {
+			if attribute == noField {
 				o.stringOf(path, v) // type-checked, then ignored as Cognito does
 				return
 			}
@@ -154,17 +181,17 @@ func (o *jsonRow) user(name string, v json.RawMessage, provider, attribute, valu
 }
 
 // field sets a request field, once.
-func (o *jsonRow) field(col column, key string, v json.RawMessage) {
+func (o *jsonRow) field(f field, key string, v json.RawMessage) {
 	s, ok := o.stringOf(key, v)
 	if !ok {
 		return
 	}
-	if o.set[col] {
-		o.fail("%s given twice", col)
+	if o.set[f] {
+		o.fail("%s given twice", f)
 		return
 	}
-	o.set[col] = true
-	*col.in(&o.row.Request) = s
+	o.set[f] = true
+	*f.in(&o.row.Request) = s
 }
 
 // stringOf decodes a string value. It reports false for null, and for other kinds after failing
@@ -181,17 +208,8 @@ func (o *jsonRow) stringOf(key string, v json.RawMessage) (string, bool) {
 	}
 }
 
-// prior returns the row's Prior, made on the first report key.
-func (o *jsonRow) prior() *Prior {
-	if o.row.Prior == nil {
-		o.row.Prior = new(Prior)
-	}
-	return o.row.Prior
-}
-
 // priorLine takes in a report's line: a number, or a string holding one.
 func (o *jsonRow) priorLine(key string, v json.RawMessage) {
-	p := o.prior()
 	text := string(v)
 	switch kind := kindOf(v); kind {
 	case "null":
@@ -200,24 +218,18 @@ func (o *jsonRow) priorLine(key string, v json.RawMessage) {
 		text = unquote(v)
 	case "number":
 	default:
-		o.fail("%s: want a number, got %s", key, kind)
+		o.row.Reject(schema.InvalidValue, fmt.Sprintf("%s: want a number, got %s", key, kind))
 		return
 	}
 	n, err := parsePriorLine(text)
 	if err != nil {
-		o.fail("%v", err)
+		o.row.Reject(schema.InvalidValue, err.Error())
 	}
-	p.Line = n
+	o.row.Prior.Line = n
 }
 
 // extra carries a key bulklink does not use through to the report.
-func (o *jsonRow) extra(key string, v json.RawMessage) {
-	for _, f := range o.row.Extra {
-		if strings.EqualFold(f.Name, key) {
-			o.fail("key %q given twice", key)
-			return
-		}
-	}
+func (o *jsonRow) extra(name string, v json.RawMessage) {
 	value := string(v)
 	if kindOf(v) == "string" {
 		value = unquote(v)
@@ -227,7 +239,7 @@ func (o *jsonRow) extra(key string, v json.RawMessage) {
 			value = b.String()
 		}
 	}
-	o.row.Extra = append(o.row.Extra, Field{Name: key, Value: value, JSON: kindOf(v) != "string"})
+	o.row.Extra = append(o.row.Extra, Field{Name: name, Value: value, JSON: kindOf(v) != "string"})
 }
 
 // eachKey calls fn with each key of the JSON object in data and its value, in order. It fails
@@ -301,4 +313,50 @@ func unquote(v json.RawMessage) string {
 	var s string
 	_ = json.Unmarshal(v, &s)
 	return s
+}
+
+// unpairedSurrogate returns the first \u escape in the JSON text that is half of a surrogate
+// pair without its other half, or "". Backslashes outside strings are not valid JSON, so
+// scanning escapes from the first backslash on finds only those inside strings.
+func unpairedSurrogate(text []byte) string {
+	high := "" // a high surrogate escape waiting for its low half
+	for i := 0; i < len(text); i++ {
+		if text[i] != '\\' || i+1 >= len(text) {
+			if high != "" && text[i] != '\\' {
+				return high
+			}
+			continue
+		}
+		i++
+		if text[i] != 'u' || i+4 >= len(text) {
+			if high != "" {
+				return high
+			}
+			continue
+		}
+		esc := string(text[i-1 : i+5])
+		u, err := strconv.ParseUint(string(text[i+1:i+5]), 16, 32)
+		if err != nil {
+			continue // not hex: the decoder refuses the row anyway
+		}
+		r := rune(u)
+		i += 4
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if high != "" {
+				return high
+			}
+			high = esc
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if high == "" {
+				return esc
+			}
+			high = ""
+		default:
+			if high != "" {
+				return high
+			}
+		}
+	}
+	return high
 }

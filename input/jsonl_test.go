@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 func TestJSONL(t *testing.T) {
@@ -65,12 +68,17 @@ func TestJSONL(t *testing.T) {
 				"{" + flat + "}\n" +
 				`{"status":"active","attempts":3,` + flat + "}\n",
 			want: []Row{
-				{Line: 1, Request: linked("alice", "a-1"), Prior: &Prior{Line: 12, Status: "failed"}, Extra: []Field{{Name: "ticket", Value: "T-1"}}},
-				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 13}},
-				{Line: 3, Request: linked("alice", "a-1"), Prior: &Prior{}},
+				{Line: 1, Request: linked("alice", "a-1"), Prior: &Prior{Line: 12, Status: "failed",
+					FinishedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 51 * time.Millisecond}, Extra: []Field{
+					{Name: "input_line", Value: "12", JSON: true}, {Name: "input_status", Value: "failed"},
+					{Name: "input_error_code", Value: "UserNotFoundException"}, {Name: "input_error_message", Value: "User does not exist."},
+					{Name: "input_attempts", Value: "1", JSON: true}, {Name: "input_duration_ms", Value: "51", JSON: true},
+					{Name: "input_finished_at", Value: "2026-01-02T03:04:05Z"}, {Name: "ticket", Value: "T-1"}}},
+				{Line: 2, Request: linked("alice", "a-1"), Prior: &Prior{Line: 13}, Extra: []Field{{Name: "input_line", Value: "13"}, {Name: "input_status", Value: "null", JSON: true}}},
+				{Line: 3, Request: linked("alice", "a-1"), Prior: &Prior{}, Extra: []Field{{Name: "input_line", Value: "null", JSON: true}, {Name: "input_status", Value: "null", JSON: true}}},
 				{Line: 4, Request: linked("alice", "a-1")},
-				// Without both line and status, these keys are the user's own.
-				{Line: 5, Request: linked("alice", "a-1"), Extra: []Field{{Name: "status", Value: "active"}, {Name: "attempts", Value: "3", JSON: true}}},
+				// Without both line and status, these keys are not a report's: carried all the same.
+				{Line: 5, Request: linked("alice", "a-1"), Extra: []Field{{Name: "input_status", Value: "active"}, {Name: "input_attempts", Value: "3", JSON: true}}},
 			},
 		},
 		{
@@ -85,9 +93,15 @@ func TestJSONL(t *testing.T) {
 		},
 		{
 			name: "check failure keeps the values",
-			in:   `{"user_pool_id":"` + pool + `","destination_user":"alice","source_provider":"google","source_attribute":"email","source_value":"a-1"}`,
-			want: []Row{{Line: 1, Request: req(pool, "Cognito", "alice", "google", "email", "a-1"),
-				Invalid: `Google users are linked by Cognito_Subject: got source_attribute "email"`}},
+			in:   `{"user_pool_id":"` + pool + `","destination_user":"alice","source_provider":"cognito","source_value":"a-1"}`,
+			want: []Row{{Line: 1, Request: req(pool, "Cognito", "alice", "cognito", "Cognito_Subject", "a-1"), Code: schema.CognitoSource,
+				Invalid: "Cognito users cannot be a source, only a destination: source_provider must name an identity provider of the pool"}},
+		},
+		{
+			name: "reserved keys renamed past the input's own",
+			in:   `{"extra":1,"input_extra":2,"Error_Code":"x",` + flat + "}\n",
+			want: []Row{{Line: 1, Request: linked("alice", "a-1"), Extra: []Field{
+				{Name: "input_input_extra", Value: "1", JSON: true}, {Name: "input_extra", Value: "2", JSON: true}, {Name: "input_Error_Code", Value: "x"}}}},
 		},
 		{
 			name: "empty input",
@@ -108,31 +122,44 @@ func TestJSONLInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
+		code    schema.Code
 		want    string
 		request bool // the values were read
 	}{
-		{"truncated", `{"destination_user":"alice"`, "bad JSON: unexpected end of line", false},
-		{"syntax", `{"destination_user":alice}`, "bad JSON: invalid character 'a' looking for beginning of value", false},
-		{"not an object", `["alice"]`, "bad JSON: want an object, got array", false},
-		{"a string", `"alice"`, "bad JSON: want an object, got string", false},
-		{"a number", `42`, "bad JSON: want an object, got number", false},
-		{"trailing data", "{" + v + "} {}", "bad JSON: unexpected data after the object", false},
-		{"trailing garbage", "{" + v + "},", "bad JSON: unexpected data after the object", false},
-		{"invalid UTF-8", `{"destination_user":"al` + "\xff" + `ice"}`, "invalid UTF-8", false},
-		{"too long", `{"x":"` + strings.Repeat("x", MaxLineBytes) + `"}`, tooLongReason, false},
-		{"number for a string", `{"destination_user":42,"source_provider":"Okta","source_value":"a-1"}`, "destination_user: want a string, got number", true},
-		{"object for a string", `{"destination_user":{},"source_provider":"Okta","source_value":"a-1"}`, "destination_user: want a string, got object", true},
-		{"string for a user", `{"DestinationUser":"alice","source_provider":"Okta","source_value":"a-1"}`, "DestinationUser: want an object, got string", true},
-		{"number in a user", `{"DestinationUser":{"ProviderAttributeValue":1},"source_provider":"Okta","source_value":"a-1"}`, "DestinationUser.ProviderAttributeValue: want a string, got number", true},
-		{"ignored attribute still typed", `{"DestinationUser":{"ProviderAttributeName":[],"ProviderAttributeValue":"alice"},"source_provider":"Okta","source_value":"a-1"}`, "DestinationUser.ProviderAttributeName: want a string, got array", true},
-		{"unknown key in a user", `{"destination_user":"alice","SourceUser":{"ProviderName":"Okta","Nick":"x"},"source_value":"a-1"}`, `SourceUser: unknown key "Nick"`, true},
-		{"given twice", "{" + v + `,"Source_Value":"a-2"}`, "source_value given twice", true},
-		{"given twice, both shapes", "{" + v + `,"SourceUser":{"ProviderName":"Okta"}}`, "source_provider given twice", true},
-		{"extra given twice", "{" + v + `,"x":1,"X":2}`, `key "X" given twice`, true},
-		{"line not a number", "{" + v + `,"line":true,"status":"failed"}`, "line: want a number, got boolean", true},
-		{"line not an integer", "{" + v + `,"line":1.5,"status":"failed"}`, `line: want a positive integer, got "1.5"`, true},
-		{"status not a string", "{" + v + `,"line":2,"status":1}`, "status: want a string, got number", true},
-		{"control character", `{"destination_user":"al\u0007ice","source_provider":"Okta","source_value":"a-1"}`, "destination_user contains control character U+0007", true},
+		{"truncated", `{"destination_user":"alice"`, schema.UnreadableRow, "bad JSON: unexpected end of line", false},
+		{"syntax", `{"destination_user":alice}`, schema.UnreadableRow, "bad JSON: invalid character 'a' looking for beginning of value", false},
+		{"not an object", `["alice"]`, schema.UnreadableRow, "bad JSON: want an object, got array", false},
+		{"a string", `"alice"`, schema.UnreadableRow, "bad JSON: want an object, got string", false},
+		{"a number", `42`, schema.UnreadableRow, "bad JSON: want an object, got number", false},
+		{"trailing data", "{" + v + "} {}", schema.UnreadableRow, "bad JSON: unexpected data after the object", false},
+		{"trailing garbage", "{" + v + "},", schema.UnreadableRow, "bad JSON: unexpected data after the object", false},
+		{"invalid UTF-8", `{"destination_user":"al` + "\xff" + `ice"}`, schema.UnreadableRow, "invalid UTF-8", false},
+		{"too long", `{"x":"` + strings.Repeat("x", MaxRecordBytes) + `"}`, schema.RecordTooLong, tooLongReason, false},
+		{"number for a string", `{"destination_user":42,"source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow, "destination_user: want a string, got number", true},
+		{"object for a string", `{"destination_user":{},"source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow, "destination_user: want a string, got object", true},
+		{"string for a user", `{"DestinationUser":"alice","source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow, "DestinationUser: want an object, got string", true},
+		{"number in a user", `{"DestinationUser":{"ProviderAttributeValue":1},"source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow, "DestinationUser.ProviderAttributeValue: want a string, got number", true},
+		{"ignored attribute still typed", `{"DestinationUser":{"ProviderAttributeName":[],"ProviderAttributeValue":"alice"},"source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow, "DestinationUser.ProviderAttributeName: want a string, got array", true},
+		{"unknown key in a user", `{"destination_user":"alice","SourceUser":{"ProviderName":"Okta","Nick":"x"},"source_value":"a-1"}`, schema.UnreadableRow, `SourceUser: unknown key "Nick"`, true},
+		{"given twice", "{" + v + `,"Source_Value":"a-2"}`, schema.UnreadableRow, "source_value given twice", true},
+		{"given twice, both shapes", "{" + v + `,"SourceUser":{"ProviderName":"Okta"}}`, schema.UnreadableRow, "source_provider given twice", true},
+		{"extra given twice", "{" + v + `,"x":1,"X":2}`, schema.UnreadableRow, `key "X" given twice`, true},
+		{"line not a number", "{" + v + `,"line":true,"status":"failed"}`, schema.InvalidValue, "line: want a number, got boolean", true},
+		{"line not an integer", "{" + v + `,"line":1.5,"status":"failed"}`, schema.InvalidValue, `line: want a positive integer, got "1.5"`, true},
+		{"status not a string", "{" + v + `,"line":2,"status":1}`, schema.UnreadableRow, "status: want a string, got number", true},
+		{"a report's times of any kind", "{" + v + `,"line":2,"status":"failed","finished_at":5,"duration_ms":"x","destination_user":1}`, schema.UnreadableRow, "destination_user: want a string, got number", true},
+		{"control character", `{"destination_user":"al\u0007ice","source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow, "destination_user contains control character U+0007 at character 3", true},
+		{"unpaired high surrogate", `{"destination_user":"al\ud800ice","source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow,
+			`unpaired surrogate \ud800 in a JSON string: it stands for no character, and decoding would turn it into U+FFFD`, false},
+		{"unpaired low surrogate", `{"destination_user":"alice","source_provider":"Okta","source_value":"\uDC00"}`, schema.UnreadableRow,
+			`unpaired surrogate \uDC00 in a JSON string: it stands for no character, and decoding would turn it into U+FFFD`, false},
+		{"high surrogate at the end of a string", `{"destination_user":"alice","source_provider":"Okta","source_value":"a\ud83d"}`, schema.UnreadableRow,
+			`unpaired surrogate \ud83d in a JSON string: it stands for no character, and decoding would turn it into U+FFFD`, false},
+		{"zero-width joiner escaped", `{"destination_user":"al\u200dice","source_provider":"Okta","source_value":"a-1"}`, schema.UnreadableRow,
+			"destination_user contains zero-width character U+200D at character 3", true},
+		{"bidi override raw", "{\"destination_user\":\"alice\",\"source_provider\":\"Okta\",\"source_value\":\"\u202e1-a\"}", schema.UnreadableRow,
+			"source_value contains bidirectional mark U+202E at character 1", true},
+		{"a surrogate pair is a character", `{"destination_user":"alice\ud83d\ude00","source_provider":"Okta","source_value":"a-1"}`, "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,8 +167,8 @@ func TestJSONLInvalid(t *testing.T) {
 			if len(rows) != 2 {
 				t.Fatalf("got %d rows, want 2", len(rows))
 			}
-			if got := rows[0]; got.Line != 1 || got.Invalid != tt.want {
-				t.Errorf("got line %d, invalid %q; want line 1, invalid %q", got.Line, got.Invalid, tt.want)
+			if got := rows[0]; got.Line != 1 || got.Invalid != tt.want || got.Code != tt.code {
+				t.Errorf("got line %d, %s %q; want line 1, %s %q", got.Line, got.Code, got.Invalid, tt.code, tt.want)
 			}
 			if got, want := rows[0].Request.SourceProvider != "", tt.request; got != want {
 				t.Errorf("got request %+v, want values read: %v", rows[0].Request, want)
@@ -175,15 +202,15 @@ func TestJSONLTestdata(t *testing.T) {
 			file: "messy.jsonl",
 			want: []Row{
 				{Line: 1, Request: req("eu-west-1_Default1", "Cognito", "alice", "Okta", "Cognito_Subject", "alice@example.com")},
-				bad(3, "bad JSON: unexpected end of line"),
+				bad(3, schema.UnreadableRow, "bad JSON: unexpected end of line"),
 				{Line: 4, Request: req("eu-west-1_Default1", "Cognito", "carol", "Okta", "Cognito_Subject", "carol@example.com")},
-				bad(5, "bad JSON: want an object, got array"),
-				{Line: 6, Request: req("eu-west-1_Default1", "Cognito", "", "Okta", "Cognito_Subject", "x"), Invalid: "destination_user: want a string, got number"},
-				bad(7, "invalid UTF-8"),
-				bad(8, "bad JSON: unexpected data after the object"),
-				{Line: 9, Request: req("eu-west-1_Default1", "Cognito", "frank", "Okta", "Cognito_Subject", "x"), Invalid: "destination_user given twice"},
-				{Line: 10, Request: req("eu-west-1_Default1", "Cognito", "grace", "Okta", "Cognito_Subject", "x"), Invalid: `SourceUser: unknown key "Nickname"`},
-				{Line: 11, Request: req("eu-west-1_Default1", "Cognito", "heidi", "Google", "email", "h"), Invalid: `Google users are linked by Cognito_Subject: got source_attribute "email"`},
+				bad(5, schema.UnreadableRow, "bad JSON: want an object, got array"),
+				{Line: 6, Request: req("eu-west-1_Default1", "Cognito", "", "Okta", "Cognito_Subject", "x"), Code: schema.UnreadableRow, Invalid: "destination_user: want a string, got number"},
+				bad(7, schema.UnreadableRow, "invalid UTF-8"),
+				bad(8, schema.UnreadableRow, "bad JSON: unexpected data after the object"),
+				{Line: 9, Request: req("eu-west-1_Default1", "Cognito", "frank", "Okta", "Cognito_Subject", "x"), Code: schema.UnreadableRow, Invalid: "destination_user given twice"},
+				{Line: 10, Request: req("eu-west-1_Default1", "Cognito", "grace", "Okta", "Cognito_Subject", "x"), Code: schema.UnreadableRow, Invalid: `SourceUser: unknown key "Nickname"`},
+				{Line: 11, Request: req("eu-west-1_Default1", "Cognito", "heidi", "Google", "email", "h")}, // plan's rule
 				{Line: 12, Request: req("eu-west-1_Default1", "Cognito", "ivan", "Okta", "Cognito_Subject", "ivan@example.com")},
 			},
 		},

@@ -15,16 +15,14 @@ var bom = []byte("\uFEFF")
 type line struct {
 	n       int    // 1-based line number
 	text    []byte // without "\n" or "\r\n"; nil when tooLong
-	tooLong bool   // longer than MaxLineBytes; its bytes were skipped
+	tooLong bool   // longer than MaxRecordBytes; its bytes were skipped
 }
 
-// lineReader splits its input into lines of bounded length. Lines given back with unread are
-// returned again, in order, before any new one.
+// lineReader splits its input into lines of bounded length: the JSONL reader's records.
 type lineReader struct {
 	br   *bufio.Reader
-	n    int    // number of the last line read from br
+	n    int    // number of the last line read
 	long []byte // a line longer than br's buffer, assembled
-	back []line // lines given back, next first
 	err  error  // sticky: io.EOF at the end, or the read error
 }
 
@@ -32,15 +30,9 @@ func newLineReader(r io.Reader) *lineReader {
 	return &lineReader{br: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// next returns the next line. Its text is valid until the following call, unless it came
-// back from unread. At the end next returns io.EOF; a read error is returned as is, and the
-// line it interrupted is lost.
+// next returns the next line. Its text is valid until the following call. At the end next
+// returns io.EOF; a read error is returned as is, and the line it interrupted is lost.
 func (l *lineReader) next() (line, error) {
-	if len(l.back) > 0 {
-		ln := l.back[0]
-		l.back = l.back[1:]
-		return ln, nil
-	}
 	if l.err != nil {
 		return line{}, l.err
 	}
@@ -62,8 +54,8 @@ func (l *lineReader) next() (line, error) {
 	return line{n: l.n, text: text, tooLong: tooLong}, nil
 }
 
-// read reads up to the next "\n" or the end. It keeps at most MaxLineBytes of a line and skips
-// the rest. At the end it returns io.EOF, with the last line if that has no "\n".
+// read reads up to the next "\n" or the end. It keeps at most MaxRecordBytes of a line and
+// skips the rest. At the end it returns io.EOF, with the last line if that has no "\n".
 func (l *lineReader) read() (text []byte, tooLong bool, err error) {
 	l.long = l.long[:0]
 	for {
@@ -72,7 +64,7 @@ func (l *lineReader) read() (text []byte, tooLong bool, err error) {
 			return trimEOL(chunk), false, nil // the common case: no copy
 		}
 		if !tooLong {
-			if len(l.long)+len(chunk) > MaxLineBytes+len("\r\n") {
+			if len(l.long)+len(chunk) > MaxRecordBytes+len("\r\n") {
 				tooLong, l.long = true, l.long[:0]
 			} else {
 				l.long = append(l.long, chunk...)
@@ -88,7 +80,7 @@ func (l *lineReader) read() (text []byte, tooLong bool, err error) {
 		case err != nil && len(l.long) == 0:
 			return nil, false, err // the end, after the last line
 		}
-		if text = trimEOL(l.long); len(text) > MaxLineBytes {
+		if text = trimEOL(l.long); len(text) > MaxRecordBytes {
 			return nil, true, err
 		}
 		return text, false, err
@@ -101,16 +93,10 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// unread gives back lines read ahead, which next then returns first, in order. The lines must
-// own their text.
-func (l *lineReader) unread(lines []line) {
-	l.back = append(append(make([]line, 0, len(lines)+len(l.back)), lines...), l.back...)
-}
-
 // isBlank reports whether a line holds only spaces, tabs and carriage returns.
 func isBlank(b []byte) bool {
 	return len(bytes.Trim(b, " \t\r")) == 0
 }
 
-// tooLongReason is why a line over MaxLineBytes is invalid.
-var tooLongReason = fmt.Sprintf("line too long: over %d bytes", MaxLineBytes)
+// tooLongReason is why a record over MaxRecordBytes is invalid.
+var tooLongReason = fmt.Sprintf("record too long: over %d bytes (1 MiB); its bytes were skipped", MaxRecordBytes)

@@ -9,7 +9,7 @@ import (
 )
 
 func TestLineReader(t *testing.T) {
-	longest := strings.Repeat("m", MaxLineBytes)
+	longest := strings.Repeat("m", MaxRecordBytes)
 	mid := strings.Repeat("k", 200<<10) // longer than the buffer, shorter than the bound
 	type want struct {
 		text    string
@@ -58,26 +58,5 @@ func TestLineReader(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestLineReaderUnread(t *testing.T) {
-	l := newLineReader(strings.NewReader("1\n2\n3\n4\n"))
-	var held []line
-	for range 3 {
-		ln, err := l.next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, line{n: ln.n, text: []byte(string(ln.text))})
-	}
-	l.unread(held[1:])
-	ln, _ := l.next()
-	l.unread([]line{ln})
-	for _, want := range []string{"2", "3", "4"} {
-		ln, err := l.next()
-		if err != nil || string(ln.text) != want {
-			t.Errorf("got %q, %v; want %q", ln.text, err, want)
-		}
 	}
 }

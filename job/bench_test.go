@@ -22,6 +22,10 @@ func (instant) AdminLinkProviderForUser(context.Context, *cip.AdminLinkProviderF
 	return &cip.AdminLinkProviderForUserOutput{}, nil
 }
 
+func (instant) AdminDisableProviderForUser(context.Context, *cip.AdminDisableProviderForUserInput, ...func(*cip.Options)) (*cip.AdminDisableProviderForUserOutput, error) {
+	return &cip.AdminDisableProviderForUserOutput{}, nil
+}
+
 func (instant) AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
 	return &cip.AdminGetUserOutput{}, nil
 }

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 // class is what an answer from Cognito means for the row and for the run.
@@ -21,28 +22,28 @@ const (
 	classThrottled              // over the quota: back off, slow down, try again
 	classRetry                  // transient, and the call may or may not have been applied
 	classUnsent                 // transient, and the request never left (dial, DNS)
-	classAmbiguous              // an "already linked" answer: read the user to settle it
-	classPermanent              // Cognito refused the row for good
+	classPermanent              // Cognito refused the row for good (the operation may find it ambiguous)
 	classFatal                  // no row can succeed: stop the run
 )
 
 func (c class) String() string {
-	return [...]string{"ok", "throttled", "retry", "unsent", "ambiguous", "permanent", "fatal"}[c]
+	return [...]string{"ok", "throttled", "retry", "unsent", "permanent", "fatal"}[c]
 }
 
 // answered reports whether Cognito itself answered, and the answer says nothing about
 // its load: the pacer may speed up.
 func (c class) answered() bool {
-	return c == classOK || c == classAmbiguous || c == classPermanent
+	return c == classOK || c == classPermanent
 }
 
 // Error codes bulklink reports for failures that carry no Cognito error code.
 const (
-	codeTimeout     = "Timeout"
-	codeConnection  = "ConnectionError"
-	codeUnknown     = "UnknownError"
-	codeConfig      = "ConfigError"
-	codeCredentials = "CredentialsError"
+	codeTimeout     = schema.Timeout
+	codeConnection  = schema.ConnectionError
+	codeUnknown     = schema.UnknownError
+	codeConfig      = schema.ConfigError
+	codeCredentials = schema.CredentialsError
+	codeOutage      = schema.Outage
 )
 
 // throttleCodes are the SDK's throttle codes less LimitExceededException, which for a link
@@ -82,17 +83,6 @@ var (
 	}
 )
 
-// ambiguousMessages are the InvalidParameterException texts that may mean the link is in
-// place. Cognito's messages are not a contract, so this is the one place that reads them;
-// the AdminGetUser check, not the text, decides the row.
-var ambiguousMessages = []string{
-	// Since mid-2024, the answer to a repeated link (and to a source linked elsewhere).
-	"already linked",
-	// Before that, a repeat got this answer, meant for a Cognito source. bulklink never
-	// sends a Cognito source (input.Check refuses it), so here it is a repeat.
-	"Invalid SourceUser: Cognito users",
-}
-
 // classify reads one attempt's error. code is the Cognito error code, or one of bulklink's
 // own codes for failures that have none.
 func classify(err error) (c class, code string) {
@@ -100,6 +90,11 @@ func classify(err error) (c class, code string) {
 		return classOK, ""
 	}
 	if credentialsFailed(err) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A refresh that ran out of the attempt's time (a slow STS or instance
+			// metadata service): the call never left, and the next attempt tries again.
+			return classUnsent, codeTimeout
+		}
 		// Credentials could not be loaded, refreshed or signed with: every call would fail.
 		return classFatal, codeCredentials
 	}
@@ -114,12 +109,6 @@ func classify(err error) (c class, code string) {
 			return classFatal, code
 		case transientCodes[code] || st >= 500:
 			return classRetry, code
-		case code == "InvalidParameterException":
-			for _, m := range ambiguousMessages {
-				if strings.Contains(ae.ErrorMessage(), m) {
-					return classAmbiguous, code
-				}
-			}
 		}
 		return classPermanent, code
 	}

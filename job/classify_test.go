@@ -41,8 +41,8 @@ func TestClassify(t *testing.T) {
 		{"user not found", sdkErr(404, &types.UserNotFoundException{}), classPermanent, "UserNotFoundException"},
 		{"alias exists", sdkErr(400, &types.AliasExistsException{}), classPermanent, "AliasExistsException"},
 		{"source signed in", sdkErr(400, &types.InvalidParameterException{Message: msg("Merging is not currently supported, provide a SourceUser that has not been signed up in order to link")}), classPermanent, "InvalidParameterException"},
-		{"already linked", sdkErr(400, &types.InvalidParameterException{Message: msg("SourceUser is already linked to DestinationUser")}), classAmbiguous, "InvalidParameterException"},
-		{"legacy repeat answer", sdkErr(400, &types.InvalidParameterException{Message: msg("Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser")}), classAmbiguous, "InvalidParameterException"},
+		{"already linked", sdkErr(400, &types.InvalidParameterException{Message: msg("SourceUser is already linked to DestinationUser")}), classPermanent, "InvalidParameterException"},
+		{"legacy repeat answer", sdkErr(400, &types.InvalidParameterException{Message: msg("Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser")}), classPermanent, "InvalidParameterException"},
 		{"pool not found", sdkErr(404, &types.ResourceNotFoundException{Message: msg("User pool us-east-1_X does not exist.")}), classFatal, "ResourceNotFoundException"},
 		{"not authorized", sdkErr(403, &types.NotAuthorizedException{}), classFatal, "NotAuthorizedException"},
 		{"access denied", sdkErr(400, &smithy.GenericAPIError{Code: "AccessDeniedException"}), classFatal, "AccessDeniedException"},
@@ -63,6 +63,8 @@ func TestClassify(t *testing.T) {
 		{"connection dropped", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: io.EOF}}, classRetry, codeConnection},
 		{"unreadable answer", &smithy.OperationError{Err: &smithy.DeserializationError{Err: io.ErrUnexpectedEOF}}, classRetry, codeConnection},
 		{"invalid params", &smithy.OperationError{Err: smithy.InvalidParamsError{Context: "x"}}, classPermanent, "InvalidParameterException"},
+		{"credentials refresh out of the attempt's time", &smithy.OperationError{Err: &v4.SigningError{
+			Err: fmt.Errorf("failed to retrieve credentials: %w", &CredentialsError{Err: fmt.Errorf("operation error STS: AssumeRole: %w", context.DeadlineExceeded)})}}, classUnsent, codeTimeout},
 		{"local configuration", &smithy.OperationError{Err: errors.New("failed to resolve service endpoint")}, classFatal, codeConfig},
 	}
 	for _, tt := range tests {
@@ -72,6 +74,26 @@ func TestClassify(t *testing.T) {
 				t.Errorf("classify(%v) = %v, %q; want %v, %q", tt.err, c, code, tt.wantClass, tt.wantCode)
 			}
 		})
+	}
+}
+
+// TestAmbiguousAnswers: which refusals each operation reads the user to settle.
+func TestAmbiguousAnswers(t *testing.T) {
+	tests := []struct {
+		op   Operation
+		code string
+		msg  string
+		want bool
+	}{
+		{Link{}, "InvalidParameterException", "SourceUser is already linked to DestinationUser", true},
+		{Link{}, "InvalidParameterException", "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser", true},
+		{Link{}, "InvalidParameterException", "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link", false},
+		{Link{}, "LimitExceededException", "already linked", false},
+	}
+	for _, tt := range tests {
+		if got := tt.op.Ambiguous(tt.code, tt.msg); got != tt.want {
+			t.Errorf("%s.Ambiguous(%s, %q) = %v, want %v", tt.op.Name(), tt.code, tt.msg, got, tt.want)
+		}
 	}
 }
 

@@ -1,10 +1,12 @@
-// Package job runs link requests against Cognito: one rate limiter paces every write call,
-// a pool of workers sends them, each row retries with backoff, every answer is classified
-// in one place, and ambiguous answers are settled by reading the destination user.
+// Package job runs an operation (Link, Unlink) on every row of an input against Cognito: one
+// rate limiter paces every write call, a pool of workers sends them, each row retries with
+// backoff, every answer is classified in one place, and answers that leave the outcome unknown
+// are settled by reading the destination user.
 //
 // A row's outcome is a report.Record handed to one sink goroutine. A row stopped before its
 // outcome is known (Ctrl-C, a fatal condition elsewhere) yields no record, so a resumed run
-// sends it again and the AdminGetUser check settles it.
+// sends it again and the read of the user settles it. Rows that repeat one another (the same
+// identity for the same user, input.Row.Repeat) run one after the other, in input order.
 package job
 
 import (
@@ -29,6 +31,7 @@ import (
 // implements it.
 type API interface {
 	AdminLinkProviderForUser(context.Context, *cip.AdminLinkProviderForUserInput, ...func(*cip.Options)) (*cip.AdminLinkProviderForUserOutput, error)
+	AdminDisableProviderForUser(context.Context, *cip.AdminDisableProviderForUserInput, ...func(*cip.Options)) (*cip.AdminDisableProviderForUserOutput, error)
 	AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 }
 
@@ -39,6 +42,14 @@ type Source interface {
 
 // Config tunes a Job. Zero values take the defaults.
 type Config struct {
+	// Op is what the job does to each row: Link (the default) or Unlink.
+	Op Operation
+	// Since is when the report began: links made since, by this report's runs, are told
+	// apart from older ones (Link.Settle). Zero: none is.
+	Since time.Time
+	// Skew estimates the offset of Cognito's clock, to compare Since with its dates; nil
+	// assumes the clocks agree within MaxSkew.
+	Skew        *Skew
 	Rate        float64       // write calls per second, a ceiling; ≤ 0 is unlimited
 	UserRate    float64       // write calls per second to one user; 0 is Cognito's 10, < 0 unlimited
 	ReadRate    float64       // AdminGetUser calls per second; ≤ 0 is unlimited
@@ -100,6 +111,9 @@ func (c *Config) setDefaults() {
 	if c.Rand == nil {
 		c.Rand = rand.Float64
 	}
+	if c.Op == nil {
+		c.Op = Link{}
+	}
 }
 
 // Stats are a run's live counters, safe to read while it runs.
@@ -118,6 +132,7 @@ type Stats struct {
 // Job links rows. Build one with New; it runs once.
 type Job struct {
 	api      API
+	op       Operation
 	cfg      Config
 	pace     *pacer
 	users    *userPacer
@@ -135,7 +150,7 @@ func New(api API, cfg Config) *Job {
 	if cfg.ReadRate > 0 {
 		reads = rate.NewLimiter(rate.Limit(cfg.ReadRate), 1)
 	}
-	return &Job{api: api, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads,
+	return &Job{api: api, op: cfg.Op, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads,
 		users:   newUserPacer(cfg.UserRate, cfg.Now),
 		stopped: make(chan struct{}), breaker: breaker{limit: max(10, cfg.Concurrency)}}
 }
@@ -214,12 +229,18 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	})
 	defer stopGrace()
 
+	type item struct {
+		row  input.Row
+		wait <-chan struct{} // a row it repeats, still in flight
+		done func()
+	}
 	var (
-		work    = make(chan input.Row, j.cfg.Concurrency)
+		work    = make(chan item, j.cfg.Concurrency)
 		results = make(chan *report.Record, 2*j.cfg.Concurrency)
 		errMu   sync.Mutex
 		runErr  error // the first of: a fatal condition, a read error
 		eof     atomic.Bool
+		reps    repeats
 	)
 	fail := func(err error) {
 		errMu.Lock()
@@ -245,9 +266,12 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 				return
 			}
 			j.Stats.Read.Add(1)
+			it := item{row: row}
+			it.wait, it.done = reps.register(&row)
 			select {
-			case work <- row:
+			case work <- it:
 			case <-intake.Done():
+				it.done()
 				return
 			}
 		}
@@ -256,16 +280,17 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	for range j.cfg.Concurrency {
 		workers.Go(func() {
 			for {
-				var row input.Row
+				var it item
 				var ok bool
 				select {
-				case row, ok = <-work:
+				case it, ok = <-work:
 				case <-intake.Done():
 				}
 				if !ok {
 					return
 				}
-				rec, err := j.row(intake, hard, &row)
+				rec, err := j.afterRepeat(intake, hard, &it.row, it.wait)
+				it.done()
 				var fe *FatalError
 				switch {
 				case errors.As(err, &fe):
@@ -278,10 +303,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	}
 	go func() { workers.Wait(); close(results) }()
 
-	sinkErr := j.drain(results, sink, fail)
-	if sinkErr != nil {
-		abort()
-	}
+	sinkErr := j.drain(results, sink, func(err error) { fail(err); abort() }, fail)
 	errMu.Lock()
 	defer errMu.Unlock()
 	finished := eof.Load() && j.Stats.Rows.Load() == j.Stats.Read.Load()
@@ -299,9 +321,11 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 }
 
 // drain hands every result to sink: flushed whenever no other record waits, so that a
-// killed process loses none it wrote, and synced every SyncEvery and at the end. After a
-// sink failure it stops the run and keeps draining, so that workers can finish.
-func (j *Job) drain(results <-chan *report.Record, sink Sink, stop func(error)) error {
+// killed process loses none it wrote, and synced every SyncEvery and at the end. A sink
+// failure cuts the run at once (broken), calls in flight included: their records could not
+// be kept; drain goes on taking results, so that workers can finish. A record past the
+// failure threshold stops the run gently (stop).
+func (j *Job) drain(results <-chan *report.Record, sink Sink, broken, stop func(error)) error {
 	tick := time.NewTicker(j.cfg.SyncEvery)
 	defer tick.Stop()
 	var err error
@@ -322,7 +346,7 @@ func (j *Job) drain(results <-chan *report.Record, sink Sink, stop func(error)) 
 				err = wrapSink(sink.Flush())
 			}
 			if err != nil {
-				stop(err)
+				broken(err)
 				continue
 			}
 			unsynced = true
@@ -331,7 +355,7 @@ func (j *Job) drain(results <-chan *report.Record, sink Sink, stop func(error)) 
 			if err == nil && unsynced {
 				unsynced = false
 				if err = wrapSink(sink.Sync()); err != nil {
-					stop(err)
+					broken(err)
 				}
 			}
 		}
@@ -367,19 +391,33 @@ type ReadError struct{ Err error }
 func (e *ReadError) Error() string { return "read input: " + e.Err.Error() }
 func (e *ReadError) Unwrap() error { return e.Err }
 
-// row settles one row: invalid rows at once, valid ones by linking.
+// row settles one row: invalid rows at once, valid ones by the operation.
 func (j *Job) row(intake, hard context.Context, row *input.Row) (*report.Record, error) {
 	if !row.Valid() {
 		return &report.Record{
 			Line:         row.Line,
 			Status:       report.Invalid,
+			ErrorCode:    row.Code,
 			ErrorMessage: row.Invalid,
 			Request:      row.Request,
 			Extra:        row.Extra,
 			FinishedAt:   j.cfg.Now(),
 		}, nil
 	}
-	return j.link(intake, hard, row)
+	return j.process(intake, hard, row)
+}
+
+// afterRepeat waits for the row this one repeats, if it is still in flight, then settles
+// the row.
+func (j *Job) afterRepeat(intake, hard context.Context, row *input.Row, wait <-chan struct{}) (*report.Record, error) {
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-intake.Done():
+			return nil, errCancelled
+		}
+	}
+	return j.row(intake, hard, row)
 }
 
 // sleep waits d unless ctx ends first.

@@ -46,6 +46,7 @@ type rows struct {
 	n, at int
 	block chan struct{} // when set, Next blocks on it after the rows run out
 	err   error         // when set, Next fails with it after the rows run out
+	bad   int           // when > 0, rows from the bad-th on are invalid
 }
 
 func (s *rows) Next() (input.Row, error) {
@@ -60,9 +61,13 @@ func (s *rows) Next() (input.Row, error) {
 	}
 	s.at++
 	i := s.at - 1
-	return input.Row{Line: i + 2, Request: input.Request{UserPoolID: s.pool, DestinationProvider: "Cognito",
+	row := input.Row{Line: i + 2, Request: input.Request{UserPoolID: s.pool, DestinationProvider: "Cognito",
 		DestinationUser: fmt.Sprintf("u%d", i), SourceProvider: "Google", SourceAttribute: "Cognito_Subject",
-		SourceValue: fmt.Sprintf("g%d", i)}}, nil
+		SourceValue: fmt.Sprintf("g%d", i)}}
+	if s.bad > 0 && s.at >= s.bad {
+		row.Reject("MissingField", "missing destination_user")
+	}
+	return row, nil
 }
 
 // sink collects records; it fails from the failAt-th write on when failAt > 0.
@@ -268,6 +273,26 @@ func TestRunSinkFailureStops(t *testing.T) {
 	if len(s.recs) != 4 {
 		t.Errorf("%d records, want the 4 written before the failure", len(s.recs))
 	}
+}
+
+// A sink that fails cuts the calls in flight at once: their records could not be kept, and
+// waiting for them (here, 30 s answers under a minute's grace) would only delay the stop.
+func TestRunSinkFailureCutsCallsInFlight(t *testing.T) {
+	_, api := setup(t, emulator.Options{Latency: 30 * time.Second}, 10)
+	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+	s := sink{failAt: 1}
+	start := time.Now()
+	done := make(chan error)
+	go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 10, bad: 4}, &s) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Fatalf("Run: %v, want the sink's error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still going 20s after the sink failed: calls in flight were not cut")
+	}
+	t.Logf("stopped %v after the start", time.Since(start))
 }
 
 func TestRunReadErrorStops(t *testing.T) {

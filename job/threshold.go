@@ -1,6 +1,10 @@
 package job
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/bulklink/bulklink/schema"
+)
 
 // Threshold is how many failed rows a run tolerates before it stops: a count, or a share of
 // the rows finished once at least MinRows have. The zero Threshold tolerates any number.
@@ -18,10 +22,10 @@ const DefaultMinRows = 100
 func (t Threshold) exceeded(failed, rows int64) *FatalError {
 	switch {
 	case t.Counted && failed > t.Count:
-		return &FatalError{Code: "FailureThreshold", Message: fmt.Sprintf(
+		return &FatalError{Code: schema.FailureThreshold, Message: fmt.Sprintf(
 			"%d rows failed, more than --max-failures %d: fix the cause (see the report), then run the same command again to resume", failed, t.Count)}
 	case t.Ratio > 0 && rows >= max(t.MinRows, 1) && float64(failed) > t.Ratio*float64(rows):
-		return &FatalError{Code: "FailureThreshold", Message: fmt.Sprintf(
+		return &FatalError{Code: schema.FailureThreshold, Message: fmt.Sprintf(
 			"%d of %d rows failed, more than --max-failures %g%%: fix the cause (see the report), then run the same command again to resume",
 			failed, rows, 100*t.Ratio)}
 	}

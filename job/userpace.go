@@ -31,6 +31,10 @@ func newUserPacer(perSecond float64, now func() time.Time) *userPacer {
 }
 
 // Wait blocks until a write call to user may be sent. A nil userPacer never blocks.
+//
+// The call's slot is reserved under the lock: a bucket is swept only once it is full again,
+// and a reservation empties it, so no sweep can drop a bucket between a reservation and its
+// wait and let a second bucket for the same user send unspaced.
 func (u *userPacer) Wait(ctx context.Context, user string) error {
 	if u == nil {
 		return nil
@@ -50,8 +54,17 @@ func (u *userPacer) Wait(ctx context.Context, user string) error {
 		l = rate.NewLimiter(u.limit, 1)
 		u.users[user] = l
 	}
+	r := l.ReserveN(now, 1)
 	u.mu.Unlock()
-	return l.Wait(ctx)
+	delay := r.DelayFrom(now)
+	if delay == 0 {
+		return nil
+	}
+	if err := sleep(ctx, delay); err != nil {
+		r.CancelAt(u.now())
+		return err
+	}
+	return nil
 }
 
 // size is how many users have a bucket.

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -78,4 +79,39 @@ func TestUserPacerNilNeverWaits(t *testing.T) {
 	if err := u.Wait(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestUserPacerSweepSparesReservedBuckets checks the order that keeps two buckets from ever
+// serving one user: the slot is reserved under the lock, so a bucket with a pending slot is
+// not full and no sweep drops it. Sweeps run between every pair of calls here.
+func TestUserPacerSweepSparesReservedBuckets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUserPacer(10, time.Now)
+		start := time.Now()
+		var mu sync.Mutex
+		var sent []time.Duration
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * 40 * time.Millisecond)
+				u.mu.Lock()
+				u.swept = time.Time{} // the next call sweeps
+				u.mu.Unlock()
+				u.Wait(context.Background(), fmt.Sprintf("pool/other%d", i))
+				if err := u.Wait(context.Background(), "pool/alice"); err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				sent = append(sent, time.Since(start))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		slices.Sort(sent)
+		for i := 1; i < len(sent); i++ {
+			if gap := sent[i] - sent[i-1]; gap < 100*time.Millisecond-time.Microsecond {
+				t.Fatalf("writes to alice at %v and %v: %v apart, want at least 100ms", sent[i-1], sent[i], gap)
+			}
+		}
+	})
 }

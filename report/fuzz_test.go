@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 // FuzzRecover: whatever a report holds, Recover does not panic, and what it keeps is whole
@@ -21,11 +23,11 @@ func FuzzRecover(f *testing.F) {
 		if err := os.WriteFile(path, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		j, err := Recover(path, l, 1<<20)
+		j, err := Recover(path, schema.Run, l, 1<<20)
 		if err != nil {
 			return
 		}
-		again, err := Recover(path, l, 1<<20)
+		again, err := Recover(path, schema.Run, l, 1<<20)
 		if err != nil || again.Torn != 0 || again.Records != j.Records {
 			t.Fatalf("second Recover: %+v, %v; want the same %d records and nothing cut", again, err, j.Records)
 		}

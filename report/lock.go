@@ -30,9 +30,10 @@ func LockPath(report string) string { return report + ".lock" }
 
 // Lock takes the report's lock, an flock on <report>.lock holding the owner's pid, or
 // returns a *LockedError at once. The lock dies with the process, so a crash leaves
-// nothing to clean up; the file itself stays.
+// nothing to clean up; the file itself stays. A lock path that is a link or someone else's
+// file is refused (*UnsafeFileError).
 func Lock(report string) (unlock func() error, err error) {
-	f, err := os.OpenFile(LockPath(report), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openOrCreate(LockPath(report), os.O_RDWR)
 	if err != nil {
 		return nil, fmt.Errorf("lock report: %w", err)
 	}
@@ -46,8 +47,13 @@ func Lock(report string) (unlock func() error, err error) {
 		}
 		return nil, fmt.Errorf("lock report: %w", err)
 	}
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock report: write the pid: %w", err)
 	}
 	return func() error {
 		// Unlocking is closing: the kernel drops the flock with the last descriptor.

@@ -4,25 +4,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
-// Meta says which input a report belongs to. It lies beside the report as
-// <report>.meta.json, written when the report is created, and lets a resumed run check that
-// it continues the same work.
+// Meta says what a report belongs to. It lies beside the report as <report>.meta.json,
+// written when the report is created, and lets a resumed run check that it continues the
+// same work.
 type Meta struct {
-	Input       string   `json:"input"`
-	Fingerprint string   `json:"input_fingerprint"`
-	Only        []string `json:"only,omitempty"` // the statuses --only selected
+	// Command wrote the report: run, validate or undo. "" in reports of older versions
+	// reads as run.
+	Command     schema.Command `json:"command,omitempty"`
+	Input       string         `json:"input"`
+	Fingerprint string         `json:"input_fingerprint"`
+	Only        []string       `json:"only,omitempty"` // the statuses --only selected
 	// Where the rows went: a report made against one endpoint (a rehearsal against
 	// bulklink emulate) must not pass for done against another (production).
 	Region     string `json:"region"`
-	Endpoint   string `json:"endpoint,omitempty"` // "" for AWS's own
+	Endpoint   string `json:"endpoint,omitempty"` // "" for AWS's own; never with credentials
 	UserPoolID string `json:"user_pool_id,omitempty"`
-	// Partial says the fingerprint covers only the start of the input (a stream longer
-	// than input.FingerprintPrefix): such a report cannot be resumed safely.
+	// Partial marks the reports of older versions made from a stream, fingerprinted by its
+	// first MiB only: they cannot be resumed safely.
 	Partial   bool      `json:"partial_fingerprint,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	Version   string    `json:"bulklink_version"`
@@ -31,7 +37,14 @@ type Meta struct {
 // MetaPath is where the meta file of the report at path lies.
 func MetaPath(report string) string { return report + ".meta.json" }
 
-// WriteFile writes m beside the report at path.
+func (m *Meta) command() schema.Command {
+	if m.Command == "" {
+		return schema.Run
+	}
+	return m.Command
+}
+
+// WriteFile writes m beside the report at path, atomically.
 func (m *Meta) WriteFile(report string) error {
 	if err := writeJSON(MetaPath(report), m); err != nil {
 		return fmt.Errorf("write report meta: %w", err)
@@ -39,22 +52,14 @@ func (m *Meta) WriteFile(report string) error {
 	return nil
 }
 
-// RemoveMeta removes the meta file of the report at path, if any: a report without one is
-// never resumed.
-func RemoveMeta(report string) error {
-	err := os.Remove(MetaPath(report))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err == nil {
-		err = syncDir(report)
-	}
-	return err
-}
-
-// ReadMeta reads the meta file of the report at path.
+// ReadMeta reads the meta file of the report at path; fs.ErrNotExist when there is none.
 func ReadMeta(report string) (*Meta, error) {
-	b, err := os.ReadFile(MetaPath(report))
+	f, err := openOwned(MetaPath(report), os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +90,20 @@ func (m *Meta) target() string {
 func (m *Meta) Matches(now *Meta) error {
 	switch {
 	case m.Partial:
-		return fmt.Errorf("%w: it was written for a stream (%s) longer than the %d bytes its fingerprint covers, so its input cannot be recognized", ErrOtherInput, m.Input, 1<<20)
+		return fmt.Errorf("%w: it was written by an older bulklink for a stream (%s) it could not fingerprint whole", ErrOtherInput, m.Input)
 	case m.Fingerprint != now.Fingerprint:
 		return fmt.Errorf("%w: it was written for %s (%s), the input is %s (%s)",
 			ErrOtherInput, m.Input, m.Fingerprint, now.Input, now.Fingerprint)
 	case !slices.Equal(m.Only, now.Only):
 		return fmt.Errorf("%w: it was written with --only %v, this run asks for %v", ErrOtherInput, m.Only, now.Only)
-	case m.Region != now.Region || m.Endpoint != now.Endpoint || m.UserPoolID != now.UserPoolID:
+	}
+	return m.SameTarget(now)
+}
+
+// SameTarget reports whether a report written under m went where now goes: the same
+// endpoint, region and default pool.
+func (m *Meta) SameTarget(now *Meta) error {
+	if m.Region != now.Region || m.Endpoint != now.Endpoint || m.UserPoolID != now.UserPoolID {
 		return fmt.Errorf("%w: it was written against %s, this run goes to %s", ErrOtherTarget, m.target(), now.target())
 	}
 	return nil

@@ -1,53 +1,38 @@
-// Package report writes bulklink's per-row results and its run summary.
+// Package report owns bulklink's report files: the per-row results a command writes, the
+// files beside them (lock, meta, summary), and their whole life: creating a report in an order
+// that survives a crash at any step, resuming one (its records read back, a torn last one cut
+// off), refusing one that belongs to another input or target, and selecting the rows a run
+// still has to do. run, validate and undo share it; the format is in docs/report.md.
 //
 // A report holds exactly one record per input row, in the order rows finish. Its columns
-// (CSV) or keys (JSONL) are fixed by SPEC.md; input columns bulklink does not use follow
-// them unchanged. A report is itself a valid input file for bulklink.
+// (CSV) or keys (JSONL) are schema.Columns; carried-through input columns follow them. A report
+// is itself a valid input file for bulklink.
 package report
 
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/schema"
 )
 
-// Status is a row's final outcome.
-type Status string
+// Status is a row's final outcome (schema.Status).
+type Status = schema.Status
 
-// Statuses of the run, validate and undo commands.
+// The statuses, as the schema declares them.
 const (
-	Linked        Status = "linked"         // this run made the link
-	AlreadyLinked Status = "already_linked" // the link already existed, confirmed by reading the user
-	Failed        Status = "failed"         // refused for good, or retries ran out
-	Invalid       Status = "invalid"        // rejected before any call
-	Valid         Status = "valid"          // validate: the row would be sent
-	Unlinked      Status = "unlinked"       // undo: this run removed the link
-	NotLinked     Status = "not_linked"     // undo: there was no link to remove
+	Linked        = schema.Linked
+	AlreadyLinked = schema.AlreadyLinked
+	Failed        = schema.Failed
+	Invalid       = schema.Invalid
+	Valid         = schema.Valid
+	Unlinked      = schema.Unlinked
+	NotLinked     = schema.NotLinked
 )
-
-// OK reports whether the status counts as success for the exit code.
-func (s Status) OK() bool {
-	switch s {
-	case Linked, AlreadyLinked, Valid, Unlinked, NotLinked:
-		return true
-	}
-	return false
-}
-
-// Columns are the report's own columns, in order. Carried-through input columns follow.
-var Columns = []string{
-	"line", "status", "error_code", "error_message", "attempts",
-	"user_pool_id", "destination_provider", "destination_user",
-	"source_provider", "source_attribute", "source_value",
-	"duration_ms", "finished_at",
-}
-
-// ExtraColumn holds, in a CSV report of a JSONL input, the input's unknown keys as one
-// JSON object: JSONL records need not share keys, so they cannot become CSV columns.
-const ExtraColumn = "extra"
 
 // Record is one row's result.
 type Record struct {
@@ -60,6 +45,40 @@ type Record struct {
 	Duration     time.Duration
 	FinishedAt   time.Time
 	Extra        []input.Field
+}
+
+// column returns the value of one of the report's own columns, as a CSV report writes it.
+func (r *Record) column(name string) string {
+	q := &r.Request
+	switch name {
+	case schema.ColLine:
+		return strconv.Itoa(r.Line)
+	case schema.ColStatus:
+		return string(r.Status)
+	case schema.ColErrorCode:
+		return r.ErrorCode
+	case schema.ColErrorMessage:
+		return r.ErrorMessage
+	case schema.ColAttempts:
+		return strconv.Itoa(r.Attempts)
+	case schema.ColUserPoolID:
+		return q.UserPoolID
+	case schema.ColDestinationProvider:
+		return q.DestinationProvider
+	case schema.ColDestinationUser:
+		return q.DestinationUser
+	case schema.ColSourceProvider:
+		return q.SourceProvider
+	case schema.ColSourceAttribute:
+		return q.SourceAttribute
+	case schema.ColSourceValue:
+		return q.SourceValue
+	case schema.ColDurationMS:
+		return strconv.FormatInt(r.Duration.Milliseconds(), 10)
+	case schema.ColFinishedAt:
+		return formatTime(r.FinishedAt)
+	}
+	panic("report: no column " + name)
 }
 
 // Format is a report's encoding.
@@ -84,3 +103,10 @@ func FormatOf(path string) (Format, error) {
 
 // timeLayout is how finished_at is written: UTC, millisecond precision.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}

@@ -10,33 +10,37 @@ import (
 	"os"
 	"slices"
 	"strconv"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // Journal is what an existing report says of a run that did not finish: a record on disk
 // means its row is done. Recover reads it back for resume.
 type Journal struct {
-	Done    LineSet          // lines of the input with a record
+	Done    input.LineSet    // lines of the input with a record
 	Records int64            // records kept
 	Torn    int64            // bytes of a half-written last record, cut off
 	Summary map[Status]int64 // records by status
 	Codes   map[string]int64 // records by error code
+	final   []Status         // the statuses a record may hold
 }
 
 // MaxTorn is the most Recover cuts off a report: more than one record's worth of bytes that
 // do not parse is damage, not a write cut short by a crash.
 const MaxTorn = 4 << 20
 
-// Recover reads the report at path, written with layout l, for resume. A half-written last
-// record (a crash mid-write) is cut off, so that its row runs again; any other damage is an
-// error. Records must be of lines 1 to maxLine. A report shorter than its CSV header gets
-// the header again.
-func Recover(path string, l Layout, maxLine int) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// Recover reads the report at path, written by cmd with layout l, for resume. A half-written
+// last record (a crash mid-write) is cut off, so that its row runs again; any other damage
+// is an error. Records must be of lines 1 to maxLine and hold a final status of cmd. A report
+// shorter than its CSV header gets the header again.
+func Recover(path string, cmd schema.Command, l Layout, maxLine int) (*Journal, error) {
+	f, err := openOwned(path, os.O_RDWR)
 	if err != nil {
 		return nil, fmt.Errorf("open report for resume: %w", err)
 	}
 	defer f.Close()
-	j := &Journal{Summary: map[Status]int64{}, Codes: map[string]int64{}}
+	j := &Journal{Summary: map[Status]int64{}, Codes: map[string]int64{}, final: cmd.Final()}
 	r := bufio.NewReaderSize(f, 256<<10)
 	var good int64 // offset after the last complete record
 	if l.Format == CSV {
@@ -76,6 +80,52 @@ func Recover(path string, l Layout, maxLine int) (*Journal, error) {
 	return j, f.Sync()
 }
 
+// hasRecords reports whether the report at path holds a whole record: a CSV report
+// something after its header, a JSONL one a whole line.
+func hasRecords(path string, format Format) (bool, error) {
+	f, err := openOwned(path, os.O_RDONLY)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	if format == JSONL {
+		_, err := r.ReadSlice('\n')
+		return err == nil || errors.Is(err, bufio.ErrBufferFull), nil
+	}
+	skip := 1
+	var buf []byte
+	for i := 0; ; i++ {
+		buf, err = readCSVRecord(r, buf[:0])
+		if err != nil {
+			return false, nil // the end, or a torn record: nothing whole
+		}
+		if i >= skip {
+			return true, nil
+		}
+	}
+}
+
+// looksLikeReport reports whether a file without a meta is empty or starts like a report
+// of bulklink's: one that a crash left without its meta may be started over; anything else
+// is not bulklink's to truncate.
+func looksLikeReport(path string) (bool, error) {
+	f, err := openOwned(path, os.O_RDONLY)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	head = head[:n]
+	csvHead := []byte(schema.ColLine + "," + schema.ColStatus + ",")
+	return n == 0 || bytes.HasPrefix(head, []byte(`{"line":`)) ||
+		bytes.HasPrefix(head, csvHead) || bytes.HasPrefix(csvHead, head), nil
+}
+
 // errTorn marks a last record cut short.
 var errTorn = errors.New("torn record")
 
@@ -84,10 +134,8 @@ func (j *Journal) add(line int, status, code string, at int64, maxLine int) erro
 		return fmt.Errorf("record at byte %d: line %d is not a line of the input (1 to %d)", at, line, maxLine)
 	}
 	st := Status(status)
-	switch st {
-	case Linked, AlreadyLinked, Failed, Invalid:
-	default:
-		return fmt.Errorf("record at byte %d: status %q is not one of a run's", at, status)
+	if !slices.Contains(j.final, st) {
+		return fmt.Errorf("record at byte %d: status %q is not one this report's command writes (%v)", at, status, j.final)
 	}
 	if !j.Done.Add(line) {
 		return fmt.Errorf("record at byte %d: line %d recorded twice", at, line)
@@ -271,13 +319,4 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "..."
 	}
 	return string(b)
-}
-
-// Append opens the report at path to add records after those Recover kept.
-func Append(path string, l Layout) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open report: %w", err)
-	}
-	return NewWriter(f, l, false)
 }

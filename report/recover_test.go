@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 const header = "line,status,error_code,error_message,attempts,user_pool_id,destination_provider,destination_user,source_provider,source_attribute,source_value,duration_ms,finished_at,note\n"
@@ -37,8 +39,8 @@ func TestRecover(t *testing.T) {
 		{name: "torn header", layout: csvLayout, content: "line,status,er", wantTorn: len("line,status,er"), wantKept: header},
 		{name: "empty", layout: csvLayout, content: "", wantKept: header},
 		{name: "line twice", layout: csvLayout, content: header + csvRecord("2", "linked", "", "") + csvRecord("2", "failed", "", ""), wantErr: "line 2 recorded twice"},
-		{name: "unknown status", layout: csvLayout, content: header + csvRecord("2", "done", "", ""), wantErr: `status "done" is not one of a run's`},
-		{name: "a validate record", layout: csvLayout, content: header + csvRecord("2", "valid", "", ""), wantErr: `status "valid" is not one of a run's`},
+		{name: "unknown status", layout: csvLayout, content: header + csvRecord("2", "done", "", ""), wantErr: `status "done" is not one this report's command writes`},
+		{name: "a validate record", layout: csvLayout, content: header + csvRecord("2", "valid", "", ""), wantErr: `status "valid" is not one this report's command writes`},
 		{name: "another layout", layout: Layout{Format: CSV}, content: header, wantErr: "is not that of this input's report"},
 		{name: "jsonl whole", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + jsonl("3", "invalid"), wantLines: []int{1, 3}},
 		{name: "jsonl torn", layout: Layout{Format: JSONL}, content: jsonl("1", "linked") + `{"line":2,"sta`, wantLines: []int{1}, wantTorn: len(`{"line":2,"sta`)},
@@ -60,7 +62,7 @@ func TestRecover(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			j, err := Recover(path, tt.layout, 1000)
+			j, err := Recover(path, schema.Run, tt.layout, 1000)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Recover: %v, want an error with %q", err, tt.wantErr)
@@ -90,7 +92,11 @@ func TestRecover(t *testing.T) {
 				t.Errorf("file after recovery\n got %q\nwant %q", got, want)
 			}
 			// New records append cleanly after what was kept.
-			w, err := Append(path, tt.layout)
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := NewWriter(f, tt.layout, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,31 +104,11 @@ func TestRecover(t *testing.T) {
 			r.Line = 99
 			must(t, w.Write(r))
 			must(t, w.Close())
-			j2, err := Recover(path, tt.layout, 1000)
+			j2, err := Recover(path, schema.Run, tt.layout, 1000)
 			if err != nil || !j2.Done.Has(99) || j2.Torn != 0 || int(j2.Records) != len(tt.wantLines)+1 {
 				t.Errorf("after appending: %+v, %v; want the old lines and 99, nothing torn", j2, err)
 			}
 		})
-	}
-}
-
-func TestLineSet(t *testing.T) {
-	var s LineSet
-	for _, l := range []int{0, 1, 63, 64, 1_000_000, 1} {
-		s.Add(l)
-	}
-	if s.Len() != 5 {
-		t.Errorf("Len %d, want 5", s.Len())
-	}
-	for _, l := range []int{0, 1, 63, 64, 1_000_000} {
-		if !s.Has(l) {
-			t.Errorf("Has(%d) = false", l)
-		}
-	}
-	for _, l := range []int{2, 65, 999_999, 1_000_001, -1, 50_000_000} {
-		if s.Has(l) {
-			t.Errorf("Has(%d) = true", l)
-		}
 	}
 }
 

@@ -30,9 +30,23 @@ type Summary struct {
 	Checks      int64            `json:"verifications"` // AdminGetUser calls that settled an ambiguous answer
 	Resumed     int64            `json:"resumed_rows"`  // rows the report held when this run started
 	Skipped     int64            `json:"skipped_rows"`  // rows --only left out
-	Aborted     string           `json:"aborted,omitempty"`
-	ExitCode    int              `json:"exit_code"`
+	// PoolChecks says whether validate read the pools for the trust checks: done, or
+	// skipped and why.
+	PoolChecks string `json:"pool_checks,omitempty"`
+	Aborted    string `json:"aborted,omitempty"`
+	// State says whether the command is running (the summary is written when it starts, so
+	// that a killed run does not leave the previous one's behind) or how it ended.
+	State    string `json:"state"`
+	ExitCode int    `json:"exit_code"`
 }
+
+// The states of a summary.
+const (
+	StateRunning  = "running"  // the command has not ended (or was killed)
+	StateFinished = "finished" // every row has a record (exit 0 or 1)
+	StateStopped  = "stopped"  // stopped by a signal; resumable
+	StateAborted  = "aborted"  // stopped by a fatal condition or an error
+)
 
 // NewSummary starts a summary.
 func NewSummary(command string, start time.Time) *Summary {
@@ -91,10 +105,14 @@ func (s *Summary) WriteFile(path string) error {
 }
 
 // writeJSON writes v as indented JSON to path atomically (a synced temporary file renamed
-// over it), readable by its owner only.
+// over it), readable by its owner only. A path that is a link or another user's file is
+// refused, not replaced.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := checkReplaceable(path); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
@@ -126,6 +144,9 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  %d rows left out by --only\n", s.Skipped)
+	}
+	if s.PoolChecks != "" {
+		fmt.Fprintf(w, "  pool checks: %s\n", s.PoolChecks)
 	}
 	for _, st := range sortedKeys(s.ByStatus) {
 		fmt.Fprintf(w, "  %-15s %d\n", st, s.ByStatus[st])

@@ -2,25 +2,34 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
-	"fmt"
+	"encoding/json"
 	"io"
 	"os"
-	"path/filepath"
-	"strconv"
-	"unicode/utf8"
 
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // Layout fixes what a report holds beyond its own columns.
 type Layout struct {
 	Format Format
-	// ExtraColumns are the carried-through input columns of a CSV input, in order.
+	// ExtraColumns are the carried-through columns of a CSV input, in order.
 	ExtraColumns []string
-	// ExtraJSON adds the ExtraColumn to a CSV report, for inputs (JSONL) whose unknown
-	// keys are not known up front.
+	// ExtraJSON adds schema.ExtraColumn to a CSV report, for inputs (JSONL) whose carried
+	// keys are not known up front: it holds them as one JSON object.
 	ExtraJSON bool
+}
+
+// header is the CSV header of a report with this layout.
+func (l Layout) header() []string {
+	h := schema.ColumnNames()
+	h = append(h, l.ExtraColumns...)
+	if l.ExtraJSON {
+		h = append(h, schema.ExtraColumn)
+	}
+	return h
 }
 
 // Writer encodes records to a report. It is not safe for concurrent use: one goroutine
@@ -31,13 +40,16 @@ type Writer struct {
 	csv    *csv.Writer
 	file   *os.File // nil when writing to a plain io.Writer
 	fields []string
-	buf    []byte
+	buf    bytes.Buffer
+	enc    *json.Encoder // encodes into buf
 }
 
 // NewWriter returns a Writer that encodes to w. When header is true, a CSV report starts
 // with its header line.
 func NewWriter(w io.Writer, l Layout, header bool) (*Writer, error) {
 	rw := &Writer{layout: l, bw: bufio.NewWriterSize(w, 64<<10)}
+	rw.enc = json.NewEncoder(&rw.buf)
+	rw.enc.SetEscapeHTML(false)
 	if f, ok := w.(*os.File); ok {
 		rw.file = f
 	}
@@ -52,76 +64,36 @@ func NewWriter(w io.Writer, l Layout, header bool) (*Writer, error) {
 	return rw, nil
 }
 
-// Create creates (or truncates) the report file at path, readable by its owner only, and
-// makes its header and its name durable.
-func Create(path string, l Layout) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create report: %w", err)
-	}
-	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode through O_TRUNC
-		f.Close()
-		return nil, fmt.Errorf("create report: %w", err)
-	}
-	w, err := NewWriter(f, l, true)
-	if err == nil {
-		err = w.Sync()
-	}
-	if err == nil {
-		err = syncDir(path)
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create report: %w", err)
-	}
-	return w, nil
-}
-
-// syncDir makes a file's creation or renaming durable: the entry lives in its directory.
-func syncDir(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// header is the CSV header of a report with this layout.
-func (l Layout) header() []string {
-	h := append([]string(nil), Columns...)
-	h = append(h, l.ExtraColumns...)
-	if l.ExtraJSON {
-		h = append(h, ExtraColumn)
-	}
-	return h
-}
-
 // Write encodes one record. Records are buffered: Flush or Sync make them durable.
 func (w *Writer) Write(r *Record) error {
 	if w.layout.Format == CSV {
 		return w.writeCSV(r)
 	}
-	w.buf = appendJSONRecord(w.buf[:0], r)
-	w.buf = append(w.buf, '\n')
-	_, err := w.bw.Write(w.buf)
+	w.buf.Reset()
+	if err := w.appendJSON(r); err != nil {
+		return err
+	}
+	w.buf.WriteByte('\n')
+	_, err := w.bw.Write(w.buf.Bytes())
 	return err
 }
 
 func (w *Writer) writeCSV(r *Record) error {
 	f := w.fields[:0]
-	f = append(f,
-		strconv.Itoa(r.Line), string(r.Status), r.ErrorCode, r.ErrorMessage, strconv.Itoa(r.Attempts),
-		r.Request.UserPoolID, r.Request.DestinationProvider, r.Request.DestinationUser,
-		r.Request.SourceProvider, r.Request.SourceAttribute, r.Request.SourceValue,
-		strconv.FormatInt(r.Duration.Milliseconds(), 10), formatTime(r),
-	)
+	for _, c := range schema.Columns {
+		f = append(f, r.column(c.Name))
+	}
 	f = appendExtraCells(f, w.layout.ExtraColumns, r.Extra)
 	if w.layout.ExtraJSON {
 		cell := ""
 		if len(r.Extra) > 0 {
-			w.buf = appendJSONFields(w.buf[:0], r.Extra)
-			cell = string(w.buf)
+			w.buf.Reset()
+			w.buf.WriteByte('{')
+			if err := w.appendFields(r.Extra, false); err != nil {
+				return err
+			}
+			w.buf.WriteByte('}')
+			cell = w.buf.String()
 		}
 		f = append(f, cell)
 	}
@@ -149,11 +121,72 @@ func appendExtraCells(dst []string, cols []string, extra []input.Field) []string
 	return dst
 }
 
-func formatTime(r *Record) string {
-	if r.FinishedAt.IsZero() {
-		return ""
+// jsonRecord is a JSONL record's own keys, in the order of schema.Columns (a test holds it
+// to the table). Recovery reads the first three by position: {"line":N,"status":"S",
+// "error_code":"C", so that no carried key is ever taken for them.
+type jsonRecord struct {
+	Line                int    `json:"line"`
+	Status              Status `json:"status"`
+	ErrorCode           string `json:"error_code"`
+	ErrorMessage        string `json:"error_message"`
+	Attempts            int    `json:"attempts"`
+	UserPoolID          string `json:"user_pool_id"`
+	DestinationProvider string `json:"destination_provider"`
+	DestinationUser     string `json:"destination_user"`
+	SourceProvider      string `json:"source_provider"`
+	SourceAttribute     string `json:"source_attribute"`
+	SourceValue         string `json:"source_value"`
+	DurationMS          int64  `json:"duration_ms"`
+	FinishedAt          string `json:"finished_at"`
+}
+
+// appendJSON encodes r as one JSON object into w.buf: its own keys, then its carried ones.
+func (w *Writer) appendJSON(r *Record) error {
+	q := &r.Request
+	if err := w.enc.Encode(jsonRecord{
+		r.Line, r.Status, r.ErrorCode, r.ErrorMessage, r.Attempts,
+		q.UserPoolID, q.DestinationProvider, q.DestinationUser, q.SourceProvider, q.SourceAttribute, q.SourceValue,
+		r.Duration.Milliseconds(), formatTime(r.FinishedAt),
+	}); err != nil {
+		return err
 	}
-	return r.FinishedAt.UTC().Format(timeLayout)
+	w.buf.Truncate(w.buf.Len() - len("}\n")) // Encode ends the object and the line
+	if err := w.appendFields(r.Extra, true); err != nil {
+		return err
+	}
+	w.buf.WriteByte('}')
+	return nil
+}
+
+// appendFields encodes fields as the members of a JSON object into w.buf, after a comma when
+// more is true: names and string values through encoding/json, JSON values as they came.
+func (w *Writer) appendFields(fields []input.Field, more bool) error {
+	for i, f := range fields {
+		if more || i > 0 {
+			w.buf.WriteByte(',')
+		}
+		if err := w.encode(f.Name); err != nil {
+			return err
+		}
+		w.buf.WriteByte(':')
+		if f.JSON && json.Valid([]byte(f.Value)) {
+			w.buf.WriteString(f.Value)
+			continue
+		}
+		if err := w.encode(f.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encode appends v's JSON to w.buf, without the newline Encode adds.
+func (w *Writer) encode(v any) error {
+	if err := w.enc.Encode(v); err != nil {
+		return err
+	}
+	w.buf.Truncate(w.buf.Len() - 1)
+	return nil
 }
 
 // Flush writes buffered records to the file (not necessarily to stable storage).
@@ -187,117 +220,4 @@ func (w *Writer) Close() error {
 		}
 	}
 	return err
-}
-
-func appendJSONRecord(b []byte, r *Record) []byte {
-	b = append(b, `{"line":`...)
-	b = strconv.AppendInt(b, int64(r.Line), 10)
-	b = appendJSONKey(b, "status")
-	b = appendJSONString(b, string(r.Status))
-	b = appendJSONKey(b, "error_code")
-	b = appendJSONString(b, r.ErrorCode)
-	b = appendJSONKey(b, "error_message")
-	b = appendJSONString(b, r.ErrorMessage)
-	b = append(b, `,"attempts":`...)
-	b = strconv.AppendInt(b, int64(r.Attempts), 10)
-	q := &r.Request
-	for _, kv := range [...]struct{ k, v string }{
-		{"user_pool_id", q.UserPoolID},
-		{"destination_provider", q.DestinationProvider},
-		{"destination_user", q.DestinationUser},
-		{"source_provider", q.SourceProvider},
-		{"source_attribute", q.SourceAttribute},
-		{"source_value", q.SourceValue},
-	} {
-		b = appendJSONKey(b, kv.k)
-		b = appendJSONString(b, kv.v)
-	}
-	b = append(b, `,"duration_ms":`...)
-	b = strconv.AppendInt(b, r.Duration.Milliseconds(), 10)
-	b = appendJSONKey(b, "finished_at")
-	b = appendJSONString(b, formatTime(r))
-	for _, e := range r.Extra {
-		b = appendJSONKey(b, e.Name)
-		b = appendJSONValue(b, e)
-	}
-	return append(b, '}')
-}
-
-// appendJSONValue appends an extra field's value: JSON text as it came, else a string.
-func appendJSONValue(b []byte, f input.Field) []byte {
-	if f.JSON {
-		return append(b, f.Value...)
-	}
-	return appendJSONString(b, f.Value)
-}
-
-func appendJSONFields(b []byte, fields []input.Field) []byte {
-	b = append(b, '{')
-	for i, e := range fields {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, e.Name)
-		b = append(b, ':')
-		b = appendJSONValue(b, e)
-	}
-	return append(b, '}')
-}
-
-func appendJSONKey(b []byte, k string) []byte {
-	b = append(b, ',')
-	b = appendJSONString(b, k)
-	return append(b, ':')
-}
-
-const hex = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

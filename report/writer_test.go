@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/schema"
 )
 
 func sampleRecord() *Record {
@@ -108,18 +110,21 @@ func TestJSONLRecord(t *testing.T) {
 	}
 }
 
-// A report is itself a valid input: read back, each record is the same request, with the
-// report's line and status as its Prior and the extras carried through again.
+// A report is itself a valid input, whatever columns its input had: read back, each record
+// is the same request, with the report's line and status as its Prior, and every column
+// carried through again, the report's own under new names, never twice.
 func TestReportIsAnInput(t *testing.T) {
 	for _, f := range []Format{CSV, JSONL} {
 		t.Run(string(f), func(t *testing.T) {
 			var b bytes.Buffer
-			w, err := NewWriter(&b, Layout{Format: f, ExtraColumns: []string{"ticket"}}, true)
+			// The input had columns named like the report's: carried as input_status,
+			// input_line and input_extra.
+			w, err := NewWriter(&b, Layout{Format: f, ExtraColumns: []string{"ticket", "input_status", "input_line", "input_extra"}}, true)
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := sampleRecord()
-			r.Extra = []input.Field{{Name: "ticket", Value: "T-1"}}
+			r.Extra = []input.Field{{Name: "ticket", Value: "T-1"}, {Name: "input_status", Value: "vip"}, {Name: "input_line", Value: "x"}, {Name: "input_extra", Value: "{}"}}
 			must(t, w.Write(r))
 			must(t, w.Flush())
 			var rd input.Reader
@@ -141,8 +146,26 @@ func TestReportIsAnInput(t *testing.T) {
 			if row.Prior == nil || row.Prior.Line != 7 || row.Prior.Status != "failed" {
 				t.Errorf("prior %+v, want line 7, status failed", row.Prior)
 			}
-			if len(row.Extra) != 1 || row.Extra[0].Name != "ticket" || row.Extra[0].Value != "T-1" {
-				t.Errorf("extras %+v, want ticket=T-1 only", row.Extra)
+			got := map[string]string{}
+			for _, e := range row.Extra {
+				if _, twice := got[e.Name]; twice || schema.Reserved(e.Name) {
+					t.Errorf("extra %q: twice or reserved, in %+v", e.Name, row.Extra)
+				}
+				got[e.Name] = e.Value
+			}
+			want := map[string]string{
+				"input_input_line": "7", "input_input_status": "failed", "input_error_code": "UserNotFoundException",
+				"input_error_message": "User does not exist.", "input_attempts": "2", "input_duration_ms": "1500",
+				"input_finished_at": "2026-11-21T23:05:01.234Z",
+				"ticket":            "T-1", "input_status": "vip", "input_line": "x", "input_extra": "{}",
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("extra %s = %q, want %q (all: %+v)", k, got[k], v, row.Extra)
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("extras %+v, want exactly %v", row.Extra, want)
 			}
 			if _, err := rd.Next(); err != io.EOF {
 				t.Errorf("after the record: %v, want EOF", err)
@@ -151,20 +174,44 @@ func TestReportIsAnInput(t *testing.T) {
 	}
 }
 
-func TestCreateIsPrivate(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.csv")
-	w, err := Create(path, Layout{Format: CSV})
-	if err != nil {
-		t.Fatal(err)
+// TestColumnsMatchSchema holds both encoders to the schema's table of columns: the CSV header
+// and the JSONL keys, in order, and the values under them.
+func TestColumnsMatchSchema(t *testing.T) {
+	var c, j bytes.Buffer
+	cw, _ := NewWriter(&c, Layout{Format: CSV}, true)
+	jw, _ := NewWriter(&j, Layout{Format: JSONL}, true)
+	r := sampleRecord()
+	for _, w := range []*Writer{cw, jw} {
+		must(t, w.Write(r))
+		must(t, w.Flush())
 	}
-	must(t, w.Write(sampleRecord()))
-	must(t, w.Close())
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
+	lines := strings.Split(c.String(), "\n")
+	if got, want := lines[0], strings.Join(schema.ColumnNames(), ","); got != want {
+		t.Errorf("CSV header %q, want %q", got, want)
 	}
-	if perm := fi.Mode().Perm(); perm != 0o600 {
-		t.Errorf("report mode %v, want 0600", perm)
+	record := j.String()
+	dec := json.NewDecoder(&j)
+	if tok, _ := dec.Token(); tok != json.Delim('{') {
+		t.Fatalf("JSONL record does not start with an object: %q", j.String())
+	}
+	cells := strings.Split(lines[1], ",")
+	for i, col := range schema.Columns {
+		key, err := dec.Token()
+		if err != nil || key != col.Name {
+			t.Fatalf("JSONL key %d: %v %v, want %q", i, key, err, col.Name)
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSuffix(fmt.Sprint(v), ".000"); got != cells[i] && fmt.Sprintf("%.0f", v) != cells[i] {
+			t.Errorf("column %s: JSONL %v, CSV %q", col.Name, v, cells[i])
+		}
+	}
+	// The input package reads every request column of the table, by that name.
+	row, err := input.NewJSONL(strings.NewReader(record), input.Options{}).Next()
+	if err != nil || row.Request != r.Request {
+		t.Errorf("the record read back as input: %+v, %v; want %+v", row.Request, err, r.Request)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // inputHeader is the CSV header of generated inputs; rowBytes about the size of a row.
@@ -118,11 +119,8 @@ func writeDoneReport(reportPath, inputPath string, done int, endpoint string) er
 	if err != nil {
 		return err
 	}
-	meta := report.Meta{Input: inputPath, Fingerprint: fp, Region: "us-east-1", Endpoint: endpoint, CreatedAt: time.Now().UTC(), Version: "bench-harness"}
-	if err := meta.WriteFile(reportPath); err != nil {
-		return err
-	}
-	w, err := report.Create(reportPath, report.Layout{Format: report.CSV})
+	meta := &report.Meta{Input: inputPath, Fingerprint: fp, Region: "us-east-1", Endpoint: endpoint, CreatedAt: time.Now().UTC(), Version: "bench-harness"}
+	w, err := report.Open(report.Spec{Path: reportPath, Command: schema.Run, Layout: report.Layout{Format: report.CSV}, Meta: meta, Restart: true})
 	if err != nil {
 		return err
 	}

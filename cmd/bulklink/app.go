@@ -15,6 +15,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	signals        <-chan os.Signal // SIGINT and SIGTERM; nil in tests that send none
+	red            *redactor        // scrubs secrets from what is printed
 }
 
 // command is one subcommand: its flags and the function that runs it.
@@ -27,6 +28,7 @@ func commands() []command {
 	return []command{
 		{"run", "--input PATH|- --report PATH [options]", "link every row", runLink},
 		{"validate", "--input PATH|- [--report PATH] [options]", "check rows, call nothing that writes", runValidate},
+		{"undo", "--report PATH --undo-report PATH [options]", "unlink what a run linked", runUndo},
 		{"emulate", "[--listen 127.0.0.1:9229] [--seed PATH] [fault options]", "serve a local Cognito endpoint", runEmulate},
 		{"version", "", "print the version", runVersion},
 	}
@@ -34,6 +36,9 @@ func commands() []command {
 
 // run is the whole program behind main: it returns the exit code.
 func run(ctx context.Context, args []string, e env) int {
+	if e.red == nil {
+		e.red = new(redactor)
+	}
 	if len(args) == 0 {
 		usage(e.stderr)
 		return exitUsage

@@ -117,7 +117,7 @@ func runEmulate(ctx context.Context, args []string, e env) int {
 		errorf(e, "emulate", err)
 		return exitUsage
 	}
-	log := o.out.logger(e)
+	log := o.out.logger(e, e.red)
 	defer log.Sync()
 	stop, _, release := withSignals(ctx, e.signals)
 	defer release()

@@ -68,3 +68,14 @@ func exitCode(ctx context.Context, err error, failed bool) int {
 	}
 	return exitFatal
 }
+
+// stateOf is the summary's state for an exit code.
+func stateOf(code int) string {
+	switch code {
+	case exitOK, exitRows:
+		return report.StateFinished
+	case exitSIGINT, exitSIGTERM:
+		return report.StateStopped
+	}
+	return report.StateAborted
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "bulklink")
-	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race") // go test -race: the binary is raced too
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build bulklink:", err)
@@ -79,6 +84,24 @@ func cleanEnv() []string {
 	}
 	return append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
 }
+
+// testSeed returns the seed of a randomised test: BULKLINK_TEST_SEED when set, else a new
+// one, logged either way so that a failure can be replayed.
+func testSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := rand.Uint64()
+	if s := os.Getenv("BULKLINK_TEST_SEED"); s != "" {
+		if _, err := fmt.Sscan(s, &seed); err != nil {
+			t.Fatalf("BULKLINK_TEST_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("seed %d (replay with BULKLINK_TEST_SEED=%d)", seed, seed)
+	return seed
+}
+
+// longTests says whether the long versions of the soak tests run: BULKLINK_LONG_TESTS=1,
+// which .ci/run sets.
+func longTests() bool { return os.Getenv("BULKLINK_LONG_TESTS") == "1" }
 
 func tail(s string, n int) string {
 	if len(s) > n {

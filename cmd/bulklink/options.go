@@ -6,16 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/smithy-go/logging"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
@@ -46,81 +40,29 @@ func (o *inputOptions) inputFormat() input.Format {
 	return f
 }
 
-func (o *inputOptions) open(e env) (input.Reader, error) {
+// open opens the input once. A stream is spooled into spoolDir.
+func (o *inputOptions) open(ctx context.Context, e env, spoolDir string) (*input.Source, error) {
 	if o.path == "" {
 		return nil, usagef("--input is required")
 	}
-	r, err := input.Open(o.path, e.stdin, input.Options{Format: input.Format(o.format), UserPoolID: o.userPoolID})
+	src, err := input.Open(ctx, o.path, e.stdin, input.Options{Format: input.Format(o.format), UserPoolID: o.userPoolID}, spoolDir)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return r, nil
+	return src, nil
 }
 
 // awsOptions reach Cognito: the SDK's default chain, with the AWS CLI's overrides.
 type awsOptions struct {
 	region, profile, endpointURL string
+	// fallbackRegion is used when nothing else gives a region (undo: the run's).
+	fallbackRegion string
 }
 
 func (o *awsOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.region, "region", "", "AWS region (default: from the environment or profile)")
 	fs.StringVar(&o.profile, "profile", "", "named profile from the shared AWS config")
 	fs.StringVar(&o.endpointURL, "endpoint-url", "", "Cognito `URL`, e.g. of a local bulklink emulate (default: AWS's; AWS_ENDPOINT_URL works too)")
-}
-
-// client builds the Cognito client. The SDK's retries are off: the job paces, retries and
-// classifies every call itself, and the SDK's standard retryer would fight it (its retry
-// quota fails calls with "retry quota exceeded" under sustained throttling, and it retries
-// the permanent five-identity LimitExceededException as a throttle).
-func (o *awsOptions) client(ctx context.Context, conns int, log *zap.Logger) (*cip.Client, error) {
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = conns + 4
-		t.MaxIdleConnsPerHost = conns + 4 // one kept-alive connection per worker
-	})
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-		config.WithHTTPClient(httpClient),
-	}
-	if o.region != "" {
-		opts = append(opts, config.WithRegion(o.region))
-	}
-	if o.profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(o.profile))
-	}
-	if o.endpointURL != "" {
-		u, err := url.Parse(o.endpointURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, usagef("--endpoint-url %q: want an http or https URL, e.g. http://127.0.0.1:9229", o.endpointURL)
-		}
-	}
-	// The SDK's own log lines (an IMDS fallback, say) go through the operator's log.
-	opts = append(opts, config.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
-		log.Debug("aws sdk: " + fmt.Sprintf(format, v...))
-	})))
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, usagef("load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, usagef("no AWS region: set --region, AWS_REGION, or a region in the profile")
-	}
-	// Credentials are checked before the first row: a missing or expired credential stops
-	// the run at once instead of failing every row.
-	if cfg.Credentials == nil {
-		return nil, &job.FatalError{Code: "CredentialsError", Message: "no AWS credentials found"}
-	}
-	cfg.Credentials = aws.NewCredentialsCache(job.CredentialsProvider(cfg.Credentials))
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		log.Debug("credentials", zap.Error(err))
-		return nil, &job.FatalError{Code: "CredentialsError", Err: err, Message: "no usable AWS credentials: set AWS_ACCESS_KEY_ID and " +
-			"AWS_SECRET_ACCESS_KEY, choose a --profile, or run aws sso login (--log-level debug shows what each source said)"}
-	}
-	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", o.endpointURL))
-	return cip.NewFromConfig(cfg, func(co *cip.Options) {
-		if o.endpointURL != "" {
-			co.BaseEndpoint = aws.String(o.endpointURL)
-		}
-	}), nil
 }
 
 // engineOptions tune the pool of workers.
@@ -131,6 +73,7 @@ type engineOptions struct {
 	maxAttempts int
 	timeout     time.Duration
 	grace       time.Duration
+	allow       string // --allow-providers, comma-separated
 }
 
 func (o *engineOptions) register(fs *flag.FlagSet) {
@@ -140,6 +83,21 @@ func (o *engineOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "attempts per row")
 	fs.DurationVar(&o.timeout, "timeout", job.DefaultTimeout, "timeout of one attempt")
 	fs.DurationVar(&o.grace, "grace", job.DefaultGrace, "after Ctrl-C or SIGTERM, how long rows in flight may take to finish")
+	fs.StringVar(&o.allow, "allow-providers", "", "comma-separated identity providers rows may link from; rows of others are invalid (default: any the pool has)")
+}
+
+// allowed returns --allow-providers as a list; nil when it is not given.
+func (o *engineOptions) allowed() []string {
+	if strings.TrimSpace(o.allow) == "" {
+		return nil
+	}
+	var names []string
+	for _, n := range strings.Split(o.allow, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 func (o *engineOptions) validate() error {
@@ -158,6 +116,8 @@ func (o *engineOptions) validate() error {
 		return usagef("--timeout must be positive")
 	case o.grace <= 0:
 		return usagef("--grace must be positive")
+	case strings.TrimSpace(o.allow) != "" && len(o.allowed()) == 0:
+		return usagef("--allow-providers names no provider")
 	}
 	return nil
 }
@@ -204,8 +164,9 @@ func (o *outputOptions) validate() error {
 	return nil
 }
 
-// logger builds the operator's log: console lines on a terminal, JSON lines otherwise.
-func (o *outputOptions) logger(e env) *zap.Logger {
+// logger builds the operator's log: console lines on a terminal, JSON lines otherwise,
+// every entry scrubbed of secrets by red.
+func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 	level, _ := zapcore.ParseLevel(o.logLevel)
 	console := o.logFormat == "console" || o.logFormat == "auto" && isTerminal(e.stderr)
 	var enc zapcore.Encoder
@@ -223,7 +184,7 @@ func (o *outputOptions) logger(e env) *zap.Logger {
 		ec.EncodeDuration = zapcore.StringDurationEncoder
 		enc = zapcore.NewJSONEncoder(ec)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level))
+	return zap.New(red.core(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level)))
 }
 
 func isTerminal(w any) bool {
@@ -231,12 +192,12 @@ func isTerminal(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// errorf prints a command's error for the operator.
+// errorf prints a command's error for the operator, scrubbed of secrets.
 func errorf(e env, cmd string, err error) {
 	var fe *job.FatalError
 	if errors.As(err, &fe) && fe.Line == 0 {
-		fmt.Fprintf(e.stderr, "bulklink %s: fatal: %s\n", cmd, fe.Message)
+		fmt.Fprintf(e.stderr, "bulklink %s: fatal: %s\n", cmd, e.red.String(fe.Message))
 		return
 	}
-	fmt.Fprintf(e.stderr, "bulklink %s: %v\n", cmd, err)
+	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.red.String(err.Error()))
 }

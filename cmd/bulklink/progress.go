@@ -14,16 +14,11 @@ import (
 	"github.com/bulklink/bulklink/job"
 )
 
-// progressSource is what progress knows of the input: the reader, which can tell how many of
-// the file's bytes it has read, and an estimate of its rows (-1 when unknown).
+// progressSource is what progress knows of the input: the reader, which tells how many of the
+// input's bytes it has read (input.Reader.Position), and its rows (-1 when unknown).
 type progressSource struct {
 	reader input.Reader
 	rows   int64
-}
-
-// byteProgress is implemented by readers of regular files.
-type byteProgress interface {
-	Progress() (done, total int64)
 }
 
 // Progress intervals: a live line on a terminal, a log line otherwise (cron, systemd).
@@ -42,8 +37,7 @@ func startProgress(o *outputOptions, e env, log *zap.Logger, in progressSource, 
 	if live {
 		every = liveEvery
 	}
-	bytes, _ := in.reader.(byteProgress)
-	p := &progress{start: time.Now(), st: st, bytes: bytes, total: in.rows, pace: pace, resumed: resumed}
+	p := &progress{start: time.Now(), st: st, bytes: in.reader, total: in.rows, pace: pace, resumed: resumed}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -77,8 +71,8 @@ type sample struct {
 type progress struct {
 	start   time.Time
 	st      *job.Stats
-	bytes   byteProgress // nil when unknown
-	total   int64        // rows in the input, estimated; -1 when unknown
+	bytes   input.Reader
+	total   int64 // rows in the input, estimated; -1 when unknown
 	pace    func() float64
 	resumed int64    // rows the report held at the start
 	samples []sample // the last window's worth, oldest first
@@ -111,7 +105,7 @@ func (p *progress) snap(now time.Time) snapshot {
 		}
 	case p.bytes != nil:
 		// No row count: judge by the bytes read, which run a little ahead of the rows done.
-		if read, size := p.bytes.Progress(); size > 0 && read > 0 {
+		if read, size := p.bytes.Position(); size > 0 && read > 0 {
 			s.fraction = math.Min(1, float64(read)/float64(size))
 			if s.rate > 0 && done > 0 && s.fraction < 1 {
 				left := float64(done) * (1 - s.fraction) / s.fraction

@@ -1,27 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // runOptions are the flags of `bulklink run`.
@@ -35,8 +31,8 @@ type runOptions struct {
 	only        string
 	maxFailures string
 
-	onlyStatuses []string      // parsed --only
-	threshold    job.Threshold // parsed --max-failures
+	onlyStatuses []schema.Status // parsed --only
+	threshold    job.Threshold   // parsed --max-failures
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -50,25 +46,28 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3) once more than N rows failed, or N%% of the rows (judged after %d rows)", job.DefaultMinRows))
 }
 
-func (o *runOptions) validate() error {
+func (o *runOptions) validate() error { return o.check(true) }
+
+// check checks the flags; needReport says whether --report is required.
+func (o *runOptions) check(needReport bool) error {
 	if o.in.path == "" {
 		return usagef("--input is required")
 	}
-	if o.reportPath == "" {
+	if o.reportPath == "" && needReport {
 		return usagef("--report is required")
 	}
-	if _, err := report.FormatOf(o.reportPath); err != nil {
-		return usageError{err}
+	if o.reportPath != "" {
+		if _, err := report.FormatOf(o.reportPath); err != nil {
+			return usageError{err}
+		}
 	}
 	if o.only != "" {
 		for _, s := range strings.Split(o.only, ",") {
 			st := report.Status(strings.TrimSpace(s))
-			switch st {
-			case report.Linked, report.AlreadyLinked, report.Failed, report.Invalid:
-			default:
+			if !slices.Contains(schema.Run.Final(), st) {
 				return usagef("--only: unknown status %q (linked, already_linked, failed, invalid)", s)
 			}
-			o.onlyStatuses = append(o.onlyStatuses, string(st))
+			o.onlyStatuses = append(o.onlyStatuses, st)
 		}
 		slices.Sort(o.onlyStatuses)
 		o.onlyStatuses = slices.Compact(o.onlyStatuses)
@@ -113,7 +112,7 @@ func runLink(ctx context.Context, args []string, e env) int {
 		errorf(e, "run", err)
 		return exitUsage
 	}
-	log := o.out.logger(e)
+	log := o.out.logger(e, e.red)
 	defer log.Sync()
 	stop, kill, release := withSignals(ctx, e.signals)
 	defer release()
@@ -134,7 +133,7 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 	unlock, err := report.Lock(o.reportPath)
 	if err != nil {
 		if _, locked := errors.AsType[*report.LockedError](err); !locked {
-			err = usageError{err} // the report's folder is missing or not writable
+			err = usageError{err} // the report's folder is missing, not writable, or not ours
 		}
 		errorf(e, "run", err)
 		return nil, exitCode(stop, err, false)
@@ -147,6 +146,7 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
 	if sum != nil {
 		sum.ExitCode = code
+		sum.State = stateOf(code)
 		if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
 			log.Error("write summary", zap.Error(werr))
 		}
@@ -155,64 +155,75 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 }
 
 // linkLocked runs the job, with the report's lock held, until the input is done, stop ends
-// (rows in flight may finish), or kill ends (calls in flight are cut). It resumes the report
-// when it exists. The summary, of the whole report, is nil when the run could not start.
+// (rows in flight may finish), or kill ends (calls in flight are cut). Before any write it
+// reads the whole input once and judges every row (prepare); then it creates or resumes the
+// report, and links what is left. The summary, of the whole report, is nil when the run could
+// not start.
 func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
-	meta, total, e, err := fingerprint(o, e)
+	start := time.Now()
+	api, err := o.aws.client(stop, o.engine.concurrency, o.in.userPoolID, log, e.red)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := o.in.open(e)
+	pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+	p, err := prepare(stop, prepareOptions{in: &o.in, allow: o.engine.allowed(), pools: pools,
+		tempDir: tempDir(o.reportPath), only: o.onlyStatuses}, e, log)
 	if err != nil {
 		return nil, err
 	}
-	defer rd.Close()
-	api, err := o.aws.client(stop, o.engine.concurrency, log)
+	defer p.src.Close()
+	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), Region: api.Options().Region,
+		Endpoint: api.endpoint, UserPoolID: o.in.userPoolID, Version: version}
+	rep, err := report.Open(report.Spec{Path: o.reportPath, Command: schema.Run, Layout: reportLayout(o.reportPath, o.in, p.shape),
+		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})
 	if err != nil {
-		return nil, err
+		return nil, reportError(err)
 	}
-	meta.Region, meta.Endpoint, meta.UserPoolID = api.Options().Region, aws.ToString(api.Options().BaseEndpoint), o.in.userPoolID
-	maxLine := math.MaxInt32
-	if total >= 0 {
-		maxLine = int(total) + 2 // the lines, less the header, which fingerprint took off
+	logOpened(log, rep)
+	sum := report.NewSummary("run", start)
+	sum.Input, sum.Report = o.in.path, o.reportPath
+	sum.Resume(rep.Journal)
+	sum.State = report.StateRunning
+	if err := sum.WriteFile(report.SummaryPath(o.reportPath)); err != nil {
+		rep.Close()
+		return nil, usagef("write summary: %w", err)
 	}
-	w, journal, err := openReport(o.reportPath, reportLayout(o.reportPath, o.in, rd), meta, o.restart, maxLine, log)
+	rows, err := p.src.Rows(kill)
 	if err != nil {
-		return nil, err
+		rep.Close()
+		return nil, usageError{err}
 	}
-
 	cfg := o.engine.config(log)
-	cfg.MaxFailures = o.threshold
+	cfg.MaxFailures, cfg.Since, cfg.Skew = o.threshold, rep.Meta.CreatedAt, api.skew
 	j := job.New(api, cfg)
 	context.AfterFunc(stop, j.Stop)
-	sum := report.NewSummary("run", time.Now())
-	sum.Input, sum.Report = o.in.path, o.reportPath
-	sum.Resume(journal)
-	src := &selection{src: rd, done: &journal.Done, only: o.onlyStatuses}
+	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.onlyStatuses}
 	log.Info("run started", zap.String("input", o.in.path), zap.String("report", o.reportPath),
-		zap.Int64("resumed_rows", journal.Records), zap.Float64("rate", o.engine.rate), zap.Int("concurrency", o.engine.concurrency))
+		zap.Int64("rows", p.shape.Rows), zap.Int64("resumed_rows", rep.Journal.Records),
+		zap.Float64("rate", o.engine.rate), zap.Int("concurrency", o.engine.concurrency))
 
+	total := p.shape.Rows
 	if len(o.onlyStatuses) > 0 {
 		total = -1 // a selection of the rows: their number is not known up front
 	}
-	hideProgress := startProgress(&o.out, e, log, progressSource{rd, total}, &j.Stats, journal.Records, j.Rate)
-	err = j.Run(kill, src, &reportSink{w: w, sum: sum})
+	hideProgress := startProgress(&o.out, e, log, progressSource{rows, total}, &j.Stats, rep.Journal.Records, j.Rate)
+	err = j.Run(kill, sel, &reportSink{w: rep.Writer, sum: sum})
 	hideProgress()
-	if cerr := w.Close(); cerr != nil && err == nil {
+	if cerr := rep.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write report: %w", cerr)
 	}
 	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
 	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
-	sum.Skipped = src.skipped.Load()
+	sum.Skipped = sel.Skipped.Load()
 	sum.Finish(time.Now())
 	var fe *job.FatalError
 	switch {
 	case errors.As(err, &fe):
-		sum.Aborted = fe.Error()
+		sum.Aborted = e.red.String(fe.Error())
 	case errors.Is(err, job.ErrStopped):
 		sum.Aborted = context.Cause(stop).Error()
 	case err != nil:
-		sum.Aborted = err.Error()
+		sum.Aborted = e.red.String(err.Error())
 	}
 	var re *job.ReadError
 	if errors.As(err, &re) {
@@ -221,130 +232,30 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 	return sum, err
 }
 
-// fingerprint identifies the input for the report's meta file, and estimates its rows from
-// its lines (-1: unknown). A stream (stdin) is identified by its first MiB, peeked through a
-// buffer that then replaces e.stdin.
-func fingerprint(o *runOptions, e env) (meta *report.Meta, rows int64, _ env, err error) {
-	var fp string
-	var partial bool
-	rows = -1
-	if o.in.path == "-" {
-		br := bufio.NewReaderSize(e.stdin, input.FingerprintPrefix)
-		e.stdin = br
-		fp, partial, err = input.FingerprintStream(br)
-	} else {
-		var lines int64
-		fp, lines, err = input.Fingerprint(o.in.path)
-		if lines >= 0 {
-			rows = lines
-			if o.in.inputFormat() == input.CSV {
-				rows-- // the header
-			}
-		}
+// reportError makes a report that cannot be opened a usage error (exit 2): another input or
+// target, a damaged report, a file bulklink will not touch.
+func reportError(err error) error { return usageError{err} }
+
+// logOpened tells the operator what became of an existing report.
+func logOpened(log *zap.Logger, rep *report.Report) {
+	if rep.Journal.Torn > 0 {
+		log.Warn("cut a half-written record off the end of the report; its row runs again", zap.Int64("bytes", rep.Journal.Torn))
 	}
-	if err != nil {
-		return nil, 0, e, usagef("read input: %w", err)
+	if rep.Replaced != "" {
+		log.Info("started the report over: it held no record yet", zap.String("report", rep.Path), zap.String("was", rep.Replaced))
 	}
-	meta = &report.Meta{Input: o.in.path, Fingerprint: fp, Only: o.onlyStatuses, Partial: partial, CreatedAt: time.Now().UTC(), Version: version}
-	return meta, rows, e, nil
+	if rep.Resumed {
+		log.Info("resuming the report", zap.String("report", rep.Path), zap.Int64("rows_done", rep.Journal.Records))
+	}
 }
 
-// openReport creates the report, or resumes it: when it exists, belongs to this input and
-// this selection of rows, its records are read back (a torn last one cut off) and new ones
-// are appended.
-func openReport(path string, l report.Layout, meta *report.Meta, restart bool, maxLine int, log *zap.Logger) (*report.Writer, *report.Journal, error) {
-	fi, err := os.Stat(path)
-	if restart || errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0 {
-		w, err := createReport(path, l, meta)
-		if err != nil {
-			return nil, nil, usageError{err}
-		}
-		return w, &report.Journal{}, nil
+// onlyMeta is --only as the report's meta records it.
+func (o *runOptions) onlyMeta() []string {
+	var s []string
+	for _, st := range o.onlyStatuses {
+		s = append(s, string(st))
 	}
-	if err != nil {
-		return nil, nil, usagef("report: %w", err)
-	}
-	old, err := report.ReadMeta(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, usagef("report %s exists but %s does not, so it cannot be resumed: use --restart to overwrite it, or another --report", path, report.MetaPath(path))
-	}
-	if err != nil {
-		return nil, nil, usagef("report meta: %w", err)
-	}
-	if err := old.Matches(meta); err != nil {
-		return nil, nil, usagef("cannot resume %s: %w; use --restart to start it over, or another --report", path, err)
-	}
-	j, err := report.Recover(path, l, maxLine)
-	if err != nil {
-		return nil, nil, usagef("cannot resume: %w", err)
-	}
-	if j.Torn > 0 {
-		log.Warn("cut a half-written record off the end of the report; its row runs again", zap.Int64("bytes", j.Torn))
-	}
-	w, err := report.Append(path, l)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	log.Info("resuming the report", zap.String("report", path), zap.Int64("rows_done", j.Records))
-	return w, j, nil
-}
-
-// createReport starts a report over. The order survives a crash at any step: the old meta
-// goes first (a report without one is never resumed), then the report is emptied, and the
-// new meta comes last, once the report it describes is on disk.
-func createReport(path string, l report.Layout, meta *report.Meta) (*report.Writer, error) {
-	if err := report.RemoveMeta(path); err != nil {
-		return nil, fmt.Errorf("remove the old report meta: %w", err)
-	}
-	if err := os.Remove(report.SummaryPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("remove the old summary: %w", err)
-	}
-	w, err := report.Create(path, l)
-	if err != nil {
-		return nil, err
-	}
-	if err := meta.WriteFile(path); err != nil {
-		w.Close()
-		return nil, err
-	}
-	return w, nil
-}
-
-// selection passes on the rows still to do: not in the report yet and, with --only, of a
-// selected prior status.
-type selection struct {
-	src     job.Source
-	done    *report.LineSet
-	only    []string
-	skipped atomic.Int64 // rows --only left out; read by the summary
-	rows    int64        // rows read
-	priors  int64        // rows that carried a prior status
-}
-
-func (s *selection) Next() (input.Row, error) {
-	for {
-		row, err := s.src.Next()
-		if errors.Is(err, io.EOF) && len(s.only) > 0 && s.rows > 0 && s.priors == 0 {
-			return row, errors.New("--only needs a bulklink report as --input: no row carries a status")
-		}
-		if err != nil {
-			return row, err
-		}
-		s.rows++
-		if row.Prior != nil {
-			s.priors++
-		}
-		if s.done.Has(row.Line) {
-			continue
-		}
-		if len(s.only) > 0 {
-			if row.Prior == nil || !slices.Contains(s.only, row.Prior.Status) {
-				s.skipped.Add(1)
-				continue
-			}
-		}
-		return row, nil
-	}
+	return s
 }
 
 // reportSink writes the job's records to the report and counts them in the summary.
@@ -376,14 +287,14 @@ func checkReportPath(reportPath, inputPath string) error {
 	return nil
 }
 
-// reportLayout is the layout of a report at path for the input: a CSV input's extra
-// columns follow the report's own; a JSONL input's unknown keys, which rows need not share,
+// reportLayout is the layout of a report at path for the input: a CSV input's carried
+// columns follow the report's own; a JSONL input's carried keys, which rows need not share,
 // go as keys of a JSONL report or as one JSON cell of a CSV report.
-func reportLayout(path string, in inputOptions, rd input.Reader) report.Layout {
+func reportLayout(path string, in inputOptions, sh *input.Shape) report.Layout {
 	f, _ := report.FormatOf(path) // checked by validate
 	l := report.Layout{Format: f}
 	if in.inputFormat() == input.CSV {
-		l.ExtraColumns = rd.Columns()
+		l.ExtraColumns = sh.Columns
 	} else {
 		l.ExtraJSON = f == report.CSV
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -152,27 +153,73 @@ func TestRunFaultsEndLinked(t *testing.T) {
 	}
 }
 
-func TestRunWrongPoolStopsEarly(t *testing.T) {
-	s := linkScenario(500, 0)
-	s.pool = "us-east-1_NoSuchPool"
-	srv := startEmulator(t, emulator.Options{}, mixedScenario(0).seed)
-	in := writeFile(t, "links.csv", s.csv())
-	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "8")
-	if res.code != exitFatal {
-		t.Errorf("exit code %d, want %d", res.code, exitFatal)
-	}
-	if calls := srv.Calls("AdminLinkProviderForUser"); calls > 16 {
-		t.Errorf("%d link calls before stopping, want a handful (≤ 16)", calls)
-	}
-	if !strings.Contains(res.stderr, "ResourceNotFoundException") || !strings.Contains(res.stderr, "us-east-1_NoSuchPool") {
-		t.Errorf("stderr does not name the error and the pool:\n%s", res.stderr)
-	}
-	for _, r := range readReport(t, rep) {
-		if r["status"] == "failed" {
-			t.Errorf("line %s reported failed: a fatal condition must stop the run, not fail rows", r["line"])
+// Rows that name a pool that does not exist are invalid (PoolNotFound), with no link call,
+// and the rows of other pools go on; a --user-pool-id that does not exist stops the run
+// before any write.
+func TestRunMissingPools(t *testing.T) {
+	t.Parallel()
+	s := linkScenario(40, 0)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	missing := linkScenario(40, 0)
+	missing.pool = "us-east-1_NoSuchPool"
+	var b strings.Builder
+	b.WriteString(s.csv())
+	for i, line := range strings.Split(strings.TrimSpace(missing.csv()), "\n")[1:] {
+		if i%2 == 0 {
+			b.WriteString(line + "\n")
 		}
 	}
+	in := writeFile(t, "links.csv", b.String())
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0")
+	if res.code != exitRows {
+		t.Errorf("exit code %d, want %d", res.code, exitRows)
+	}
+	recs := readReport(t, rep)
+	if len(recs) != 60 {
+		t.Fatalf("%d records, want 60", len(recs))
+	}
+	for _, r := range recs {
+		want := "linked"
+		if r["user_pool_id"] == missing.pool {
+			want = "invalid"
+			if r["error_code"] != "PoolNotFound" {
+				t.Errorf("line %s: code %q, want PoolNotFound", r["line"], r["error_code"])
+			}
+		}
+		if r["status"] != want {
+			t.Errorf("line %s of %s: %s %s, want %s", r["line"], r["user_pool_id"], r["status"], r["error_message"], want)
+		}
+	}
+	if calls := srv.Calls("AdminLinkProviderForUser"); calls != 40 {
+		t.Errorf("%d link calls, want 40: none for the missing pool's rows", calls)
+	}
+
+	t.Run("--user-pool-id", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("destination_user,source_provider,source_value\n")
+		for i := range 30 {
+			fmt.Fprintf(&b, "u%04d,Google,z%d\n", i, i)
+		}
+		in := writeFile(t, "links.csv", b.String())
+		rep := in + ".report.csv"
+		calls := srv.Calls("AdminLinkProviderForUser")
+		res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--user-pool-id", "us-east-1_NoSuchPool")
+		if res.code != exitFatal {
+			t.Errorf("exit code %d, want %d", res.code, exitFatal)
+		}
+		if n := srv.Calls("AdminLinkProviderForUser") - calls; n != 0 {
+			t.Errorf("%d link calls, want none", n)
+		}
+		if !strings.Contains(res.stderr, "us-east-1_NoSuchPool") || !strings.Contains(res.stderr, "--user-pool-id") {
+			t.Errorf("stderr does not name the pool and the flag:\n%s", res.stderr)
+		}
+		if _, err := os.Stat(rep); err == nil {
+			if recs := readReport(t, rep); len(recs) != 0 {
+				t.Errorf("%d records, want none", len(recs))
+			}
+		}
+	})
 }
 
 func TestRunWithoutCredentialsStopsBeforeAnyCall(t *testing.T) {

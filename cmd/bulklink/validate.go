@@ -5,103 +5,217 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
 )
 
-// validateOptions are the flags of `bulklink validate`.
+// validateOptions are the flags of `bulklink validate`: every flag of run, so that a user can
+// swap the verb for a dry run (those that only matter to writing are accepted and ignored),
+// and its own.
 type validateOptions struct {
-	in         inputOptions
-	reportPath string
+	runOptions
+	offline, online, predict bool
 }
+
+// maxShown is how many invalid rows validate prints when it writes no report.
+const maxShown = 10
 
 func runValidate(ctx context.Context, args []string, e env) int {
 	var o validateOptions
 	fs := newFlagSet("validate", e)
-	o.in.register(fs)
-	fs.StringVar(&o.reportPath, "report", "", "optional report, .csv or .jsonl: one record per input row, valid or invalid")
+	o.runOptions.register(fs)
+	fs.Lookup("report").Usage = "optional report, .csv or .jsonl: one record per input row, valid or invalid (never a run's report)"
+	fs.BoolVar(&o.offline, "offline", false, "skip the pool checks: check every row without reading Cognito")
+	fs.BoolVar(&o.online, "online", false, "require the pool checks: fail (exit 3) when Cognito cannot be read")
+	fs.BoolVar(&o.predict, "predict", false, "also read each destination user and the source's profile, and tell what run would do to each row")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
+	if err := o.check(); err != nil {
+		errorf(e, "validate", err)
+		return exitUsage
+	}
+	log := o.out.logger(e, e.red)
+	defer log.Sync()
 	stop, _, release := withSignals(ctx, e.signals)
 	defer release()
-	sum, err := validate(stop, &o, e)
+	sum, shown, err := validate(stop, &o, e, log)
 	if err != nil {
 		errorf(e, "validate", err)
 	}
 	code := exitCode(stop, err, sum != nil && sum.Count(report.Invalid) > 0)
 	if sum != nil {
-		sum.ExitCode = code
+		sum.ExitCode, sum.State = code, stateOf(code)
 		if o.reportPath != "" {
 			if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
 				errorf(e, "validate", werr)
 			}
 		}
+		shown.print(e)
 		sum.Print(e.stderr)
 	}
 	return code
 }
 
-// validate reads every row and checks it, calling nothing.
-func validate(ctx context.Context, o *validateOptions, e env) (*report.Summary, error) {
-	if o.reportPath != "" {
-		if _, err := report.FormatOf(o.reportPath); err != nil {
-			return nil, usageError{err}
-		}
+// check checks the flags: run's, without its need for a report.
+func (o *validateOptions) check() error {
+	if o.offline && o.online {
+		return usagef("--offline and --online contradict each other")
 	}
-	rd, err := o.in.open(e)
-	if err != nil {
-		return nil, err
+	if o.offline && o.predict {
+		return usagef("--predict reads Cognito: it cannot be --offline")
 	}
-	defer rd.Close()
-	var w *report.Writer
-	if o.reportPath != "" {
-		if err := checkReportPath(o.reportPath, o.in.path); err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(report.MetaPath(o.reportPath)); err == nil {
-			return nil, usagef("report %s belongs to a run (it has %s): validate does not overwrite it; choose another --report", o.reportPath, report.MetaPath(o.reportPath))
-		}
-		if w, err = report.Create(o.reportPath, reportLayout(o.reportPath, o.in, rd)); err != nil {
-			return nil, usageError{err}
-		}
-	}
-	sum := report.NewSummary("validate", time.Now())
-	sum.Input, sum.Report = o.in.path, o.reportPath
-	err = check(ctx, rd, w, sum)
-	if w != nil {
-		if cerr := w.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("write report: %w", cerr)
-		}
-	}
-	sum.Finish(time.Now())
-	return sum, err
+	return o.runOptions.check(false)
 }
 
-// check reads and checks every row, writing a record of each to w when there is one.
-func check(ctx context.Context, rd input.Reader, w *report.Writer, sum *report.Summary) error {
+// validate reads every row and checks it, calling nothing that writes. It reads the pools
+// for the trust checks whenever AWS settings resolve, unless --offline.
+func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (*report.Summary, *invalidRows, error) {
+	start := time.Now()
+	if o.reportPath != "" {
+		if err := checkReportPath(o.reportPath, o.in.path); err != nil {
+			return nil, nil, err
+		}
+		unlock, err := report.Lock(o.reportPath)
+		if err != nil {
+			if _, locked := errors.AsType[*report.LockedError](err); !locked {
+				err = usageError{err}
+			}
+			return nil, nil, err
+		}
+		defer unlock()
+	}
+	var api *cognito
+	skipped := ""
+	if !o.offline {
+		var err error
+		api, err = o.aws.client(ctx, o.engine.concurrency, o.in.userPoolID, log, e.red)
+		if err != nil {
+			if o.online || o.predict || ctx.Err() != nil {
+				return nil, nil, err
+			}
+			skipped = e.red.String(err.Error())
+			log.Warn("the pool checks are skipped: AWS settings do not resolve; every row is still checked offline (--online requires the checks)",
+				zap.String("reason", skipped))
+			api = nil
+		}
+	}
+	po := prepareOptions{in: &o.in, allow: o.engine.allowed(), tempDir: tempDir(o.reportPath), only: o.onlyStatuses,
+		fallback: !o.online && !o.predict}
+	if api != nil {
+		po.pools = &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+	}
+	p, err := prepare(ctx, po, e, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.src.Close()
+	if p.skipped != "" {
+		skipped = p.skipped
+	}
+
+	var rep *report.Report
+	if o.reportPath != "" {
+		meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), UserPoolID: o.in.userPoolID, Version: version}
+		if api != nil {
+			meta.Region, meta.Endpoint = api.Options().Region, api.endpoint
+		}
+		rep, err = report.Open(report.Spec{Path: o.reportPath, Command: schema.Validate,
+			Layout: reportLayout(o.reportPath, o.in, p.shape), Meta: meta, MaxLine: int(p.shape.Lines)})
+		if err != nil {
+			return nil, nil, reportError(err)
+		}
+	}
+	sum := report.NewSummary("validate", start)
+	sum.Input, sum.Report = o.in.path, o.reportPath
+	sum.PoolChecks = "done"
+	if api == nil || skipped != "" {
+		sum.PoolChecks = "skipped"
+		if o.offline {
+			sum.PoolChecks = "skipped (--offline)"
+		}
+	}
+	rows, err := p.src.Rows(ctx)
+	if err == nil {
+		sel := &report.Selection{Src: p.plan.Source(ctx, rows), Only: o.onlyStatuses}
+		shown := &invalidRows{}
+		err = check(ctx, sel, rep, sum, shown)
+		sum.Skipped = sel.Skipped.Load()
+		if rep != nil {
+			if cerr := rep.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("write report: %w", cerr)
+			}
+			shown = nil
+		}
+		sum.Finish(time.Now())
+		return sum, shown, err
+	}
+	if rep != nil {
+		rep.Close()
+	}
+	return nil, nil, usageError{err}
+}
+
+// check writes a record of every row to rep, when there is one, and counts it.
+func check(ctx context.Context, src report.Source, rep *report.Report, sum *report.Summary, shown *invalidRows) error {
 	for ctx.Err() == nil {
-		row, err := rd.Next()
+		row, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
 			return usagef("read input: %w", err)
 		}
 		rec := report.Record{Line: row.Line, Status: report.Valid, Request: row.Request, Extra: row.Extra, FinishedAt: time.Now()}
 		if !row.Valid() {
-			rec.Status, rec.ErrorMessage = report.Invalid, row.Invalid
+			rec.Status, rec.ErrorCode, rec.ErrorMessage = report.Invalid, row.Code, row.Invalid
+			shown.add(&row)
 		}
-		if w != nil {
-			if err := w.Write(&rec); err != nil {
+		if rep != nil {
+			if err := rep.Write(&rec); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
 		sum.Add(&rec)
 	}
 	return job.ErrStopped
+}
+
+// invalidRows keeps the first invalid rows, to show when there is no report.
+type invalidRows struct {
+	rows []input.Row
+	more int64
+}
+
+func (s *invalidRows) add(r *input.Row) {
+	if s == nil {
+		return
+	}
+	if len(s.rows) < maxShown {
+		s.rows = append(s.rows, input.Row{Line: r.Line, Code: r.Code, Invalid: r.Invalid})
+		return
+	}
+	s.more++
+}
+
+func (s *invalidRows) print(e env) {
+	if s == nil || len(s.rows) == 0 {
+		return
+	}
+	fmt.Fprintln(e.stderr, "invalid rows:")
+	for _, r := range s.rows {
+		fmt.Fprintf(e.stderr, "  line %d: %s: %s\n", r.Line, r.Code, e.red.String(r.Invalid))
+	}
+	if s.more > 0 {
+		fmt.Fprintf(e.stderr, "  and %d more (write them all with --report)\n", s.more)
+	}
 }

@@ -1,4 +1,4 @@
-package report
+package input
 
 // LineSet is a set of input line numbers: a bitmap, one bit per line, so that the rows of a
 // 10-million-line input cost 1.25 MB.

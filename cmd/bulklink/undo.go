@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
+)
+
+// undoOptions are the flags of `bulklink undo`.
+type undoOptions struct {
+	aws         awsOptions
+	engine      engineOptions
+	out         outputOptions
+	userPoolID  string
+	reportPath  string // R: the run's report
+	undoPath    string // U: this undo's report
+	includeAll  bool   // --include-already-linked
+	yes         bool
+	force       bool
+	restart     bool
+	maxFailures string
+	threshold   job.Threshold
+}
+
+func (o *undoOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.reportPath, "report", "", "the run's report: its linked rows are unlinked")
+	fs.StringVar(&o.undoPath, "undo-report", "", "this undo's report, .csv or .jsonl: one record per row unlinked; running again with it resumes")
+	fs.BoolVar(&o.includeAll, "include-already-linked", false, "also unlink the rows the run found already linked (links older than the run)")
+	fs.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed when not run from a terminal)")
+	fs.BoolVar(&o.force, "force", false, "undo against another endpoint, region or --user-pool-id than the run's report records")
+	fs.BoolVar(&o.restart, "restart", false, "start the undo report over instead of resuming it")
+	fs.StringVar(&o.maxFailures, "max-failures", "", "stop (exit 3) once more than N rows failed, or N% of the rows")
+	fs.StringVar(&o.userPoolID, "user-pool-id", "", "the pool the run linked in, when the run's report does not record it (default: the report's)")
+	o.aws.register(fs)
+	o.engine.register(fs)
+	o.out.register(fs)
+}
+
+func (o *undoOptions) validate() error {
+	switch {
+	case o.reportPath == "":
+		return usagef("--report is required: the report of the run to undo")
+	case o.undoPath == "":
+		return usagef("--undo-report is required")
+	case o.undoPath == o.reportPath:
+		return usagef("--undo-report must not be the run's report")
+	}
+	if _, err := report.FormatOf(o.reportPath); err != nil {
+		return usageError{err}
+	}
+	if _, err := report.FormatOf(o.undoPath); err != nil {
+		return usageError{err}
+	}
+	var err error
+	if o.threshold, err = parseThreshold(o.maxFailures); err != nil {
+		return err
+	}
+	if err := o.engine.validate(); err != nil {
+		return err
+	}
+	return o.out.validate()
+}
+
+// statuses are the statuses of the run's rows that undo takes back.
+func (o *undoOptions) statuses() []schema.Status {
+	if o.includeAll {
+		return []schema.Status{schema.AlreadyLinked, schema.Linked}
+	}
+	return []schema.Status{schema.Linked}
+}
+
+func runUndo(ctx context.Context, args []string, e env) int {
+	var o undoOptions
+	fs := newFlagSet("undo", e)
+	o.register(fs)
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if err := o.validate(); err != nil {
+		errorf(e, "undo", err)
+		return exitUsage
+	}
+	log := o.out.logger(e, e.red)
+	defer log.Sync()
+	stop, kill, release := withSignals(ctx, e.signals)
+	defer release()
+	sum, code := undo(stop, kill, &o, e, log)
+	if sum != nil {
+		sum.Print(e.stderr)
+	}
+	return code
+}
+
+// undo takes the locks of both reports and runs the unlinks; it returns the summary of the
+// undo report (nil when the undo could not start) and the exit code.
+func undo(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, int) {
+	fail := func(err error) (*report.Summary, int) {
+		errorf(e, "undo", err)
+		return nil, exitCode(stop, err, false)
+	}
+	for _, path := range []string{o.reportPath, o.undoPath} {
+		unlock, err := report.Lock(path)
+		if err != nil {
+			if _, locked := errors.AsType[*report.LockedError](err); !locked {
+				err = usageError{err}
+			}
+			return fail(err)
+		}
+		defer unlock()
+	}
+	sum, err := undoLocked(stop, kill, o, e, log)
+	if err != nil {
+		errorf(e, "undo", err)
+	}
+	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
+	if sum != nil {
+		sum.ExitCode, sum.State = code, stateOf(code)
+		if werr := sum.WriteFile(report.SummaryPath(o.undoPath)); werr != nil {
+			log.Error("write summary", zap.Error(werr))
+		}
+	}
+	return sum, code
+}
+
+// runReport reads the meta of the report to undo: it must be a run's.
+func runReport(path string) (*report.Meta, error) {
+	m, err := report.ReadMeta(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usagef("--report %s is not a bulklink run's report: %s is missing", path, report.MetaPath(path))
+	case err != nil:
+		return nil, usageError{err}
+	case m.Command == schema.Undo:
+		return nil, usagef("--report %s is an undo's report: undo takes back what a run linked; to link those rows again, run the original input again", path)
+	case m.Command == schema.Validate:
+		return nil, usagef("--report %s is validate's report: nothing was linked", path)
+	}
+	return m, nil
+}
+
+func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, error) {
+	start := time.Now()
+	ran, err := runReport(o.reportPath)
+	if err != nil {
+		return nil, err
+	}
+	if o.userPoolID == "" {
+		o.userPoolID = ran.UserPoolID
+	}
+	if o.aws.region == "" && ran.Region != "" && o.aws.profile == "" {
+		o.aws.fallbackRegion = ran.Region
+	}
+	api, err := o.aws.client(stop, o.engine.concurrency, o.userPoolID, log, e.red)
+	if err != nil {
+		return nil, err
+	}
+	target := &report.Meta{Region: api.Options().Region, Endpoint: api.endpoint, UserPoolID: o.userPoolID}
+	if err := ran.SameTarget(target); err != nil && !o.force {
+		return nil, usagef("%s was written against another target: %w; undo goes where the run went, or pass --force", o.reportPath, err)
+	}
+	in := inputOptions{path: o.reportPath, userPoolID: o.userPoolID}
+	f, _ := report.FormatOf(o.reportPath)
+	in.format = string(f)
+	pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+	p, err := prepare(stop, prepareOptions{in: &in, allow: o.engine.allowed(), pools: pools, tempDir: tempDir(o.undoPath),
+		only: o.statuses(), needsReport: "--report must be a bulklink run's report"}, e, log)
+	if err != nil {
+		return nil, err
+	}
+	defer p.src.Close()
+	meta := &report.Meta{Input: o.reportPath, Fingerprint: p.shape.Fingerprint, Only: statusNames(o.statuses()),
+		Region: target.Region, Endpoint: target.Endpoint, UserPoolID: o.userPoolID, Version: version}
+	rep, err := report.Open(report.Spec{Path: o.undoPath, Command: schema.Undo, Layout: reportLayout(o.undoPath, in, p.shape),
+		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})
+	if err != nil {
+		return nil, reportError(err)
+	}
+	logOpened(log, rep)
+	if err := o.confirm(e, p, rep); err != nil {
+		rep.Close()
+		return nil, err
+	}
+	sum := report.NewSummary("undo", start)
+	sum.Input, sum.Report = o.reportPath, o.undoPath
+	sum.Resume(rep.Journal)
+	sum.State = report.StateRunning
+	if err := sum.WriteFile(report.SummaryPath(o.undoPath)); err != nil {
+		rep.Close()
+		return nil, usagef("write summary: %w", err)
+	}
+	rows, err := p.src.Rows(kill)
+	if err != nil {
+		rep.Close()
+		return nil, usageError{err}
+	}
+	cfg := o.engine.config(log)
+	cfg.Op, cfg.MaxFailures, cfg.Skew = job.Unlink{}, o.threshold, api.skew
+	j := job.New(api, cfg)
+	context.AfterFunc(stop, j.Stop)
+	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.statuses()}
+	log.Info("undo started", zap.String("report", o.reportPath), zap.String("undo_report", o.undoPath),
+		zap.Int64("resumed_rows", rep.Journal.Records), zap.Float64("rate", o.engine.rate))
+	hideProgress := startProgress(&o.out, e, log, progressSource{rows, p.selected}, &j.Stats, rep.Journal.Records, j.Rate)
+	err = j.Run(kill, sel, &reportSink{w: rep.Writer, sum: sum})
+	hideProgress()
+	if cerr := rep.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("write report: %w", cerr)
+	}
+	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
+	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
+	sum.Skipped = sel.Skipped.Load()
+	sum.Finish(time.Now())
+	var fe *job.FatalError
+	switch {
+	case errors.As(err, &fe):
+		sum.Aborted = e.red.String(fe.Error())
+	case errors.Is(err, job.ErrStopped):
+		sum.Aborted = context.Cause(stop).Error()
+	case err != nil:
+		sum.Aborted = e.red.String(err.Error())
+	}
+	var re *job.ReadError
+	if errors.As(err, &re) {
+		err = usageError{err}
+	}
+	return sum, err
+}
+
+// confirm says, before the first write, how many rows will be unlinked from which pools, and
+// on a terminal asks whether to go on; --yes answers for scripts.
+func (o *undoOptions) confirm(e env, p *prepared, rep *report.Report) error {
+	left := p.selected - rep.Journal.Records
+	var pools []string
+	for _, id := range slices.Sorted(maps.Keys(p.byPool)) {
+		pools = append(pools, fmt.Sprintf("%s (%d)", id, p.byPool[id]))
+	}
+	what := "linked"
+	if o.includeAll {
+		what = "linked or already_linked"
+	}
+	fmt.Fprintf(e.stderr, "bulklink undo: %d rows of %s are %s; %d of them left to unlink, from %s\n",
+		p.selected, o.reportPath, what, max(left, 0), strings.Join(pools, ", "))
+	if o.yes || left <= 0 {
+		return nil
+	}
+	if !isTerminal(e.stdin) {
+		return usagef("undo unlinks identities in Cognito: confirm with --yes when not run from a terminal")
+	}
+	fmt.Fprint(e.stderr, "Unlink them? [y/N] ")
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return usagef("not confirmed: nothing was unlinked")
+	}
+	return nil
+}
+
+// statusNames are statuses as a meta records them.
+func statusNames(sts []schema.Status) []string {
+	var s []string
+	for _, st := range sts {
+		s = append(s, string(st))
+	}
+	return s
+}
+

@@ -1,0 +1,177 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/schema"
+)
+
+// Plan is a first pass's verdicts, for the later passes to apply.
+type Plan struct {
+	p        *Planner
+	conflict input.LineSet // ConflictingSource
+	tooMany  input.LineSet // TooManyIdentities
+	repeat   input.LineSet // repeats an earlier row
+	repeated input.LineSet // repeated by a later row
+}
+
+// Finish ends the first pass and runs the checks across the input.
+func (p *Planner) Finish() (*Plan, error) {
+	pl := &Plan{p: p}
+	if p.tuples == nil {
+		return pl, nil
+	}
+	defer p.tuples.close()
+	if err := pl.conflicts(); err != nil {
+		return nil, err
+	}
+	if err := pl.identities(); err != nil {
+		return nil, err
+	}
+	p.Counts[schema.ConflictingSource] += int64(pl.conflict.Len())
+	p.Counts[schema.TooManyIdentities] += int64(pl.tooMany.Len())
+	for _, c := range []schema.Code{schema.ConflictingSource, schema.TooManyIdentities} {
+		if p.Counts[c] == 0 {
+			delete(p.Counts, c)
+		}
+	}
+	return pl, nil
+}
+
+// conflicts reads the tuples by source identity: an identity given to two users makes all of
+// its rows ConflictingSource; the rows of an identity and user after the first are repeats.
+// A group is read twice from the sorted file: once to judge it, once to mark its lines, so
+// that no group, however large, is held in memory.
+func (pl *Plan) conflicts() error {
+	p := pl.p
+	sorted, err := sortTuples(p.tuples, p.cfg.TempDir, p.cfg.RunTuples, bySource, nil)
+	if err != nil {
+		return err
+	}
+	defer sorted.close()
+	ahead, mark := sorted.reader(), sorted.reader()
+	next, err := ahead.next()
+	for err == nil {
+		// Judge the group of next.src: how many users, which lines.
+		group := next
+		users, n := 1, 0
+		for ; err == nil && next.src == group.src; n++ {
+			if next.dst != group.dst {
+				users++
+				group.dst = next.dst
+			}
+			next, err = ahead.next()
+		}
+		for i := range n {
+			t, merr := mark.next()
+			if merr != nil {
+				return merr
+			}
+			switch {
+			case users > 1:
+				pl.conflict.Add(int(t.line))
+				continue
+			case i > 0:
+				pl.repeat.Add(int(t.line))
+			}
+			if i < n-1 {
+				pl.repeated.Add(int(t.line))
+			}
+		}
+	}
+	if !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// identities reads the tuples by user, in input order, the conflicting rows aside: the rows
+// of a sixth distinct identity and beyond are TooManyIdentities.
+func (pl *Plan) identities() error {
+	p := pl.p
+	sorted, err := sortTuples(p.tuples, p.cfg.TempDir, p.cfg.RunTuples, byDestination,
+		func(t tuple) bool { return !pl.conflict.Has(int(t.line)) })
+	if err != nil {
+		return err
+	}
+	defer sorted.close()
+	rd := sorted.reader()
+	var user uint64
+	var ids []uint64 // the user's first identities, at most MaxIdentities
+	started := false
+	for {
+		t, err := rd.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !started || t.dst != user {
+			user, ids, started = t.dst, ids[:0], true
+		}
+		switch {
+		case containsID(ids, t.src):
+		case len(ids) < MaxIdentities:
+			ids = append(ids, t.src)
+		default:
+			pl.tooMany.Add(int(t.line))
+		}
+	}
+}
+
+func containsID(ids []uint64, id uint64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply judges a row of a later pass as the first pass did: the rules of its pool, then the
+// checks across the input; it marks repeats.
+func (pl *Plan) Apply(ctx context.Context, row *input.Row) error {
+	if err := pl.p.check(ctx, row); err != nil {
+		return err
+	}
+	if !row.Valid() {
+		return nil
+	}
+	switch {
+	case pl.conflict.Has(row.Line):
+		q := &row.Request
+		row.Reject(schema.ConflictingSource, fmt.Sprintf("source identity %s %s=%s is mapped to more than one destination user in this input: none of its rows is linked",
+			q.SourceProvider, q.SourceAttribute, q.SourceValue))
+	case pl.tooMany.Has(row.Line):
+		row.Reject(schema.TooManyIdentities, fmt.Sprintf("the input gives %s more than %d identities, Cognito's limit: this row's comes after the fifth, in input order",
+			row.Request.DestinationUser, MaxIdentities))
+	default:
+		row.Repeat, row.Repeated = pl.repeat.Has(row.Line), pl.repeated.Has(row.Line)
+	}
+	return nil
+}
+
+// Source passes on the rows of src, judged by the plan.
+func (pl *Plan) Source(ctx context.Context, src interface{ Next() (input.Row, error) }) *Planned {
+	return &Planned{pl: pl, ctx: ctx, src: src}
+}
+
+// Planned is a source of rows judged by a plan.
+type Planned struct {
+	pl  *Plan
+	ctx context.Context
+	src interface{ Next() (input.Row, error) }
+}
+
+func (s *Planned) Next() (input.Row, error) {
+	row, err := s.src.Next()
+	if err != nil {
+		return row, err
+	}
+	return row, s.pl.Apply(s.ctx, &row)
+}

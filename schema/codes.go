@@ -1,0 +1,82 @@
+package schema
+
+// Code is an error_code: a stable, machine-readable name for why a row is invalid or failed,
+// or why a run stopped. Cognito's own error codes (InvalidParameterException,
+// UserNotFoundException, ...) pass through as they are; the codes below are bulklink's.
+type Code = string
+
+// Codes of rows rejected before any call (status invalid), in the order the rules apply: a
+// row gets the code of the first rule it breaks, and rows invalid for any reason take no part
+// in the later rules.
+const (
+	// Reading the row.
+	UnreadableRow     Code = "UnreadableRow"
+	UnterminatedQuote Code = "UnterminatedQuote"
+	RecordTooLong     Code = "RecordTooLong"
+	// Checking its fields.
+	MissingField  Code = "MissingField"
+	InvalidValue  Code = "InvalidValue"
+	CognitoSource Code = "CognitoSource"
+	// Checking it against the pools (docs/trust.md).
+	PoolNotFound       Code = "PoolNotFound"
+	ProviderNotInPool  Code = "ProviderNotInPool"
+	ProviderNotAllowed Code = "ProviderNotAllowed"
+	AttributeNotMapped Code = "AttributeNotMapped"
+	// Checking it against the rest of the input.
+	ConflictingSource Code = "ConflictingSource"
+	TooManyIdentities Code = "TooManyIdentities"
+	// validate --predict, from reading the users.
+	DestinationNotFound   Code = "DestinationNotFound"
+	SourceAlreadySignedIn Code = "SourceAlreadySignedIn"
+	IdentityLimitReached  Code = "IdentityLimitReached"
+)
+
+// Codes of rows that failed without an answer from Cognito to name the cause.
+const (
+	Timeout         Code = "Timeout"         // the attempt's deadline passed
+	ConnectionError Code = "ConnectionError" // the connection failed or closed unanswered
+	UnknownError    Code = "UnknownError"    // an answer with no error code
+)
+
+// Codes of fatal conditions that stop a run (exit 3) and are not Cognito's.
+const (
+	CredentialsError Code = "CredentialsError" // no usable AWS credentials
+	ConfigError      Code = "ConfigError"      // a call could not be built: region, endpoint
+	Unreachable      Code = "Unreachable"      // Cognito did not answer the first read
+	FailureThreshold Code = "FailureThreshold" // --max-failures passed
+	Outage           Code = "Outage"           // rows in a row ran out of retries
+)
+
+// A CodeInfo describes a code for the README.
+type CodeInfo struct {
+	Code   Code
+	Status Status // invalid or failed; "" for a fatal condition
+	Doc    string
+}
+
+// Codes is the table of bulklink's own codes.
+var Codes = [...]CodeInfo{
+	{UnreadableRow, Invalid, "the record cannot be read: bad CSV quoting, wrong number of fields, bad JSON, invalid UTF-8, a control character, or an invisible formatting character (zero-width, bidirectional mark, BOM) or unpaired surrogate in a value"},
+	{UnterminatedQuote, Invalid, "a CSV quoted field opens on this line and never closes: the rest of the input cannot be split into rows, and none of it is linked"},
+	{RecordTooLong, Invalid, "the record is longer than 1 MiB; its bytes are skipped, the rows after it are read as usual"},
+	{MissingField, Invalid, "a required field is empty: destination_user, source_provider, source_value, or user_pool_id without --user-pool-id"},
+	{InvalidValue, Invalid, "a value Cognito would refuse by its shape: a pool id that is not <region>_<id>, a provider name over 32 characters, source fields over 128 characters together, a report's line that is not a number"},
+	{CognitoSource, Invalid, "the source provider is Cognito: a password user can be a destination, never a source"},
+	{PoolNotFound, Invalid, "the row's own user_pool_id names no pool (a missing --user-pool-id pool stops the run instead)"},
+	{ProviderNotInPool, Invalid, "the source provider is not configured in the row's pool"},
+	{ProviderNotAllowed, Invalid, "the source provider is not in --allow-providers"},
+	{AttributeNotMapped, Invalid, "a social provider's identity not named by Cognito_Subject, or a SAML/OIDC attribute that is neither Cognito_Subject nor in the provider's attribute mapping"},
+	{ConflictingSource, Invalid, "the same source identity is mapped to more than one destination user in the input: none of its rows is linked"},
+	{TooManyIdentities, Invalid, "the input gives the destination user more than five identities (Cognito's limit): the rows after the fifth, in input order"},
+	{DestinationNotFound, Invalid, "validate --predict: the destination user does not exist"},
+	{SourceAlreadySignedIn, Invalid, "validate --predict: the source identity has signed in already (a <Provider>_<value> user exists), so Cognito cannot link it"},
+	{IdentityLimitReached, Invalid, "validate --predict: the identities the user has plus those the input adds exceed five"},
+	{Timeout, Failed, "the last attempt timed out (--timeout)"},
+	{ConnectionError, Failed, "the last attempt's connection failed or closed unanswered"},
+	{UnknownError, Failed, "an error answer without an error code"},
+	{CredentialsError, "", "no usable AWS credentials, or they were refused"},
+	{ConfigError, "", "a call could not be made: no region, a bad endpoint"},
+	{Unreachable, "", "Cognito did not answer the first read before any write"},
+	{FailureThreshold, "", "more rows failed than --max-failures allows"},
+	{Outage, "", "many rows in a row ran out of retries on timeouts, connection errors, 5xx or throttling"},
+}
