@@ -149,6 +149,7 @@ type Emulator struct {
 	store  store
 	stats  stats
 	now    func() time.Time // the clock of quotas and dates; replaced in tests
+	limits connLimits       // of the connections Serve serves; replaced in tests
 
 	reconfigure sync.Mutex
 }
@@ -160,9 +161,10 @@ func New(opt Options) *Emulator {
 		panic("emulator: " + err.Error())
 	}
 	e := &Emulator{
-		store: store{pools: make(map[string]*pool)},
-		stats: stats{calls: make(map[string]int64), outcomes: make(map[string]map[string]int64)},
-		now:   time.Now,
+		store:  store{pools: make(map[string]*pool)},
+		stats:  stats{calls: make(map[string]int64), outcomes: make(map[string]map[string]int64)},
+		now:    time.Now,
+		limits: defaultConnLimits,
 	}
 	e.apply(opt.withDefaults())
 	return e
@@ -230,10 +232,16 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return answer(w, result{}, ae)
 	}
 	if err != nil || !sleep(r.Context(), opt.Latency) {
-		return result{outcome: OutcomeCanceled}
+		// The client went away, or its body stalled past the read timeout: an answer would
+		// reach no one, or be mistaken for one to a call the server never read.
+		return result{outcome: OutcomeCanceled, drop: true}
+	}
+	if !isJSONRequest(r, contentType) {
+		// Cognito's front door answers what it cannot route, whatever the target says.
+		return answer(w, result{}, &apiError{codeBadRequest, msgBadRequest})
 	}
 	op, ok := operations[name]
-	if !ok || r.Method != http.MethodPost {
+	if !ok {
 		return answer(w, result{}, &apiError{code: codeUnknownOperation})
 	}
 	in, err := op.decode(body)

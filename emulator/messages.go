@@ -6,6 +6,7 @@ import "fmt"
 // (types.<Code>); the others become *smithy.GenericAPIError with that code.
 const (
 	codeAccessDenied       = "AccessDeniedException"
+	codeBadRequest         = "BadRequest" // the front door's, for a request no operation takes
 	codeDuplicateProvider  = "DuplicateProviderException"
 	codeExpiredToken       = "ExpiredTokenException"
 	codeInternalError      = "InternalErrorException"
@@ -24,6 +25,7 @@ const (
 // statusByCode is the HTTP status of each error code (COGNITO.md, from the Smithy model).
 // Codes not listed are client errors answered with 400.
 var statusByCode = map[string]int{
+	codeBadRequest:       404,
 	codeUserNotFound:     404,
 	codeResourceNotFound: 404,
 	codeNotAuthorized:    403,
@@ -46,6 +48,7 @@ const (
 	msgUsernameExists = "User account already exists"
 	msgInvalidToken   = "The security token included in the request is invalid."
 	msgExpiredToken   = "The security token included in the request is expired"
+	msgBadRequest     = "The server did not understand the operation that was requested." // to requests no operation takes, see docs/emulator.md
 
 	// guess
 	msgSocialAttribute  = "Invalid SourceUser: ProviderAttributeName must be Cognito_Subject for a social identity provider"
