@@ -14,7 +14,8 @@ import (
 )
 
 // TestAWSCLI checks the protocol with an independent client, the AWS CLI (botocore): it
-// links, meets the repeat answer, and reads the link back. Each invocation takes about
+// links, meets the repeat answer, reads the link back and the attribute mapping of a
+// provider. Each invocation takes about
 // half a second.
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
@@ -57,10 +58,33 @@ func TestAWSCLI(t *testing.T) {
 		stdout, stderr string
 		err            error
 	}
+	var describe struct {
+		stdout, stderr string
+		err            error
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { repeat.stdout, repeat.stderr, repeat.err = aws(link...) })
 	wg.Go(func() { get.stdout, get.stderr, get.err = aws("admin-get-user", "--username", "alice") })
+	wg.Go(func() {
+		describe.stdout, describe.stderr, describe.err = aws("describe-identity-provider", "--provider-name", "Okta")
+	})
 	wg.Wait()
+
+	if describe.err != nil {
+		t.Fatalf("describe-identity-provider: %v: %s", describe.err, describe.stderr)
+	}
+	var okta struct {
+		IdentityProvider struct {
+			ProviderName, ProviderType string
+			AttributeMapping           map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(describe.stdout), &okta); err != nil {
+		t.Fatalf("describe-identity-provider printed %q: %v", describe.stdout, err)
+	}
+	if p := okta.IdentityProvider; p.ProviderType != "SAML" || len(p.AttributeMapping) != 1 || p.AttributeMapping["email"] != emailClaim {
+		t.Errorf("describe-identity-provider: got %s, want Okta, SAML, mapping email to %s", describe.stdout, emailClaim)
+	}
 
 	if repeat.err == nil || !strings.Contains(repeat.stderr, "(InvalidParameterException)") || !strings.Contains(repeat.stderr, msgAlreadyLinked) {
 		t.Errorf("link again: got %v, stderr %q; want InvalidParameterException: %s", repeat.err, repeat.stderr, msgAlreadyLinked)

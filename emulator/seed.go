@@ -17,7 +17,9 @@ import (
 // Seed is a state to load into an emulator, as `bulklink emulate --seed` reads it from JSON:
 //
 //	{"user_pools": [{"id": "us-east-1_Example1",
-//	  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML"}],
+//	  "identity_providers": [{"name": "Google", "type": "Google"},
+//	                         {"name": "Okta", "type": "SAML", "attribute_mapping":
+//	                           {"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}}],
 //	  "users": [{"username": "alice"},
 //	            {"username": "bob", "identities": [{"provider": "Okta", "value": "bob@example.com"}]},
 //	            {"username": "Google_1234", "federated": true}]}]}
@@ -40,6 +42,10 @@ type SeedPool struct {
 type SeedProvider struct {
 	Name string `json:"name"`
 	Type string `json:"type"` // SAML, OIDC, Google, Facebook, LoginWithAmazon or SignInWithApple
+	// AttributeMapping maps user-pool attributes (the keys, e.g. "email") to the provider's
+	// claims (the values), as CreateIdentityProvider takes it and DescribeIdentityProvider
+	// answers it. Links by a SAML or OIDC provider's attribute name one of its keys.
+	AttributeMapping map[string]string `json:"attribute_mapping,omitempty"`
 }
 
 // SeedUser is a user in a SeedPool.
@@ -135,7 +141,16 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 		case p.providers[sp.Name] != nil:
 			return nil, fmt.Errorf("identity provider %s: listed twice", sp.Name)
 		}
-		p.providers[sp.Name] = &provider{name: sp.Name, typ: sp.Type, details: map[string]string{}, created: now, modified: now}
+		for attr := range sp.AttributeMapping {
+			if !valid(attr, shapeAttributeMappingKey) {
+				return nil, fmt.Errorf("identity provider %s: attribute mapping key %q: want a user-pool attribute of 1 to 32 characters", sp.Name, attr)
+			}
+		}
+		p.providers[sp.Name] = &provider{
+			name: sp.Name, typ: sp.Type,
+			details: map[string]string{}, mapping: maps.Clone(sp.AttributeMapping),
+			created: now, modified: now,
+		}
 	}
 
 	for _, name := range sp.ImmutableAttributes {

@@ -355,7 +355,8 @@ const (
 	listPool = "us-east-1_Listing1" // read only: for filters and pages
 	aliceSub = "4b0c6a52-86e6-4c3e-9a0b-1f2d3c4b5a69"
 	cliSeed  = `{"user_pools": [{"id": "us-east-1_Example1",
-  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML"}],
+  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML",
+    "attribute_mapping": {"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}}],
   "immutable_attributes": ["custom:tenant"],
   "users": [
     {"username": "alice", "attributes": {"email": "alice@example.com"}},
@@ -591,6 +592,17 @@ func TestEmulateAWSCLI(t *testing.T) {
 			t.Parallel()
 			rehearseFromScratch(t, cli)
 		})
+
+		t.Run("a seeded attribute mapping", func(t *testing.T) {
+			t.Parallel()
+			var okta struct {
+				IdentityProvider struct{ AttributeMapping map[string]string }
+			}
+			cli.run(t, "describe-identity-provider", "--user-pool-id", cliPool, "--provider-name", "Okta").ok(t, &okta)
+			if got := okta.IdentityProvider.AttributeMapping; len(got) != 1 || got["email"] != "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" {
+				t.Errorf("got mapping %v, want the seed's: email from the emailaddress claim", got)
+			}
+		})
 	})
 
 	logs := emu.stop(t)
@@ -649,6 +661,7 @@ func rehearseFromScratch(t *testing.T, cli awsCLI) {
 	type provider struct {
 		UserPoolId, ProviderName, ProviderType string
 		ProviderDetails                        map[string]string
+		AttributeMapping                       map[string]string
 	}
 	var google struct{ IdentityProvider provider }
 	cli.run(t, "create-identity-provider", "--user-pool-id", id, "--provider-name", "Google", "--provider-type", "Google",
@@ -690,7 +703,8 @@ func rehearseFromScratch(t *testing.T, cli awsCLI) {
 	}
 	var okta struct{ IdentityProvider provider }
 	cli.run(t, "describe-identity-provider", "--user-pool-id", id, "--provider-name", "Okta").ok(t, &okta)
-	if p := okta.IdentityProvider; p.ProviderType != "SAML" || p.ProviderDetails["MetadataURL"] != "https://okta.example.com/metadata" {
+	if p := okta.IdentityProvider; p.ProviderType != "SAML" || p.ProviderDetails["MetadataURL"] != "https://okta.example.com/metadata" ||
+		len(p.AttributeMapping) != 1 || p.AttributeMapping["email"] != "email" {
 		t.Errorf("describe-identity-provider: got %+v, want Okta as configured", p)
 	}
 }
