@@ -380,10 +380,18 @@ type Identity struct {
 	AttributeName string // the ProviderAttributeName it was linked with
 	UserID        string // the ProviderAttributeValue it was linked with
 	DateCreated   int64  // Unix milliseconds, as in the identities attribute
+	// Subject is, once the identity has signed in, the subject Cognito knows it by: the
+	// userId the identities attribute shows, and the Cognito_Subject value that unlinks it.
+	// It is "" while the identity has not signed in.
+	Subject string
 }
 
+// id is what Cognito knows the identity by: its subject once it has signed in, else the
+// value it was linked with.
+func (id Identity) id() string { return cmp.Or(id.Subject, id.UserID) }
+
 // Identities returns the identities linked to a user, looked up by username or sub, in the
-// order they were linked; ok is false when the pool or user does not exist. A federated
+// order they were linked, signed in or not; ok is false when the pool or user does not exist. A federated
 // profile's own identity, which its identities attribute lists first, is not a link and is
 // left out.
 func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool) {
@@ -404,4 +412,25 @@ func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool)
 func (e *Emulator) UserExists(poolID, username string) bool {
 	_, ok := e.Identities(poolID, username)
 	return ok
+}
+
+// SignIn makes the identity linked from provider with value (its ProviderAttributeValue)
+// sign in to the pool, as its user would through the provider, with subject as the
+// subject of its token or assertion. From then on Cognito knows the identity by that
+// subject: the destination's identities attribute shows it as the userId, and only
+// AdminDisableProviderForUser with Cognito_Subject and the subject unlinks it
+// (docs/emulator.md, Signed-in identities). An identity linked by Cognito_Subject signs
+// in with that same subject. SignIn fails if the identity is not linked, has signed in
+// already, or if another identity or a federated profile already has the subject.
+func (e *Emulator) SignIn(poolID, provider, value, subject string) error {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p := e.store.pools[poolID]
+	if p == nil {
+		return fmt.Errorf("sign in: user pool %s does not exist", poolID)
+	}
+	if err := p.signIn(provider, value, subject); err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	return nil
 }

@@ -22,6 +22,8 @@ import (
 //	                           {"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}}],
 //	  "users": [{"username": "alice"},
 //	            {"username": "bob", "identities": [{"provider": "Okta", "value": "bob@example.com"}]},
+//	            {"username": "carol", "identities": [{"provider": "Okta", "attribute": "email",
+//	                                                  "value": "carol@example.com", "signed_in_subject": "00u123"}]},
 //	            {"username": "Google_1234", "federated": true}]}]}
 type Seed struct {
 	UserPools []SeedPool `json:"user_pools"`
@@ -67,6 +69,9 @@ type SeedIdentity struct {
 	Provider  string `json:"provider"`
 	Attribute string `json:"attribute,omitempty"` // the ProviderAttributeName; default Cognito_Subject
 	Value     string `json:"value"`
+	// SignedInSubject makes the identity one that has signed in since it was linked, with
+	// this subject, as Emulator.SignIn does.
+	SignedInSubject string `json:"signed_in_subject,omitempty"`
 }
 
 // ReadSeed reads a Seed from JSON. Unknown fields are errors, so that a misspelt one is not
@@ -187,6 +192,11 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 				return nil, fmt.Errorf("user %q: identity %s/%s: %w", su.Username, id.Provider, id.Value, err)
 			}
 			p.link(users[i], prov, src, now)
+			if id.SignedInSubject != "" {
+				if err := p.signIn(id.Provider, id.Value, id.SignedInSubject); err != nil {
+					return nil, fmt.Errorf("user %q: identity %s/%s: signed_in_subject: %w", su.Username, id.Provider, id.Value, err)
+				}
+			}
 		}
 	}
 	return p, nil
