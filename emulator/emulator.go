@@ -60,6 +60,12 @@ type Options struct {
 	// Region is where pools made by CreateUserPool live: it prefixes their IDs. The default
 	// is us-east-1.
 	Region string
+
+	// ClockSkew sets the emulator's clock this far ahead of the machine's (behind, if
+	// negative), as a server whose clock is off would be: the dates it records (users',
+	// pools', providers', and the dateCreated of linked identities), the Date header of
+	// every answer, and the times of its quotas and usage counters all follow it.
+	ClockSkew time.Duration
 }
 
 // Defaults returns the options of the real service: its default quotas (COGNITO.md), no
@@ -74,6 +80,9 @@ func Defaults() Options {
 		Region:            "us-east-1",
 	}
 }
+
+// maxClockSkew bounds Options.ClockSkew: a clock a year off is a mistake, not a rehearsal.
+const maxClockSkew = 365 * 24 * time.Hour
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
 
@@ -96,6 +105,9 @@ func (o Options) Validate() error {
 	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v is negative", o.Latency))
+	}
+	if o.ClockSkew.Abs() > maxClockSkew {
+		errs = append(errs, fmt.Errorf("clock skew %v: want at most %v either way", o.ClockSkew, maxClockSkew))
 	}
 	faults := []struct {
 		name string
@@ -194,12 +206,19 @@ func (e *Emulator) apply(opt Options) {
 	e.opt.Store(&opt)
 }
 
+// clock returns the emulator's time: its clock's, skewed by Options.ClockSkew.
+func (e *Emulator) clock() time.Time {
+	return e.now().Add(e.opt.Load().ClockSkew)
+}
+
 // ServeHTTP answers one Cognito API call.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	opt := e.opt.Load()
 	requestID := newUUID()
 	w.Header().Set("X-Amzn-Requestid", requestID)
+	// net/http would add a Date from the machine's clock; clients read the emulator's.
+	w.Header().Set("Date", e.clock().UTC().Format(http.TimeFormat))
 	name := operationName(r)
 	e.stats.received(name)
 
@@ -252,7 +271,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
 	}
-	if err := e.quotas.Load().admit(op.class, e.now()); err != nil {
+	if err := e.quotas.Load().admit(op.class, e.clock()); err != nil {
 		return answer(w, res, err)
 	}
 	if err := in.validate(); err != nil {

@@ -70,7 +70,7 @@ func (e *Emulator) adminLinkProviderForUser(in *adminLinkProviderForUserInput) (
 	if dest == nil {
 		return noOutput{}, userNotFound()
 	}
-	now := e.now()
+	now := e.clock()
 	if err := e.quotas.Load().admitUser(p.id, dest.username, now); err != nil {
 		return noOutput{}, err
 	}
@@ -162,7 +162,7 @@ func (e *Emulator) adminDisableProviderForUser(in *adminDisableProviderForUserIn
 	if err != nil {
 		return noOutput{}, err
 	}
-	now := e.now()
+	now := e.clock()
 	if ref.provider == providerCognito {
 		u := p.user(ref.value)
 		if u == nil {

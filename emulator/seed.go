@@ -107,7 +107,7 @@ func LoadSeedFile(path string) (Seed, error) {
 // (a link the service would refuse, a provider that is not configured, ...) or names a pool
 // the emulator already has.
 func (e *Emulator) Load(s Seed) error {
-	now := e.now()
+	now := e.clock()
 	pools := make(map[string]*pool, len(s.UserPools))
 	for _, sp := range s.UserPools {
 		if pools[sp.ID] != nil {
