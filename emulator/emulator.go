@@ -173,8 +173,12 @@ func New(opt Options) *Emulator {
 		panic("emulator: " + err.Error())
 	}
 	e := &Emulator{
-		store:  store{pools: make(map[string]*pool)},
-		stats:  stats{calls: make(map[string]int64), outcomes: make(map[string]map[string]int64)},
+		store: store{pools: make(map[string]*pool)},
+		stats: stats{
+			calls:      make(map[string]int64),
+			outcomes:   make(map[string]map[string]int64),
+			identities: make(map[string]map[IdentityRef]*CallCount),
+		},
 		now:    time.Now,
 		limits: defaultConnLimits,
 	}
@@ -268,6 +272,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return answer(w, result{}, err)
 	}
 	res := result{poolID: in.poolID()}
+	ref, named := identityOf(in)
+	if named {
+		e.stats.identityReceived(name, ref)
+	}
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
 	}
@@ -289,6 +297,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return res
 	}
 	out, err := op.run(e, in)
+	if err == nil && named {
+		e.stats.identityApplied(name, ref)
+	}
 	if f == faultLost {
 		res.outcome, res.drop = OutcomeLost, true
 		return res
@@ -350,11 +361,84 @@ func (e *Emulator) authorize(r *http.Request, op, poolID string, opt *Options) e
 	return &apiError{codeAccessDenied, msgAccessDenied(key, op, resource)}
 }
 
-// stats count calls by operation and outcome.
+// stats count calls by operation and outcome, and by the identity they name.
 type stats struct {
-	mu       sync.Mutex
-	calls    map[string]int64
-	outcomes map[string]map[string]int64
+	mu         sync.Mutex
+	calls      map[string]int64
+	outcomes   map[string]map[string]int64
+	identities map[string]map[IdentityRef]*CallCount // by operation
+}
+
+// IdentityRef names an external identity as a call names it: the SourceUser of
+// AdminLinkProviderForUser, the User of AdminDisableProviderForUser.
+type IdentityRef struct {
+	PoolID   string
+	Provider string // ProviderName
+	Value    string // ProviderAttributeValue
+}
+
+// CallCount counts the calls that named one identity.
+type CallCount struct {
+	Received int64 // calls that named it and could be read, whatever became of them
+	Applied  int64 // calls carried out: answered with success, or whose answer was lost after
+}
+
+// identityOf returns the identity a call names, if it names one.
+func identityOf(in input) (IdentityRef, bool) {
+	var who *providerUserIdentifier
+	switch in := in.(type) {
+	case *adminLinkProviderForUserInput:
+		who = in.SourceUser
+	case *adminDisableProviderForUserInput:
+		who = in.User
+	}
+	if who == nil {
+		return IdentityRef{}, false
+	}
+	ref := who.ref()
+	return IdentityRef{in.poolID(), ref.provider, ref.value}, true
+}
+
+// identity returns the count of calls of op that named ref. The caller holds s.mu.
+func (s *stats) identity(op string, ref IdentityRef) *CallCount {
+	m := s.identities[op]
+	if m == nil {
+		m = make(map[IdentityRef]*CallCount)
+		s.identities[op] = m
+	}
+	c := m[ref]
+	if c == nil {
+		c = new(CallCount)
+		m[ref] = c
+	}
+	return c
+}
+
+func (s *stats) identityReceived(op string, ref IdentityRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity(op, ref).Received++
+}
+
+func (s *stats) identityApplied(op string, ref IdentityRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity(op, ref).Applied++
+}
+
+// IdentityCalls returns, for AdminLinkProviderForUser or AdminDisableProviderForUser, how
+// many calls named each identity and how many of them were carried out, so that a test can
+// tell that no identity was linked, or unlinked, twice. An identity is named as the call
+// names it: by pool, ProviderName and ProviderAttributeValue, whatever the attribute. The
+// map is a copy; it is empty for other operations.
+func (e *Emulator) IdentityCalls(op string) map[IdentityRef]CallCount {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	m := make(map[IdentityRef]CallCount, len(e.stats.identities[op]))
+	for ref, c := range e.stats.identities[op] {
+		m[ref] = *c
+	}
+	return m
 }
 
 func (s *stats) received(op string) {
