@@ -3,6 +3,7 @@ package emulator
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -61,6 +62,15 @@ type Options struct {
 	// is us-east-1.
 	Region string
 
+	// BackgroundRate is the rate, in write calls per second, of simulated application
+	// traffic: calls that arrive at random times (a Poisson process) while the emulator
+	// serves and take their tokens from the account's write quota, as the production
+	// application's calls do. They are counted apart (Emulator.Background) and in the usage
+	// CloudWatch answers. BackgroundSchedule changes the rate over time; BackgroundRate is
+	// the rate before its first change. 0 and no schedule: no background traffic.
+	BackgroundRate     float64
+	BackgroundSchedule Schedule
+
 	// ClockSkew sets the emulator's clock this far ahead of the machine's (behind, if
 	// negative), as a server whose clock is off would be: the dates it records (users',
 	// pools', providers', and the dateCreated of linked identities), the Date header of
@@ -106,6 +116,12 @@ func (o Options) Validate() error {
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v is negative", o.Latency))
 	}
+	if !validRate(o.BackgroundRate) {
+		errs = append(errs, fmt.Errorf("background rate %v: want a number of calls per second, 0 or more", o.BackgroundRate))
+	}
+	if err := o.BackgroundSchedule.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if o.ClockSkew.Abs() > maxClockSkew {
 		errs = append(errs, fmt.Errorf("clock skew %v: want at most %v either way", o.ClockSkew, maxClockSkew))
 	}
@@ -140,7 +156,8 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	o.AuthErrors = maps.Clone(o.AuthErrors) // the caller's map may change
+	o.AuthErrors = maps.Clone(o.AuthErrors)                   // the caller's map may change
+	o.BackgroundSchedule = slices.Clone(o.BackgroundSchedule) // and so may its schedule
 	return o
 }
 
@@ -155,13 +172,15 @@ const (
 // Emulator is a Cognito user-pools endpoint in memory. It is an http.Handler, safe for
 // concurrent use. Create one with New or NewServer.
 type Emulator struct {
-	opt    atomic.Pointer[Options]
-	quotas atomic.Pointer[quotas]
-	dice   dice
-	store  store
-	stats  stats
-	now    func() time.Time // the clock of quotas and dates; replaced in tests
-	limits connLimits       // of the connections Serve serves; replaced in tests
+	opt     atomic.Pointer[Options]
+	quotas  atomic.Pointer[quotas]
+	dice    dice
+	store   store
+	stats   stats
+	usage   usage            // the account's calls per minute, for CloudWatch
+	traffic traffic          // the simulated application's
+	now     func() time.Time // the clock of quotas and dates; replaced in tests
+	limits  connLimits       // of the connections Serve serves; replaced in tests
 
 	reconfigure sync.Mutex
 }
@@ -210,6 +229,11 @@ func (e *Emulator) apply(opt Options) {
 	e.opt.Store(&opt)
 }
 
+// BackgroundPath is where an emulator answers a GET with the counts of its simulated
+// application traffic, as JSON: {"calls": 1200, "throttled": 31, "rate": 20}. No AWS
+// protocol uses GET or this path.
+const BackgroundPath = "/_emulator/background"
+
 // clock returns the emulator's time: its clock's, skewed by Options.ClockSkew.
 func (e *Emulator) clock() time.Time {
 	return e.now().Add(e.opt.Load().ClockSkew)
@@ -223,6 +247,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	// net/http would add a Date from the machine's clock; clients read the emulator's.
 	w.Header().Set("Date", e.clock().UTC().Format(http.TimeFormat))
+	if r.Method == http.MethodGet && r.URL.Path == BackgroundPath {
+		body, _ := json.Marshal(e.Background())
+		writeAs(w, "application/json", http.StatusOK, body)
+		return
+	}
 	name := operationName(r)
 	e.stats.received(name)
 
@@ -279,7 +308,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
 	}
-	if err := e.quotas.Load().admit(op.class, e.clock()); err != nil {
+	now := e.clock()
+	err = e.quotas.Load().admit(op.class, now)
+	e.usage.record(op.class, err != nil, now)
+	if err != nil {
 		return answer(w, res, err)
 	}
 	if err := in.validate(); err != nil {

@@ -16,3 +16,8 @@ func NewServerLimited(opt Options, read time.Duration, maxConns int) *Server {
 	e.limits = connLimits{readHeader: read, read: read, idle: read, maxConns: maxConns}
 	return startServer(e)
 }
+
+// AdvanceTraffic makes the simulated application's calls due by the emulator's clock, as
+// its goroutine does when it wakes up: with a clock that moves only when a test says so,
+// the test makes them due.
+func (e *Emulator) AdvanceTraffic() { e.advanceTraffic(e.clock()) }

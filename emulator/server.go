@@ -46,6 +46,12 @@ var defaultConnLimits = connLimits{readHeader: 10 * time.Second, read: 30 * time
 // that sends a request too slowly is disconnected, and at most a few thousand connections
 // are served at once (docs/emulator.md, Serving).
 func (e *Emulator) Serve(ctx context.Context, l net.Listener) error {
+	e.traffic.start(e.clock(), e.opt.Load())
+	return e.serveStarted(ctx, l)
+}
+
+// serveStarted is Serve once the background traffic has its start.
+func (e *Emulator) serveStarted(ctx context.Context, l net.Listener) error {
 	var fresh freshConns
 	limits := e.limits
 	srv := &http.Server{
@@ -57,6 +63,13 @@ func (e *Emulator) Serve(ctx context.Context, l net.Listener) error {
 		ConnState:         fresh.track,
 	}
 	l = newLimitListener(l, limits.maxConns)
+	// The simulated application's traffic runs while the emulator serves.
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
+	var traffic sync.WaitGroup
+	traffic.Go(func() { e.runTraffic(trafficCtx) })
+	defer traffic.Wait()
+	defer stopTraffic()
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
@@ -189,9 +202,10 @@ func startServer(e *Emulator) *Server {
 		stop:     stop,
 		stopped:  make(chan struct{}),
 	}
+	e.traffic.start(e.clock(), e.opt.Load()) // now, so that a test's clock starts it
 	go func() {
 		defer close(s.stopped)
-		e.Serve(ctx, l)
+		e.serveStarted(ctx, l)
 	}()
 	return s
 }
