@@ -239,7 +239,8 @@ func (e *Emulator) clock() time.Time {
 	return e.now().Add(e.opt.Load().ClockSkew)
 }
 
-// ServeHTTP answers one Cognito API call.
+// ServeHTTP answers one API call: Cognito's, or one of the Service Quotas and CloudWatch
+// calls that read the account's quotas and usage.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	opt := e.opt.Load()
@@ -250,6 +251,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == BackgroundPath {
 		body, _ := json.Marshal(e.Background())
 		writeAs(w, "application/json", http.StatusOK, body)
+		return
+	}
+	if svc, name := route(r); svc != nil {
+		e.serveService(w, r, svc, name, opt)
 		return
 	}
 	name := operationName(r)
@@ -373,8 +378,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // authErrorCodes are the answers Options.AuthErrors may choose.
 var authErrorCodes = []string{codeUnrecognizedClient, codeExpiredToken, codeAccessDenied, codeNotAuthorized}
 
-// authorize answers calls signed with a key listed in Options.AuthErrors.
+// authorize answers Cognito calls signed with a key listed in Options.AuthErrors.
 func (e *Emulator) authorize(r *http.Request, op, poolID string, opt *Options) error {
+	resource := "*"
+	if poolID != "" {
+		resource = "arn:aws:cognito-idp:" + opt.Region + ":" + accountID + ":userpool/" + poolID
+	}
+	return e.authorizeAs(r, "cognito-idp", op, resource, opt)
+}
+
+// authorizeAs answers calls signed with a key listed in Options.AuthErrors, for an
+// operation of a service whose IAM actions start with iam, on resource.
+func (e *Emulator) authorizeAs(r *http.Request, iam, op, resource string, opt *Options) error {
 	key := accessKeyID(r)
 	switch opt.AuthErrors[key] {
 	case "":
@@ -386,11 +401,7 @@ func (e *Emulator) authorize(r *http.Request, op, poolID string, opt *Options) e
 	case codeNotAuthorized:
 		return &apiError{codeNotAuthorized, msgNotAuthorized}
 	}
-	resource := "*"
-	if poolID != "" {
-		resource = "arn:aws:cognito-idp:" + opt.Region + ":" + accountID + ":userpool/" + poolID
-	}
-	return &apiError{codeAccessDenied, msgAccessDenied(key, op, resource)}
+	return &apiError{codeAccessDenied, msgAccessDenied(key, iam+":"+op, resource)}
 }
 
 // stats count calls by operation and outcome, and by the identity they name.

@@ -5,21 +5,25 @@ import "fmt"
 // Error codes the emulator answers with. Cognito's own codes map to the SDK's typed errors
 // (types.<Code>); the others become *smithy.GenericAPIError with that code.
 const (
-	codeAccessDenied       = "AccessDeniedException"
-	codeBadRequest         = "BadRequest" // the front door's, for a request no operation takes
-	codeDuplicateProvider  = "DuplicateProviderException"
-	codeExpiredToken       = "ExpiredTokenException"
-	codeInternalError      = "InternalErrorException"
-	codeInvalidParameter   = "InvalidParameterException"
-	codeLimitExceeded      = "LimitExceededException"
-	codeNotAuthorized      = "NotAuthorizedException"
-	codeResourceNotFound   = "ResourceNotFoundException"
-	codeSerialization      = "SerializationException"
-	codeTooManyRequests    = "TooManyRequestsException"
-	codeUnknownOperation   = "UnknownOperationException"
-	codeUnrecognizedClient = "UnrecognizedClientException"
-	codeUserNotFound       = "UserNotFoundException"
-	codeUsernameExists     = "UsernameExistsException"
+	codeAccessDenied          = "AccessDeniedException"
+	codeBadRequest            = "BadRequest" // the front door's, for a request no operation takes
+	codeDuplicateProvider     = "DuplicateProviderException"
+	codeExpiredToken          = "ExpiredTokenException"
+	codeInternalError         = "InternalErrorException"
+	codeInvalidParameter      = "InvalidParameterException"
+	codeNoSuchResource        = "NoSuchResourceException"           // Service Quotas
+	codeIllegalArgument       = "IllegalArgumentException"          // Service Quotas
+	codeInvalidParameterValue = "InvalidParameterValueException"    // CloudWatch
+	codeMissingParameter      = "MissingRequiredParameterException" // CloudWatch
+	codeLimitExceeded         = "LimitExceededException"
+	codeNotAuthorized         = "NotAuthorizedException"
+	codeResourceNotFound      = "ResourceNotFoundException"
+	codeSerialization         = "SerializationException"
+	codeTooManyRequests       = "TooManyRequestsException"
+	codeUnknownOperation      = "UnknownOperationException"
+	codeUnrecognizedClient    = "UnrecognizedClientException"
+	codeUserNotFound          = "UserNotFoundException"
+	codeUsernameExists        = "UsernameExistsException"
 )
 
 // statusByCode is the HTTP status of each error code (COGNITO.md, from the Smithy model).
@@ -59,6 +63,8 @@ const (
 	msgFilterSyntax     = "Error while parsing filter."
 	msgPaginationToken  = "Invalid pagination token."
 	msgSerialization    = "Unable to parse the request body as JSON."
+	msgNoSuchService    = "The request failed because the specified service does not exist."
+	msgNoSuchQuota      = "The request failed because the specified quota does not exist."
 )
 
 // msgPoolNotFound: guess (COGNITO.md).
@@ -96,8 +102,9 @@ func msgFilterAttribute(name string) string {
 	return fmt.Sprintf("Invalid search attribute: %s is not searchable.", name)
 }
 
-// msgAccessDenied: the format IAM uses (seen).
-func msgAccessDenied(accessKeyID, op, resource string) string {
-	return fmt.Sprintf("User: arn:aws:iam::%s:user/%s is not authorized to perform: cognito-idp:%s on resource: %s because no identity-based policy allows the cognito-idp:%s action",
-		accountID, accessKeyID, op, resource, op)
+// msgAccessDenied: the format IAM uses (seen), for an action such as
+// cognito-idp:AdminLinkProviderForUser.
+func msgAccessDenied(accessKeyID, action, resource string) string {
+	return fmt.Sprintf("User: arn:aws:iam::%s:user/%s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		accountID, accessKeyID, action, resource, action)
 }
