@@ -38,6 +38,7 @@ type emulateProcess struct {
 	url     string
 	cmd     *exec.Cmd
 	drained chan struct{} // stdout is read to its end: the process has exited
+	stdout  bytes.Buffer  // after the first line; read only once the process has exited
 	stderr  bytes.Buffer  // read only once the process has exited
 	stopped sync.Once
 }
@@ -78,7 +79,7 @@ func startEmulate(t *testing.T, seed string, flags ...string) *emulateProcess {
 		r := bufio.NewReader(stdout)
 		line, _ := r.ReadString('\n')
 		first <- line
-		io.Copy(io.Discard, r)
+		io.Copy(&p.stdout, r)
 	}()
 	select {
 	case line := <-first:
@@ -933,6 +934,10 @@ func TestEmulateUsage(t *testing.T) {
 		{"seed missing", []string{"--seed", filepath.Join(t.TempDir(), "missing.json")}, "no such file or directory"},
 		{"seed inconsistent", []string{"--seed", inconsistent}, "The provider Google does not exist for User Pool us-east-1_Example1."},
 		{"stray argument", []string{"now"}, `unexpected argument "now"`},
+		{"negative background rate", []string{"--background-rate", "-1"}, "background rate -1: want a number of calls per second, 0 or more"},
+		{"background schedule out of order", []string{"--background-schedule", "1m:5,30s:10"}, "not after the change before it"},
+		{"background schedule unreadable", []string{"--background-schedule", "soon"}, "want AT:RATE or AT:RATE/FOR"},
+		{"clock skewed by years", []string{"--clock-skew", "20000h"}, "clock skew 20000h0m0s: want at most"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
