@@ -17,7 +17,7 @@ import (
 	"github.com/bulklink/bulklink/emulator"
 )
 
-// The messages COGNITO.md records from real use.
+// The messages Cognito was seen answering (docs/emulator.md).
 const (
 	msgCognitoSource = "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser"
 	msgMerging       = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"

@@ -78,7 +78,7 @@ type Options struct {
 	ClockSkew time.Duration
 }
 
-// Defaults returns the options of the real service: its default quotas (COGNITO.md), no
+// Defaults returns the options of the real service: its default quotas (docs/emulator.md), no
 // latency and no faults.
 func Defaults() Options {
 	return Options{

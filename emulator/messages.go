@@ -26,7 +26,7 @@ const (
 	codeUsernameExists        = "UsernameExistsException"
 )
 
-// statusByCode is the HTTP status of each error code (COGNITO.md, from the Smithy model).
+// statusByCode is the HTTP status of each error code (docs/emulator.md, from the Smithy model).
 // Codes not listed are client errors answered with 400.
 var statusByCode = map[string]int{
 	codeBadRequest:       404,
@@ -37,7 +37,7 @@ var statusByCode = map[string]int{
 	codeInternalError:    500,
 }
 
-// The messages Cognito answers with, tagged as COGNITO.md tags them: "seen" in real use, or
+// The messages Cognito answers with, tagged as docs/emulator.md tags facts: "seen" in real use, or
 // our "guess" where Cognito's text is unknown. Error messages are not a stable contract, which
 // is why bulklink must not depend on them; the emulator still reproduces the known ones
 // verbatim so that rehearsals meet them.
@@ -67,7 +67,7 @@ const (
 	msgNoSuchQuota      = "The request failed because the specified quota does not exist."
 )
 
-// msgPoolNotFound: guess (COGNITO.md).
+// msgPoolNotFound: guess (docs/emulator.md).
 func msgPoolNotFound(poolID string) string {
 	return fmt.Sprintf("User pool %s does not exist.", poolID)
 }

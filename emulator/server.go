@@ -40,11 +40,12 @@ type connLimits struct {
 
 var defaultConnLimits = connLimits{readHeader: 10 * time.Second, read: 30 * time.Second, idle: 120 * time.Second, maxConns: 4096}
 
-// Serve answers Cognito calls on l until ctx ends, then stops accepting connections, lets
-// calls in flight finish for a few seconds, closes l and returns nil. It returns early only
-// if l fails. Connections are plain HTTP/1.1, so drop faults close them for real. A client
-// that sends a request too slowly is disconnected, and at most a few thousand connections
-// are served at once (docs/emulator.md, Serving).
+// Serve answers calls on l until ctx ends, then stops accepting connections, lets calls in
+// flight finish for a few seconds, closes l and returns nil. It returns early only if l
+// fails. While it serves, the simulated application traffic of Options.BackgroundRate
+// runs, its schedule counted from now. Connections are plain HTTP/1.1, so drop faults
+// close them for real. A client that sends a request too slowly is disconnected, and at
+// most a few thousand connections are served at once (docs/emulator.md, Serving).
 func (e *Emulator) Serve(ctx context.Context, l net.Listener) error {
 	e.traffic.start(e.clock(), e.opt.Load())
 	return e.serveStarted(ctx, l)
@@ -183,8 +184,8 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// NewServer starts an Emulator with options opt on 127.0.0.1 and an ephemeral port. The
-// caller closes it. Like New, it panics if opt is invalid, and like httptest.NewServer if it
+// NewServer starts an Emulator with options opt on 127.0.0.1 and an ephemeral port, and
+// its application traffic if opt has any. The caller closes it, which stops both. Like New, it panics if opt is invalid, and like httptest.NewServer if it
 // cannot listen.
 func NewServer(opt Options) *Server {
 	return startServer(New(opt))

@@ -342,7 +342,7 @@ func getUserArgs(pool, username string) []string {
 	return []string{"admin-get-user", "--user-pool-id", pool, "--username", username}
 }
 
-// The messages COGNITO.md records from real use.
+// The messages Cognito was seen answering (docs/emulator.md).
 const (
 	msgCognitoSource = "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser"
 	msgMerging       = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
@@ -381,7 +381,7 @@ const (
 )
 
 // TestEmulateAWSCLI drives `bulklink emulate` with the AWS CLI through every operation and
-// every outcome of COGNITO.md. Each call costs the CLI about half a second of CPU, so
+// every outcome of docs/emulator.md. Each call costs the CLI about half a second of CPU, so
 // independent calls run in parallel.
 func TestEmulateAWSCLI(t *testing.T) {
 	t.Parallel()
