@@ -185,8 +185,8 @@ type Server struct {
 }
 
 // NewServer starts an Emulator with options opt on 127.0.0.1 and an ephemeral port, and
-// its application traffic if opt has any. The caller closes it, which stops both. Like New, it panics if opt is invalid, and like httptest.NewServer if it
-// cannot listen.
+// its application traffic if opt has any. The caller closes it, which stops both. Like
+// New, it panics if opt is invalid, and like httptest.NewServer if it cannot listen.
 func NewServer(opt Options) *Server {
 	return startServer(New(opt))
 }
