@@ -3,18 +3,21 @@ package emulator_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bulklink/bulklink/emulator"
 )
 
 // TestAWSCLI checks the protocol with an independent client, the AWS CLI (botocore): it
-// links, meets the repeat answer, and reads the link back. Each invocation takes about
+// links, meets the repeat answer, reads the link back and the attribute mapping of a
+// provider. Each invocation takes about
 // half a second.
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
@@ -57,10 +60,33 @@ func TestAWSCLI(t *testing.T) {
 		stdout, stderr string
 		err            error
 	}
+	var describe struct {
+		stdout, stderr string
+		err            error
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { repeat.stdout, repeat.stderr, repeat.err = aws(link...) })
 	wg.Go(func() { get.stdout, get.stderr, get.err = aws("admin-get-user", "--username", "alice") })
+	wg.Go(func() {
+		describe.stdout, describe.stderr, describe.err = aws("describe-identity-provider", "--provider-name", "Okta")
+	})
 	wg.Wait()
+
+	if describe.err != nil {
+		t.Fatalf("describe-identity-provider: %v: %s", describe.err, describe.stderr)
+	}
+	var okta struct {
+		IdentityProvider struct {
+			ProviderName, ProviderType string
+			AttributeMapping           map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(describe.stdout), &okta); err != nil {
+		t.Fatalf("describe-identity-provider printed %q: %v", describe.stdout, err)
+	}
+	if p := okta.IdentityProvider; p.ProviderType != "SAML" || len(p.AttributeMapping) != 1 || p.AttributeMapping["email"] != emailClaim {
+		t.Errorf("describe-identity-provider: got %s, want Okta, SAML, mapping email to %s", describe.stdout, emailClaim)
+	}
 
 	if repeat.err == nil || !strings.Contains(repeat.stderr, "(InvalidParameterException)") || !strings.Contains(repeat.stderr, msgAlreadyLinked) {
 		t.Errorf("link again: got %v, stderr %q; want InvalidParameterException: %s", repeat.err, repeat.stderr, msgAlreadyLinked)
@@ -93,4 +119,107 @@ func TestAWSCLI(t *testing.T) {
 	if got := srv.Calls("AdminLinkProviderForUser"); got != 2 {
 		t.Errorf("got %d link calls, want 2: the CLI must not retry", got)
 	}
+}
+
+// runAWS runs the AWS CLI against url with dummy credentials, no retries and a clean
+// configuration, and returns what it printed; it skips the test where there is no AWS CLI.
+func runAWS(t *testing.T, url string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (aws) is not on PATH: skipping the independent-client check")
+	}
+	dir := t.TempDir()
+	env := []string{
+		"AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=x",
+		"AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard", "AWS_PAGER=",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), "aws", append(args, "--endpoint-url", url, "--region", "us-east-1", "--output", "json")...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// TestAWSCLIQuotasAndUsage reads the account's quota and usage with the AWS CLI, whose
+// botocore speaks AWS JSON 1.1 to Service Quotas and AWS JSON 1.0 to CloudWatch.
+func TestAWSCLIQuotasAndUsage(t *testing.T) {
+	t.Parallel()
+	srv, client := start(t, emulator.Options{WriteQuota: 30})
+	for i := range 3 {
+		_, err := client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "alice", "Google", "Cognito_Subject", fmt.Sprint("g", i)))
+		check(t, err, want{})
+	}
+	type result struct {
+		stdout, stderr string
+		err            error
+	}
+	now := time.Now().UTC()
+	queries := `[{"Id":"calls","MetricStat":{"Metric":{"Namespace":"AWS/Usage","MetricName":"CallCount","Dimensions":[` +
+		`{"Name":"Service","Value":"Cognito User Pools"},{"Name":"Type","Value":"API"},{"Name":"Resource","Value":"UserUpdate"},{"Name":"Class","Value":"None"}]},` +
+		`"Period":300,"Stat":"Sum"}}]`
+	commands := map[string][]string{
+		"quota": {"service-quotas", "get-service-quota", "--service-code", "cognito-idp", "--quota-code", "L-E0000001"},
+		"usage": {"cloudwatch", "get-metric-data", "--metric-data-queries", queries,
+			"--start-time", now.Add(-10 * time.Minute).Format(time.RFC3339), "--end-time", now.Add(time.Minute).Format(time.RFC3339)},
+		"metrics": {"cloudwatch", "list-metrics", "--namespace", "AWS/Usage", "--metric-name", "CallCount"},
+		"error":   {"cloudwatch", "get-metric-data", "--metric-data-queries", strings.Replace(queries, `"Period":300`, `"Period":90`, 1), "--start-time", now.Add(-time.Hour).Format(time.RFC3339), "--end-time", now.Format(time.RFC3339)},
+	}
+	results := make(map[string]*result)
+	var wg sync.WaitGroup
+	for name, args := range commands {
+		r := new(result)
+		results[name] = r
+		wg.Go(func() { r.stdout, r.stderr, r.err = runAWS(t, srv.URL, args...) })
+	}
+	wg.Wait()
+	for name, r := range results {
+		if name != "error" && r.err != nil {
+			t.Fatalf("%s: %v: %s", name, r.err, r.stderr)
+		}
+	}
+
+	var quota struct {
+		Quota struct {
+			QuotaName string
+			Value     float64
+		}
+	}
+	if err := json.Unmarshal([]byte(results["quota"].stdout), &quota); err != nil || quota.Quota.QuotaName != "Rate of UserUpdate requests" || quota.Quota.Value != 30 {
+		t.Errorf("get-service-quota: got %s (%v), want UserUpdate at 30", results["quota"].stdout, err)
+	}
+	var usage struct {
+		MetricDataResults []struct {
+			Id         string
+			Timestamps []float64
+			Values     []float64
+		}
+	}
+	if err := json.Unmarshal([]byte(results["usage"].stdout), &usage); err != nil || len(usage.MetricDataResults) != 1 ||
+		len(usage.MetricDataResults[0].Values) == 0 || usage.MetricDataResults[0].Values[0]+valueAt(usage.MetricDataResults[0].Values, 1) != 3 {
+		t.Errorf("get-metric-data: got %s (%v), want the 3 links", results["usage"].stdout, err)
+	}
+	var metrics struct{ Metrics []struct{ MetricName string } }
+	if err := json.Unmarshal([]byte(results["metrics"].stdout), &metrics); err != nil || len(metrics.Metrics) != 3 {
+		t.Errorf("list-metrics: got %s (%v), want CallCount of 3 categories", results["metrics"].stdout, err)
+	}
+	if r := results["error"]; r.err == nil || !strings.Contains(r.stderr, "(InvalidParameterValue)") {
+		t.Errorf("get-metric-data with a period of 90s: got %v, %s; want InvalidParameterValue", r.err, r.stderr)
+	}
+}
+
+// valueAt returns xs[i], or 0 past its end: a window may straddle two periods.
+func valueAt(xs []float64, i int) float64 {
+	if i < len(xs) {
+		return xs[i]
+	}
+	return 0
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/bulklink/bulklink/emulator"
 )
 
-// The messages COGNITO.md records from real use.
+// The messages Cognito was seen answering (docs/emulator.md).
 const (
 	msgCognitoSource = "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser"
 	msgMerging       = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
@@ -25,6 +25,9 @@ const (
 	msgNotLinked     = "Account isn't linked to anyone else, verify that the account has been linked"
 	msgUserNotFound  = "User does not exist."
 )
+
+// emailClaim is the SAML claim testdata/seed.json maps Okta's email from.
+const emailClaim = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
@@ -536,8 +539,14 @@ func TestIdentityProviders(t *testing.T) {
 
 	described, err := client.DescribeIdentityProvider(t.Context(), &cip.DescribeIdentityProviderInput{UserPoolId: aws.String(poolID), ProviderName: aws.String("Okta")})
 	check(t, err, want{})
-	if p := described.IdentityProvider; *p.ProviderName != "Okta" || p.ProviderType != types.IdentityProviderTypeTypeSaml {
-		t.Errorf("got %s of type %s, want Okta, SAML", *p.ProviderName, p.ProviderType)
+	if p := described.IdentityProvider; *p.ProviderName != "Okta" || p.ProviderType != types.IdentityProviderTypeTypeSaml ||
+		len(p.AttributeMapping) != 1 || p.AttributeMapping["email"] != emailClaim {
+		t.Errorf("got %s of type %s mapping %v, want Okta, SAML, mapping email to %s", *p.ProviderName, p.ProviderType, p.AttributeMapping, emailClaim)
+	}
+	described, err = client.DescribeIdentityProvider(t.Context(), &cip.DescribeIdentityProviderInput{UserPoolId: aws.String(poolID), ProviderName: aws.String("Corp")})
+	check(t, err, want{})
+	if p := described.IdentityProvider; fmt.Sprint(p.AttributeMapping) != "map[email:email]" {
+		t.Errorf("Corp: got mapping %v, want the one it was created with, email to email", p.AttributeMapping)
 	}
 
 	var names []string

@@ -3,6 +3,7 @@ package emulator
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -60,9 +61,24 @@ type Options struct {
 	// Region is where pools made by CreateUserPool live: it prefixes their IDs. The default
 	// is us-east-1.
 	Region string
+
+	// BackgroundRate is the rate, in write calls per second, of simulated application
+	// traffic: calls that arrive at random times (a Poisson process) while the emulator
+	// serves and take their tokens from the account's write quota, as the production
+	// application's calls do. They are counted apart (Emulator.Background) and in the usage
+	// CloudWatch answers. BackgroundSchedule changes the rate over time; BackgroundRate is
+	// the rate before its first change. 0 and no schedule: no background traffic.
+	BackgroundRate     float64
+	BackgroundSchedule Schedule
+
+	// ClockSkew sets the emulator's clock this far ahead of the machine's (behind, if
+	// negative), as a server whose clock is off would be: the dates it records (users',
+	// pools', providers', and the dateCreated of linked identities), the Date header of
+	// every answer, and the times of its quotas and usage counters all follow it.
+	ClockSkew time.Duration
 }
 
-// Defaults returns the options of the real service: its default quotas (COGNITO.md), no
+// Defaults returns the options of the real service: its default quotas (docs/emulator.md), no
 // latency and no faults.
 func Defaults() Options {
 	return Options{
@@ -74,6 +90,9 @@ func Defaults() Options {
 		Region:            "us-east-1",
 	}
 }
+
+// maxClockSkew bounds Options.ClockSkew: a clock a year off is a mistake, not a rehearsal.
+const maxClockSkew = 365 * 24 * time.Hour
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
 
@@ -96,6 +115,15 @@ func (o Options) Validate() error {
 	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v is negative", o.Latency))
+	}
+	if !validRate(o.BackgroundRate) {
+		errs = append(errs, fmt.Errorf("background rate %v: want a number of calls per second, 0 or more", o.BackgroundRate))
+	}
+	if err := o.BackgroundSchedule.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.ClockSkew.Abs() > maxClockSkew {
+		errs = append(errs, fmt.Errorf("clock skew %v: want at most %v either way", o.ClockSkew, maxClockSkew))
 	}
 	faults := []struct {
 		name string
@@ -128,7 +156,8 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	o.AuthErrors = maps.Clone(o.AuthErrors) // the caller's map may change
+	o.AuthErrors = maps.Clone(o.AuthErrors)                   // the caller's map may change
+	o.BackgroundSchedule = slices.Clone(o.BackgroundSchedule) // and so may its schedule
 	return o
 }
 
@@ -143,12 +172,15 @@ const (
 // Emulator is a Cognito user-pools endpoint in memory. It is an http.Handler, safe for
 // concurrent use. Create one with New or NewServer.
 type Emulator struct {
-	opt    atomic.Pointer[Options]
-	quotas atomic.Pointer[quotas]
-	dice   dice
-	store  store
-	stats  stats
-	now    func() time.Time // the clock of quotas and dates; replaced in tests
+	opt     atomic.Pointer[Options]
+	quotas  atomic.Pointer[quotas]
+	dice    dice
+	store   store
+	stats   stats
+	usage   usage            // the account's calls per minute, for CloudWatch
+	traffic traffic          // the simulated application's
+	now     func() time.Time // the clock of quotas and dates; replaced in tests
+	limits  connLimits       // of the connections Serve serves; replaced in tests
 
 	reconfigure sync.Mutex
 }
@@ -161,8 +193,13 @@ func New(opt Options) *Emulator {
 	}
 	e := &Emulator{
 		store: store{pools: make(map[string]*pool)},
-		stats: stats{calls: make(map[string]int64), outcomes: make(map[string]map[string]int64)},
-		now:   time.Now,
+		stats: stats{
+			calls:      make(map[string]int64),
+			outcomes:   make(map[string]map[string]int64),
+			identities: make(map[string]map[IdentityRef]*CallCount),
+		},
+		now:    time.Now,
+		limits: defaultConnLimits,
 	}
 	e.apply(opt.withDefaults())
 	return e
@@ -192,12 +229,34 @@ func (e *Emulator) apply(opt Options) {
 	e.opt.Store(&opt)
 }
 
-// ServeHTTP answers one Cognito API call.
+// BackgroundPath is where an emulator answers a GET with the counts of its simulated
+// application traffic, as JSON: {"calls": 1200, "throttled": 31, "rate": 20}. No AWS
+// protocol uses GET or this path.
+const BackgroundPath = "/_emulator/background"
+
+// clock returns the emulator's time: its clock's, skewed by Options.ClockSkew.
+func (e *Emulator) clock() time.Time {
+	return e.now().Add(e.opt.Load().ClockSkew)
+}
+
+// ServeHTTP answers one API call: Cognito's, or one of the Service Quotas and CloudWatch
+// calls that read the account's quotas and usage.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	opt := e.opt.Load()
 	requestID := newUUID()
 	w.Header().Set("X-Amzn-Requestid", requestID)
+	// net/http would add a Date from the machine's clock; clients read the emulator's.
+	w.Header().Set("Date", e.clock().UTC().Format(http.TimeFormat))
+	if r.Method == http.MethodGet && r.URL.Path == BackgroundPath {
+		body, _ := json.Marshal(e.Background())
+		writeAs(w, "application/json", http.StatusOK, body)
+		return
+	}
+	if svc, name := route(r); svc != nil {
+		e.serveService(w, r, svc, name, opt)
+		return
+	}
 	name := operationName(r)
 	e.stats.received(name)
 
@@ -230,10 +289,16 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return answer(w, result{}, ae)
 	}
 	if err != nil || !sleep(r.Context(), opt.Latency) {
-		return result{outcome: OutcomeCanceled}
+		// The client went away, or its body stalled past the read timeout: an answer would
+		// reach no one, or be mistaken for one to a call the server never read.
+		return result{outcome: OutcomeCanceled, drop: true}
+	}
+	if !isJSONRequest(r, contentType) {
+		// Cognito's front door answers what it cannot route, whatever the target says.
+		return answer(w, result{}, &apiError{codeBadRequest, msgBadRequest})
 	}
 	op, ok := operations[name]
-	if !ok || r.Method != http.MethodPost {
+	if !ok {
 		return answer(w, result{}, &apiError{code: codeUnknownOperation})
 	}
 	in, err := op.decode(body)
@@ -241,10 +306,17 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return answer(w, result{}, err)
 	}
 	res := result{poolID: in.poolID()}
+	ref, named := identityOf(in)
+	if named {
+		e.stats.identityReceived(name, ref)
+	}
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
 	}
-	if err := e.quotas.Load().admit(op.class, e.now()); err != nil {
+	now := e.clock()
+	err = e.quotas.Load().admit(op.class, now)
+	e.usage.record(op.class, err != nil, now)
+	if err != nil {
 		return answer(w, res, err)
 	}
 	if err := in.validate(); err != nil {
@@ -262,6 +334,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return res
 	}
 	out, err := op.run(e, in)
+	if err == nil && named {
+		e.stats.identityApplied(name, ref)
+	}
 	if f == faultLost {
 		res.outcome, res.drop = OutcomeLost, true
 		return res
@@ -303,8 +378,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // authErrorCodes are the answers Options.AuthErrors may choose.
 var authErrorCodes = []string{codeUnrecognizedClient, codeExpiredToken, codeAccessDenied, codeNotAuthorized}
 
-// authorize answers calls signed with a key listed in Options.AuthErrors.
+// authorize answers Cognito calls signed with a key listed in Options.AuthErrors.
 func (e *Emulator) authorize(r *http.Request, op, poolID string, opt *Options) error {
+	resource := "*"
+	if poolID != "" {
+		resource = "arn:aws:cognito-idp:" + opt.Region + ":" + accountID + ":userpool/" + poolID
+	}
+	return e.authorizeAs(r, "cognito-idp", op, resource, opt)
+}
+
+// authorizeAs answers calls signed with a key listed in Options.AuthErrors, for an
+// operation of a service whose IAM actions start with iam, on resource.
+func (e *Emulator) authorizeAs(r *http.Request, iam, op, resource string, opt *Options) error {
 	key := accessKeyID(r)
 	switch opt.AuthErrors[key] {
 	case "":
@@ -316,18 +401,87 @@ func (e *Emulator) authorize(r *http.Request, op, poolID string, opt *Options) e
 	case codeNotAuthorized:
 		return &apiError{codeNotAuthorized, msgNotAuthorized}
 	}
-	resource := "*"
-	if poolID != "" {
-		resource = "arn:aws:cognito-idp:" + opt.Region + ":" + accountID + ":userpool/" + poolID
-	}
-	return &apiError{codeAccessDenied, msgAccessDenied(key, op, resource)}
+	return &apiError{codeAccessDenied, msgAccessDenied(key, iam+":"+op, resource)}
 }
 
-// stats count calls by operation and outcome.
+// stats count calls by operation and outcome, and by the identity they name.
 type stats struct {
-	mu       sync.Mutex
-	calls    map[string]int64
-	outcomes map[string]map[string]int64
+	mu         sync.Mutex
+	calls      map[string]int64
+	outcomes   map[string]map[string]int64
+	identities map[string]map[IdentityRef]*CallCount // by operation
+}
+
+// IdentityRef names an external identity as a call names it: the SourceUser of
+// AdminLinkProviderForUser, the User of AdminDisableProviderForUser.
+type IdentityRef struct {
+	PoolID   string
+	Provider string // ProviderName
+	Value    string // ProviderAttributeValue
+}
+
+// CallCount counts the calls that named one identity.
+type CallCount struct {
+	Received int64 // calls that named it and could be read, whatever became of them
+	Applied  int64 // calls carried out: answered with success, or whose answer was lost after
+}
+
+// identityOf returns the identity a call names, if it names one.
+func identityOf(in input) (IdentityRef, bool) {
+	var who *providerUserIdentifier
+	switch in := in.(type) {
+	case *adminLinkProviderForUserInput:
+		who = in.SourceUser
+	case *adminDisableProviderForUserInput:
+		who = in.User
+	}
+	if who == nil {
+		return IdentityRef{}, false
+	}
+	ref := who.ref()
+	return IdentityRef{in.poolID(), ref.provider, ref.value}, true
+}
+
+// identity returns the count of calls of op that named ref. The caller holds s.mu.
+func (s *stats) identity(op string, ref IdentityRef) *CallCount {
+	m := s.identities[op]
+	if m == nil {
+		m = make(map[IdentityRef]*CallCount)
+		s.identities[op] = m
+	}
+	c := m[ref]
+	if c == nil {
+		c = new(CallCount)
+		m[ref] = c
+	}
+	return c
+}
+
+func (s *stats) identityReceived(op string, ref IdentityRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity(op, ref).Received++
+}
+
+func (s *stats) identityApplied(op string, ref IdentityRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity(op, ref).Applied++
+}
+
+// IdentityCalls returns, for AdminLinkProviderForUser or AdminDisableProviderForUser, how
+// many calls named each identity and how many of them were carried out, so that a test can
+// tell that no identity was linked, or unlinked, twice. An identity is named as the call
+// names it: by pool, ProviderName and ProviderAttributeValue, whatever the attribute. The
+// map is a copy; it is empty for other operations.
+func (e *Emulator) IdentityCalls(op string) map[IdentityRef]CallCount {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	m := make(map[IdentityRef]CallCount, len(e.stats.identities[op]))
+	for ref, c := range e.stats.identities[op] {
+		m[ref] = *c
+	}
+	return m
 }
 
 func (s *stats) received(op string) {
@@ -372,10 +526,18 @@ type Identity struct {
 	AttributeName string // the ProviderAttributeName it was linked with
 	UserID        string // the ProviderAttributeValue it was linked with
 	DateCreated   int64  // Unix milliseconds, as in the identities attribute
+	// Subject is, once the identity has signed in, the subject Cognito knows it by: the
+	// userId the identities attribute shows, and the Cognito_Subject value that unlinks it.
+	// It is "" while the identity has not signed in.
+	Subject string
 }
 
+// id is what Cognito knows the identity by: its subject once it has signed in, else the
+// value it was linked with.
+func (id Identity) id() string { return cmp.Or(id.Subject, id.UserID) }
+
 // Identities returns the identities linked to a user, looked up by username or sub, in the
-// order they were linked; ok is false when the pool or user does not exist. A federated
+// order they were linked, signed in or not; ok is false when the pool or user does not exist. A federated
 // profile's own identity, which its identities attribute lists first, is not a link and is
 // left out.
 func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool) {
@@ -396,4 +558,25 @@ func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool)
 func (e *Emulator) UserExists(poolID, username string) bool {
 	_, ok := e.Identities(poolID, username)
 	return ok
+}
+
+// SignIn makes the identity linked from provider with value (its ProviderAttributeValue)
+// sign in to the pool, as its user would through the provider, with subject as the
+// subject of its token or assertion. From then on Cognito knows the identity by that
+// subject: the destination's identities attribute shows it as the userId, and only
+// AdminDisableProviderForUser with Cognito_Subject and the subject unlinks it
+// (docs/emulator.md, Signed-in identities). An identity linked by Cognito_Subject signs
+// in with that same subject. SignIn fails if the identity is not linked, has signed in
+// already, or if another identity or a federated profile already has the subject.
+func (e *Emulator) SignIn(poolID, provider, value, subject string) error {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p := e.store.pools[poolID]
+	if p == nil {
+		return fmt.Errorf("sign in: user pool %s does not exist", poolID)
+	}
+	if err := p.signIn(provider, value, subject); err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	return nil
 }

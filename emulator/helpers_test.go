@@ -131,3 +131,14 @@ func code(err error) string {
 	}
 	return "?"
 }
+
+// asAPIError returns err as a smithy.APIError; the caller knows it is one.
+func asAPIError(err error) smithy.APIError {
+	apiErr, _ := errors.AsType[smithy.APIError](err)
+	return apiErr
+}
+
+// getInput is an AdminGetUser request in the test pool.
+func getInput(username string) *cip.AdminGetUserInput {
+	return &cip.AdminGetUserInput{UserPoolId: aws.String(poolID), Username: aws.String(username)}
+}

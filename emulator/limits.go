@@ -9,7 +9,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// class is the quota category of an operation (COGNITO.md, Quotas).
+// class is the quota category of an operation (docs/emulator.md, Cognito's behaviour).
 type class int
 
 const (

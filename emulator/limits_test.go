@@ -299,6 +299,11 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative latency", emulator.Options{Latency: -time.Second}, false},
 		{"unknown auth error", emulator.Options{AuthErrors: map[string]string{"AKIA": "Nope"}}, false},
 		{"bad region", emulator.Options{Region: "Mars"}, false},
+		{"clock behind", emulator.Options{ClockSkew: -time.Hour}, true},
+		{"background", emulator.Options{BackgroundRate: 5, BackgroundSchedule: emulator.Schedule{{At: time.Minute, Rate: 10}}}, true},
+		{"negative background rate", emulator.Options{BackgroundRate: -5}, false},
+		{"background schedule out of order", emulator.Options{BackgroundSchedule: emulator.Schedule{{At: time.Minute}, {At: time.Second}}}, false},
+		{"clock a year and a day ahead", emulator.Options{ClockSkew: 366 * 24 * time.Hour}, false},
 	} {
 		if err := tc.opt.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: got %v, want ok %t", tc.name, err, tc.ok)

@@ -5,25 +5,31 @@ import "fmt"
 // Error codes the emulator answers with. Cognito's own codes map to the SDK's typed errors
 // (types.<Code>); the others become *smithy.GenericAPIError with that code.
 const (
-	codeAccessDenied       = "AccessDeniedException"
-	codeDuplicateProvider  = "DuplicateProviderException"
-	codeExpiredToken       = "ExpiredTokenException"
-	codeInternalError      = "InternalErrorException"
-	codeInvalidParameter   = "InvalidParameterException"
-	codeLimitExceeded      = "LimitExceededException"
-	codeNotAuthorized      = "NotAuthorizedException"
-	codeResourceNotFound   = "ResourceNotFoundException"
-	codeSerialization      = "SerializationException"
-	codeTooManyRequests    = "TooManyRequestsException"
-	codeUnknownOperation   = "UnknownOperationException"
-	codeUnrecognizedClient = "UnrecognizedClientException"
-	codeUserNotFound       = "UserNotFoundException"
-	codeUsernameExists     = "UsernameExistsException"
+	codeAccessDenied          = "AccessDeniedException"
+	codeBadRequest            = "BadRequest" // the front door's, for a request no operation takes
+	codeDuplicateProvider     = "DuplicateProviderException"
+	codeExpiredToken          = "ExpiredTokenException"
+	codeInternalError         = "InternalErrorException"
+	codeInvalidParameter      = "InvalidParameterException"
+	codeNoSuchResource        = "NoSuchResourceException"           // Service Quotas
+	codeIllegalArgument       = "IllegalArgumentException"          // Service Quotas
+	codeInvalidParameterValue = "InvalidParameterValueException"    // CloudWatch
+	codeMissingParameter      = "MissingRequiredParameterException" // CloudWatch
+	codeLimitExceeded         = "LimitExceededException"
+	codeNotAuthorized         = "NotAuthorizedException"
+	codeResourceNotFound      = "ResourceNotFoundException"
+	codeSerialization         = "SerializationException"
+	codeTooManyRequests       = "TooManyRequestsException"
+	codeUnknownOperation      = "UnknownOperationException"
+	codeUnrecognizedClient    = "UnrecognizedClientException"
+	codeUserNotFound          = "UserNotFoundException"
+	codeUsernameExists        = "UsernameExistsException"
 )
 
-// statusByCode is the HTTP status of each error code (COGNITO.md, from the Smithy model).
+// statusByCode is the HTTP status of each error code (docs/emulator.md, from the Smithy model).
 // Codes not listed are client errors answered with 400.
 var statusByCode = map[string]int{
+	codeBadRequest:       404,
 	codeUserNotFound:     404,
 	codeResourceNotFound: 404,
 	codeNotAuthorized:    403,
@@ -31,7 +37,7 @@ var statusByCode = map[string]int{
 	codeInternalError:    500,
 }
 
-// The messages Cognito answers with, tagged as COGNITO.md tags them: "seen" in real use, or
+// The messages Cognito answers with, tagged as docs/emulator.md tags facts: "seen" in real use, or
 // our "guess" where Cognito's text is unknown. Error messages are not a stable contract, which
 // is why bulklink must not depend on them; the emulator still reproduces the known ones
 // verbatim so that rehearsals meet them.
@@ -46,6 +52,7 @@ const (
 	msgUsernameExists = "User account already exists"
 	msgInvalidToken   = "The security token included in the request is invalid."
 	msgExpiredToken   = "The security token included in the request is expired"
+	msgBadRequest     = "The server did not understand the operation that was requested." // to requests no operation takes, see docs/emulator.md
 
 	// guess
 	msgSocialAttribute  = "Invalid SourceUser: ProviderAttributeName must be Cognito_Subject for a social identity provider"
@@ -56,9 +63,11 @@ const (
 	msgFilterSyntax     = "Error while parsing filter."
 	msgPaginationToken  = "Invalid pagination token."
 	msgSerialization    = "Unable to parse the request body as JSON."
+	msgNoSuchService    = "The request failed because the specified service does not exist."
+	msgNoSuchQuota      = "The request failed because the specified quota does not exist."
 )
 
-// msgPoolNotFound: guess (COGNITO.md).
+// msgPoolNotFound: guess (docs/emulator.md).
 func msgPoolNotFound(poolID string) string {
 	return fmt.Sprintf("User pool %s does not exist.", poolID)
 }
@@ -93,8 +102,9 @@ func msgFilterAttribute(name string) string {
 	return fmt.Sprintf("Invalid search attribute: %s is not searchable.", name)
 }
 
-// msgAccessDenied: the format IAM uses (seen).
-func msgAccessDenied(accessKeyID, op, resource string) string {
-	return fmt.Sprintf("User: arn:aws:iam::%s:user/%s is not authorized to perform: cognito-idp:%s on resource: %s because no identity-based policy allows the cognito-idp:%s action",
-		accountID, accessKeyID, op, resource, op)
+// msgAccessDenied: the format IAM uses (seen), for an action such as
+// cognito-idp:AdminLinkProviderForUser.
+func msgAccessDenied(accessKeyID, action, resource string) string {
+	return fmt.Sprintf("User: arn:aws:iam::%s:user/%s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		accountID, accessKeyID, action, resource, action)
 }

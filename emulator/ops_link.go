@@ -70,7 +70,7 @@ func (e *Emulator) adminLinkProviderForUser(in *adminLinkProviderForUserInput) (
 	if dest == nil {
 		return noOutput{}, userNotFound()
 	}
-	now := e.now()
+	now := e.clock()
 	if err := e.quotas.Load().admitUser(p.id, dest.username, now); err != nil {
 		return noOutput{}, err
 	}
@@ -151,7 +151,8 @@ func (in *adminDisableProviderForUserInput) validate() error {
 }
 
 // adminDisableProviderForUser removes the link of the identity User names, which must be
-// named exactly as it was linked. A native user (ProviderName Cognito) is accepted and left
+// named exactly as it was linked, or by Cognito_Subject and its subject once it has signed
+// in. A native user (ProviderName Cognito) is accepted and left
 // as it is: the emulator does not model password sign-in.
 func (e *Emulator) adminDisableProviderForUser(in *adminDisableProviderForUserInput) (noOutput, error) {
 	ref := in.User.ref()
@@ -161,7 +162,7 @@ func (e *Emulator) adminDisableProviderForUser(in *adminDisableProviderForUserIn
 	if err != nil {
 		return noOutput{}, err
 	}
-	now := e.now()
+	now := e.clock()
 	if ref.provider == providerCognito {
 		u := p.user(ref.value)
 		if u == nil {
@@ -173,8 +174,14 @@ func (e *Emulator) adminDisableProviderForUser(in *adminDisableProviderForUserIn
 	if u == nil {
 		return noOutput{}, invalidParameter(msgNotLinked)
 	}
+	// An identity is unlinked by the attribute it was linked with, or once it has signed
+	// in, by its subject (docs/emulator.md, Signed-in identities).
 	i := u.linked(ref.key())
-	if u.links[i].AttributeName != ref.attribute {
+	want := u.links[i].AttributeName
+	if u.links[i].Subject != "" {
+		want = attributeSubject
+	}
+	if ref.attribute != want {
 		return noOutput{}, invalidParameter(msgNotLinked)
 	}
 	if err := e.quotas.Load().admitUser(p.id, u.username, now); err != nil {

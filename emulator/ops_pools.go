@@ -81,7 +81,7 @@ type userPoolOutput struct {
 // custom attributes of the schema are kept, with their mutability.
 func (e *Emulator) createUserPool(in *createUserPoolInput) (*userPoolOutput, error) {
 	region := e.opt.Load().Region
-	now := e.now()
+	now := e.clock()
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
 	id := e.store.newPoolID(region)
@@ -190,7 +190,7 @@ type identityProviderOutput struct {
 
 // createIdentityProvider configures a provider. Its details are kept as given, not checked.
 func (e *Emulator) createIdentityProvider(in *createIdentityProviderInput) (*identityProviderOutput, error) {
-	now := e.now()
+	now := e.clock()
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
 	p, err := e.store.pool(in.poolID())

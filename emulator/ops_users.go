@@ -86,7 +86,7 @@ func (e *Emulator) adminDeleteUser(in *adminUserInput) (noOutput, error) {
 	if u == nil {
 		return noOutput{}, userNotFound()
 	}
-	if err := e.quotas.Load().admitUser(p.id, u.username, e.now()); err != nil {
+	if err := e.quotas.Load().admitUser(p.id, u.username, e.clock()); err != nil {
 		return noOutput{}, err
 	}
 	p.remove(u)
@@ -138,7 +138,7 @@ func (e *Emulator) adminCreateUser(in *adminCreateUserInput) (*adminCreateUserOu
 	if err != nil {
 		return nil, err
 	}
-	now := e.now()
+	now := e.clock()
 	if err := e.quotas.Load().admitUser(p.id, *in.Username, now); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,13 +44,21 @@ func poolNotFound(poolID string) *apiError {
 func userNotFound() *apiError { return &apiError{codeUserNotFound, msgUserNotFound} }
 
 // operationName returns the operation an X-Amz-Target header names, as it is written: it
-// may not be one the emulator knows.
+// may not be one the emulator knows. A target without the service's prefix names no
+// operation: "".
 func operationName(r *http.Request) string {
-	target := r.Header.Get("X-Amz-Target")
-	if name, ok := strings.CutPrefix(target, targetPrefix); ok {
-		return name
+	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if !ok {
+		return ""
 	}
-	return target
+	return name
+}
+
+// isJSONRequest reports whether r is a POST with the protocol's media type. Parameters
+// such as charset are allowed, as the protocol's server tests require.
+func isJSONRequest(r *http.Request, want string) bool {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return r.Method == http.MethodPost && err == nil && mediaType == want
 }
 
 // readBody reads a request body as the protocol frames it: empty means no members. A body
@@ -89,8 +98,18 @@ func writeJSON(w http.ResponseWriter, v any) {
 // writeError answers err the way AWS JSON services do: the code in the X-Amzn-ErrorType
 // header and in the body's __type, with the message beside it. The errors of the service
 // framework itself (coralErrors) come as AWS sends them: the code namespaced in __type, and
-// neither header nor message.
+// neither header nor message. A request that never reached the service (codeBadRequest)
+// gets the front door's own answer.
 func writeError(w http.ResponseWriter, err *apiError) {
+	if err.code == codeBadRequest {
+		body, _ := json.Marshal(struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Type    string `json:"type"`
+		}{err.code, err.message, "client"})
+		writeAs(w, "application/json", err.status(), body)
+		return
+	}
 	typ := err.code
 	if coralErrors[err.code] {
 		typ = coralNamespace + err.code
@@ -112,8 +131,13 @@ var coralErrors = map[string]bool{codeUnknownOperation: true}
 const coralNamespace = "com.amazon.coral.service#"
 
 func write(w http.ResponseWriter, status int, body []byte) {
+	writeAs(w, contentType, status, body)
+}
+
+// writeAs answers with a body of the given media type.
+func writeAs(w http.ResponseWriter, mediaType string, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", mediaType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)

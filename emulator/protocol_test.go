@@ -2,10 +2,13 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -20,11 +23,20 @@ import (
 // post sends an unsigned AWS JSON 1.1 request, as a client without the SDK would.
 func post(t *testing.T, url, target, body string) (status int, header http.Header, answer map[string]any) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	return send(t, http.MethodPost, url, "application/x-amz-json-1.1", target, body)
+}
+
+// send sends an unsigned request with the given method and Content-Type ("" for none), and
+// decodes the JSON answer.
+func send(t *testing.T, method, url, contentType, target, body string) (status int, header http.Header, answer map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("X-Amz-Target", target)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -56,6 +68,8 @@ func TestProtocol(t *testing.T) {
 		{"unsigned call", getUser, `{"UserPoolId":"us-east-1_Example1","Username":"alice"}`, 200, "", ""},
 		{"unknown operation", "AWSCognitoIdentityProviderService.AdminFrobnicateUser", `{}`, 400, "UnknownOperationException", ""},
 		{"no target", "", `{}`, 400, "UnknownOperationException", ""},
+		{"target without the service's prefix", "AdminGetUser", `{"UserPoolId":"us-east-1_Example1","Username":"alice"}`, 400, "UnknownOperationException", ""},
+		{"another service's target", "AWSCognitoIdentityService.AdminGetUser", `{"UserPoolId":"us-east-1_Example1","Username":"alice"}`, 400, "UnknownOperationException", ""},
 		{"malformed JSON", getUser, `{"UserPoolId": `, 400, "SerializationException", "Unable to parse the request body as JSON."},
 		{"wrong member type", getUser, `{"UserPoolId": 5, "Username": "alice"}`, 400, "SerializationException", "Unable to parse the request body as JSON."},
 		{"one member missing", getUser, `{"Username":"alice"}`, 400, "InvalidParameterException",
@@ -102,6 +116,112 @@ func TestProtocol(t *testing.T) {
 	if got := srv.Calls("AdminFrobnicateUser"); got != 1 {
 		t.Errorf("got %d calls of the unknown operation, want 1", got)
 	}
+	if got := srv.Calls(""); got != 3 {
+		t.Errorf("got %d calls of no operation, want 3: those without a target or the service's prefix", got)
+	}
+}
+
+// TestContentType checks the answer to a request in another media type than the protocol's:
+// the 404 Cognito's front door gives to what it cannot route (docs/emulator.md).
+func TestContentType(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, emulator.Options{})
+	const getUser = `{"UserPoolId":"us-east-1_Example1","Username":"alice"}`
+	for _, tc := range []struct {
+		name, method, contentType string
+		status                    int
+	}{
+		{"the protocol's", http.MethodPost, "application/x-amz-json-1.1", 200},
+		{"with a charset", http.MethodPost, "application/x-amz-json-1.1; charset=utf-8", 200},
+		{"upper case", http.MethodPost, "Application/X-Amz-JSON-1.1", 200},
+		{"plain JSON", http.MethodPost, "application/json", 404},
+		{"JSON 1.0", http.MethodPost, "application/x-amz-json-1.0", 404},
+		{"a form", http.MethodPost, "application/x-www-form-urlencoded", 404},
+		{"CBOR", http.MethodPost, "application/cbor", 404},
+		{"none", http.MethodPost, "", 404},
+		{"malformed", http.MethodPost, "application/", 404},
+		{"a GET", http.MethodGet, "application/x-amz-json-1.1", 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			status, header, answer := send(t, tc.method, srv.URL, tc.contentType, "AWSCognitoIdentityProviderService.AdminGetUser", getUser)
+			if status != tc.status {
+				t.Fatalf("got status %d (%v), want %d", status, answer, tc.status)
+			}
+			if status == 200 {
+				return
+			}
+			want := map[string]any{"code": "BadRequest", "message": "The server did not understand the operation that was requested.", "type": "client"}
+			if fmt.Sprint(answer) != fmt.Sprint(want) || header.Get("X-Amzn-ErrorType") != "" {
+				t.Errorf("got %v, X-Amzn-ErrorType %q; want %v and no header", answer, header.Get("X-Amzn-ErrorType"), want)
+			}
+		})
+	}
+}
+
+// TestSlowClient checks that a client that stops sending in the middle of a request loses its
+// connection after the read timeout, and holds no other client up meanwhile, unless the
+// connections are all taken.
+func TestSlowClient(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	// stall opens a connection and sends a call whose body is shorter than its
+	// Content-Length; it returns a channel that tells when the server closed the
+	// connection, and what it had sent.
+	stall := func(t *testing.T, url string) <-chan string {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: emulator\r\nContent-Type: application/x-amz-json-1.1\r\n"+
+			"X-Amz-Target: AWSCognitoIdentityProviderService.AdminGetUser\r\nContent-Length: 100\r\n\r\n{\"UserPoolId\"")
+		closed := make(chan string, 1)
+		go func() {
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, _ := io.ReadAll(conn) // until the server closes, or the deadline
+			closed <- string(got)
+		}()
+		return closed
+	}
+	get := &cip.AdminGetUserInput{UserPoolId: aws.String(poolID), Username: aws.String("alice")}
+
+	t.Run("other clients go on", func(t *testing.T) {
+		t.Parallel()
+		srv, client := serve(t, emulator.NewServerLimited(emulator.Options{}, timeout, 2))
+		begin := time.Now()
+		closed := stall(t, srv.URL)
+		_, err := client.AdminGetUser(t.Context(), get)
+		check(t, err, want{})
+		if elapsed := time.Since(begin); elapsed >= timeout {
+			t.Errorf("a call beside the stalled one took %v, want less than the timeout %v", elapsed, timeout)
+		}
+		select {
+		case got := <-closed:
+			if elapsed := time.Since(begin); elapsed < timeout || got != "" {
+				t.Errorf("the stalled connection was closed after %v with %q, want after %v with no answer", elapsed, got, timeout)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the stalled connection is still open after 5s")
+		}
+		if got := srv.Outcomes("AdminGetUser"); got[emulator.OutcomeCanceled] != 1 || got[""] != 1 {
+			t.Errorf("got outcomes %v, want one success and one canceled", got)
+		}
+	})
+
+	t.Run("every connection taken", func(t *testing.T) {
+		t.Parallel()
+		srv, client := serve(t, emulator.NewServerLimited(emulator.Options{}, timeout, 1))
+		begin := time.Now()
+		closed := stall(t, srv.URL)
+		// The call waits for the only connection, which the timeout frees.
+		_, err := client.AdminGetUser(t.Context(), get)
+		check(t, err, want{})
+		if elapsed := time.Since(begin); elapsed < timeout {
+			t.Errorf("a call took %v while the only connection was stalled, want at least the timeout %v", elapsed, timeout)
+		}
+		<-closed
+	})
 }
 
 func TestAuthErrors(t *testing.T) {

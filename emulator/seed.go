@@ -17,9 +17,13 @@ import (
 // Seed is a state to load into an emulator, as `bulklink emulate --seed` reads it from JSON:
 //
 //	{"user_pools": [{"id": "us-east-1_Example1",
-//	  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML"}],
+//	  "identity_providers": [{"name": "Google", "type": "Google"},
+//	                         {"name": "Okta", "type": "SAML", "attribute_mapping":
+//	                           {"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}}],
 //	  "users": [{"username": "alice"},
 //	            {"username": "bob", "identities": [{"provider": "Okta", "value": "bob@example.com"}]},
+//	            {"username": "carol", "identities": [{"provider": "Okta", "attribute": "email",
+//	                                                  "value": "carol@example.com", "signed_in_subject": "00u123"}]},
 //	            {"username": "Google_1234", "federated": true}]}]}
 type Seed struct {
 	UserPools []SeedPool `json:"user_pools"`
@@ -40,6 +44,10 @@ type SeedPool struct {
 type SeedProvider struct {
 	Name string `json:"name"`
 	Type string `json:"type"` // SAML, OIDC, Google, Facebook, LoginWithAmazon or SignInWithApple
+	// AttributeMapping maps user-pool attributes (the keys, e.g. "email") to the provider's
+	// claims (the values), as CreateIdentityProvider takes it and DescribeIdentityProvider
+	// answers it. Links by a SAML or OIDC provider's attribute name one of its keys.
+	AttributeMapping map[string]string `json:"attribute_mapping,omitempty"`
 }
 
 // SeedUser is a user in a SeedPool.
@@ -61,6 +69,9 @@ type SeedIdentity struct {
 	Provider  string `json:"provider"`
 	Attribute string `json:"attribute,omitempty"` // the ProviderAttributeName; default Cognito_Subject
 	Value     string `json:"value"`
+	// SignedInSubject makes the identity one that has signed in since it was linked, with
+	// this subject, as Emulator.SignIn does.
+	SignedInSubject string `json:"signed_in_subject,omitempty"`
 }
 
 // ReadSeed reads a Seed from JSON. Unknown fields are errors, so that a misspelt one is not
@@ -96,7 +107,7 @@ func LoadSeedFile(path string) (Seed, error) {
 // (a link the service would refuse, a provider that is not configured, ...) or names a pool
 // the emulator already has.
 func (e *Emulator) Load(s Seed) error {
-	now := e.now()
+	now := e.clock()
 	pools := make(map[string]*pool, len(s.UserPools))
 	for _, sp := range s.UserPools {
 		if pools[sp.ID] != nil {
@@ -135,7 +146,16 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 		case p.providers[sp.Name] != nil:
 			return nil, fmt.Errorf("identity provider %s: listed twice", sp.Name)
 		}
-		p.providers[sp.Name] = &provider{name: sp.Name, typ: sp.Type, details: map[string]string{}, created: now, modified: now}
+		for attr := range sp.AttributeMapping {
+			if !valid(attr, shapeAttributeMappingKey) {
+				return nil, fmt.Errorf("identity provider %s: attribute mapping key %q: want a user-pool attribute of 1 to 32 characters", sp.Name, attr)
+			}
+		}
+		p.providers[sp.Name] = &provider{
+			name: sp.Name, typ: sp.Type,
+			details: map[string]string{}, mapping: maps.Clone(sp.AttributeMapping),
+			created: now, modified: now,
+		}
 	}
 
 	for _, name := range sp.ImmutableAttributes {
@@ -172,6 +192,11 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 				return nil, fmt.Errorf("user %q: identity %s/%s: %w", su.Username, id.Provider, id.Value, err)
 			}
 			p.link(users[i], prov, src, now)
+			if id.SignedInSubject != "" {
+				if err := p.signIn(id.Provider, id.Value, id.SignedInSubject); err != nil {
+					return nil, fmt.Errorf("user %q: identity %s/%s: signed_in_subject: %w", su.Username, id.Provider, id.Value, err)
+				}
+			}
 		}
 	}
 	return p, nil

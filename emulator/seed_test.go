@@ -86,6 +86,8 @@ func TestLoadErrors(t *testing.T) {
 		{"identity linked twice", []emulator.SeedPool{pool(linked("a", "1"), linked("b", "1"))}, "already linked"},
 		{"identity signed in", []emulator.SeedPool{pool(linked("a", "1"), emulator.SeedUser{Username: "Google_1", Federated: true})}, "Merging"},
 		{"sixth identity", []emulator.SeedPool{pool(linked("a", "1", "2", "3", "4", "5", "6"))}, "LimitExceededException"},
+		{"attribute mapping key too long", []emulator.SeedPool{{ID: "us-east-1_A", IdentityProviders: []emulator.SeedProvider{
+			{Name: "Okta", Type: "SAML", AttributeMapping: map[string]string{strings.Repeat("a", 33): "claim"}}}}}, "attribute mapping key"},
 		{"immutable attribute not custom", []emulator.SeedPool{{ID: "us-east-1_A", ImmutableAttributes: []string{"email"}}}, "custom:"},
 	} {
 		e := emulator.New(emulator.Options{})

@@ -16,17 +16,61 @@ import (
 // shutdownGrace is how long Serve lets calls in flight finish once its context ends.
 const shutdownGrace = 5 * time.Second
 
-// Serve answers Cognito calls on l until ctx ends, then stops accepting connections, lets
-// calls in flight finish for a few seconds, closes l and returns nil. It returns early only
-// if l fails. Connections are plain HTTP/1.1, so drop faults close them for real.
+// connLimits bound what one client can hold of a server: how long it may take to send a
+// request, how long an idle connection is kept, and how many connections are served at
+// once.
+type connLimits struct {
+	// readHeader and read bound the time from a connection's first byte (or the end of the
+	// previous call) to the end of a request's headers, and of its body. A body shorter
+	// than its Content-Length would otherwise hold its connection forever. Calls are at
+	// most 1 MiB, so 30 seconds is generous.
+	readHeader, read time.Duration
+	// idle is how long a keep-alive connection waits for its next call. It is longer than
+	// the 90 seconds after which aws-sdk-go-v2 and botocore drop idle connections
+	// themselves, so that a client never sends a call on a connection the server is
+	// closing.
+	idle time.Duration
+	// maxConns is how many connections are served at once; more wait in the listen
+	// backlog until one closes. A connection costs a goroutine and its buffers, some
+	// 20 KiB: 4096 of them stay under 100 MiB and within the usual file-descriptor
+	// limits, and far above what a client needs (bulklink's --concurrency, or a test's
+	// few hundred calls at once).
+	maxConns int
+}
+
+var defaultConnLimits = connLimits{readHeader: 10 * time.Second, read: 30 * time.Second, idle: 120 * time.Second, maxConns: 4096}
+
+// Serve answers calls on l until ctx ends, then stops accepting connections, lets calls in
+// flight finish for a few seconds, closes l and returns nil. It returns early only if l
+// fails. While it serves, the simulated application traffic of Options.BackgroundRate
+// runs, its schedule counted from now. Connections are plain HTTP/1.1, so drop faults
+// close them for real. A client that sends a request too slowly is disconnected, and at
+// most a few thousand connections are served at once (docs/emulator.md, Serving).
 func (e *Emulator) Serve(ctx context.Context, l net.Listener) error {
+	e.traffic.start(e.clock(), e.opt.Load())
+	return e.serveStarted(ctx, l)
+}
+
+// serveStarted is Serve once the background traffic has its start.
+func (e *Emulator) serveStarted(ctx context.Context, l net.Listener) error {
 	var fresh freshConns
+	limits := e.limits
 	srv := &http.Server{
 		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: limits.readHeader,
+		ReadTimeout:       limits.read,
+		IdleTimeout:       limits.idle,
 		ErrorLog:          zap.NewStdLog(e.opt.Load().Logger),
 		ConnState:         fresh.track,
 	}
+	l = newLimitListener(l, limits.maxConns)
+	// The simulated application's traffic runs while the emulator serves.
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
+	var traffic sync.WaitGroup
+	traffic.Go(func() { e.runTraffic(trafficCtx) })
+	defer traffic.Wait()
+	defer stopTraffic()
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
@@ -45,6 +89,60 @@ func (e *Emulator) Serve(ctx context.Context, l net.Listener) error {
 	fresh.close()
 	if err := <-shutdown; err != nil {
 		srv.Close()
+	}
+	return nil
+}
+
+// limitListener is a listener that serves at most n connections at once: Accept waits
+// while n are open.
+type limitListener struct {
+	net.Listener
+	slots chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newLimitListener(l net.Listener, n int) *limitListener {
+	return &limitListener{Listener: l, slots: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitedConn gives its slot back when it is closed, once.
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// CloseWrite half-closes a TCP connection, as net/http does before closing one after an
+// error answer.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
 	}
 	return nil
 }
@@ -86,9 +184,9 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// NewServer starts an Emulator with options opt on 127.0.0.1 and an ephemeral port. The
-// caller closes it. Like New, it panics if opt is invalid, and like httptest.NewServer if it
-// cannot listen.
+// NewServer starts an Emulator with options opt on 127.0.0.1 and an ephemeral port, and
+// its application traffic if opt has any. The caller closes it, which stops both. Like
+// New, it panics if opt is invalid, and like httptest.NewServer if it cannot listen.
 func NewServer(opt Options) *Server {
 	return startServer(New(opt))
 }
@@ -105,9 +203,10 @@ func startServer(e *Emulator) *Server {
 		stop:     stop,
 		stopped:  make(chan struct{}),
 	}
+	e.traffic.start(e.clock(), e.opt.Load()) // now, so that a test's clock starts it
 	go func() {
 		defer close(s.stopped)
-		e.Serve(ctx, l)
+		e.serveStarted(ctx, l)
 	}()
 	return s
 }

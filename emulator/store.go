@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -156,7 +158,7 @@ func (p *pool) remove(u *user) {
 		p.usernames = slices.Delete(p.usernames, i, i+1)
 	}
 	for _, id := range u.links {
-		delete(p.links, identityKey{id.ProviderName, id.UserID})
+		delete(p.links, identityKey{id.ProviderName, id.id()})
 	}
 }
 
@@ -175,14 +177,42 @@ func (p *pool) link(u *user, prov *provider, src providerRef, now time.Time) {
 
 // unlink removes the identity i of the links of u.
 func (p *pool) unlink(u *user, i int, now time.Time) {
-	delete(p.links, identityKey{u.links[i].ProviderName, u.links[i].UserID})
+	delete(p.links, identityKey{u.links[i].ProviderName, u.links[i].id()})
 	u.links = slices.Delete(u.links, i, i+1)
 	u.modified = now
 }
 
-// linked returns the index of the identity id in the links of u, or -1.
+// linked returns the index of the identity id in the links of u, or -1. A signed-in
+// identity is known by its subject.
 func (u *user) linked(id identityKey) int {
-	return slices.IndexFunc(u.links, func(x Identity) bool { return x.ProviderName == id.provider && x.UserID == id.value })
+	return slices.IndexFunc(u.links, func(x Identity) bool { return x.ProviderName == id.provider && x.id() == id.value })
+}
+
+// signIn makes the identity linked from provider with value known by subject from now on.
+func (p *pool) signIn(provider, value, subject string) error {
+	from := identityKey{provider, value}
+	u := p.links[from]
+	if u == nil {
+		return fmt.Errorf("no identity of %s is linked with the value %q", provider, value)
+	}
+	id := &u.links[u.linked(from)]
+	to := identityKey{provider, subject}
+	switch {
+	case id.Subject != "":
+		return fmt.Errorf("the identity of %s linked with %q has signed in already, as %q", provider, value, id.Subject)
+	case subject == "":
+		return errors.New("the subject is empty")
+	case id.AttributeName == attributeSubject && subject != value:
+		return fmt.Errorf("the identity of %s was linked by Cognito_Subject %q: it signs in with that subject, not %q", provider, value, subject)
+	case subject != value && p.links[to] != nil:
+		return fmt.Errorf("another identity of %s is known by the subject %q", provider, subject)
+	case p.federatedProfile(to) != nil:
+		return fmt.Errorf("the subject %q of %s has a profile of its own, %s_%s", subject, provider, provider, subject)
+	}
+	delete(p.links, from)
+	id.Subject = subject
+	p.links[to] = u
+	return nil
 }
 
 // attribute is a user attribute as the API carries it (AttributeType).
@@ -229,10 +259,10 @@ func (u *user) renderIdentities() string {
 	}
 	var list []wire
 	if id := u.own; id != nil {
-		list = append(list, wire{id.UserID, id.ProviderName, id.ProviderType, nil, true, id.DateCreated})
+		list = append(list, wire{id.id(), id.ProviderName, id.ProviderType, nil, true, id.DateCreated})
 	}
 	for _, id := range u.links {
-		list = append(list, wire{id.UserID, id.ProviderName, id.ProviderType, nil, false, id.DateCreated})
+		list = append(list, wire{id.id(), id.ProviderName, id.ProviderType, nil, false, id.DateCreated})
 	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)

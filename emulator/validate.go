@@ -30,16 +30,17 @@ func enumShape(values ...string) stringShape { return stringShape{enum: values} 
 
 // The model's shapes of the members the emulator validates.
 var (
-	shapeString          = shape(0, 131072, "")
-	shapeUserPoolID      = shape(1, 55, `[\w-]+_[0-9a-zA-Z]+`)
-	shapeUsername        = shape(1, 128, `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`).secret()
-	shapeProviderName    = shape(1, 32, `[\p{L}\p{M}\p{S}\p{N}\p{P}\p{Z}]+`)
-	shapeProviderNameV2  = shape(1, 32, `[^_\p{Z}][\p{L}\p{M}\p{S}\p{N}\p{P}][^_\p{Z}]+`)
-	shapePoolName        = shape(1, 128, `[\w\s+=,.@-]+`)
-	shapePaginationToken = shape(1, 0, `[\S]+`)
-	shapeFilter          = shape(0, 256, "")
-	shapeProviderType    = enumShape(providerTypes...)
-	shapeMessageAction   = enumShape("RESEND", "SUPPRESS")
+	shapeString              = shape(0, 131072, "")
+	shapeUserPoolID          = shape(1, 55, `[\w-]+_[0-9a-zA-Z]+`)
+	shapeUsername            = shape(1, 128, `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`).secret()
+	shapeProviderName        = shape(1, 32, `[\p{L}\p{M}\p{S}\p{N}\p{P}\p{Z}]+`)
+	shapeProviderNameV2      = shape(1, 32, `[^_\p{Z}][\p{L}\p{M}\p{S}\p{N}\p{P}][^_\p{Z}]+`)
+	shapePoolName            = shape(1, 128, `[\w\s+=,.@-]+`)
+	shapePaginationToken     = shape(1, 0, `[\S]+`)
+	shapeFilter              = shape(0, 256, "")
+	shapeAttributeMappingKey = shape(1, 32, "")
+	shapeProviderType        = enumShape(providerTypes...)
+	shapeMessageAction       = enumShape("RESEND", "SUPPRESS")
 )
 
 // validation collects the constraint violations of one request, in the order of the model's

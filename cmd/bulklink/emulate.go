@@ -28,7 +28,8 @@ const emulateHelp = `Usage: bulklink emulate [--listen 127.0.0.1:9229] [--seed P
 Serve a local Amazon Cognito user-pools endpoint, in memory, until Ctrl-C: the operations
 bulklink uses, answered as Cognito answers them, under Cognito's quotas, with faults on
 request. The AWS CLI, the SDKs and bulklink reach it with --endpoint-url. Any credentials
-are accepted, and so are unsigned calls (aws --no-sign-request).
+are accepted, and so are unsigned calls (aws --no-sign-request). For --rate auto it also
+answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts.
 
   bulklink emulate --seed seed.json --fault-5xx 0.05
   bulklink run --endpoint-url http://127.0.0.1:9229 --region us-east-1 --input links.csv --report report.csv
@@ -68,17 +69,26 @@ func (o *emulateOptions) register(fs *flag.FlagSet) {
 	faults.Float64Var(&o.opt.Fault5xx, "fault-5xx", 0, "probability `P` that a call answers InternalErrorException (500), not applied")
 	faults.Float64Var(&o.opt.FaultDrop, "fault-drop", 0, "probability `P` that a call's connection closes, the call not applied")
 	faults.Float64Var(&o.opt.FaultLost, "fault-lost", 0, "probability `P` that a call is applied, then its connection closes unanswered")
-	faults.Int64Var(&o.opt.Seed, "fault-seed", 0, "seed of the dice that pick faulty calls, for reproducible rehearsals (0: random)")
+	faults.Int64Var(&o.opt.Seed, "fault-seed", 0, "seed of the dice that pick faulty calls and application traffic's times,\nfor reproducible rehearsals (0: random)")
 	faults.DurationVar(&o.opt.Latency, "latency", 0, "added to every call, reads included, e.g. 20ms")
+
+	traffic := newGroup("Application traffic: write calls the emulator makes itself, from the same write quota")
+	traffic.Float64Var(&o.opt.BackgroundRate, "background-rate", 0, "`N` calls per second, at random times (0: none); counted apart, printed on exit and at\n"+
+		"GET "+emulator.BackgroundPath)
+	traffic.Func("background-schedule", "changes of the rate over time, from the start: comma-separated `AT:RATE` (RATE from AT on)\n"+
+		"or AT:RATE/FOR (a burst of RATE for FOR, then the rate before); AT and FOR are durations,\n"+
+		"e.g. 0s:5,30s:15,2m:60/10s (--background-rate is the rate before the first change)", o.setSchedule)
 
 	answers := newGroup("Answers")
 	answers.BoolVar(&o.opt.LegacyRepeatAnswer, "legacy-repeat-answer", false,
 		`answer a repeated link as Cognito did before mid-2024, with "Invalid SourceUser: Cognito users..."`+"\n"+
 			`instead of "SourceUser is already linked to DestinationUser"`)
+	answers.DurationVar(&o.opt.ClockSkew, "clock-skew", 0, "set the emulator's clock this far ahead of the machine's (negative: behind), e.g. -90s:\n"+
+		"its recorded dates and the Date header of its answers")
 	answers.Func("auth-error", "answer every call signed with access key KEY with error CODE, given as `KEY=CODE`;\n"+
 		"CODE is UnrecognizedClientException, ExpiredTokenException, AccessDeniedException or\nNotAuthorizedException (repeatable)", o.addAuthError)
 
-	groups := []group{serve, state, quotas, faults, answers}
+	groups := []group{serve, state, quotas, faults, traffic, answers}
 	for _, g := range groups {
 		g.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	}
@@ -91,6 +101,16 @@ func (o *emulateOptions) register(fs *flag.FlagSet) {
 			g.PrintDefaults()
 		}
 	}
+}
+
+// setSchedule reads --background-schedule.
+func (o *emulateOptions) setSchedule(s string) error {
+	sched, err := emulator.ParseSchedule(s)
+	if err != nil {
+		return err
+	}
+	o.opt.BackgroundSchedule = sched
+	return nil
 }
 
 // addAuthError reads one --auth-error; validate checks the code.
@@ -167,13 +187,39 @@ func emulate(ctx context.Context, o *emulateOptions, e env, log *zap.Logger) err
 	// The first line is for scripts too: it ends with the URL.
 	fmt.Fprintf(e.stdout, "bulklink emulate: serving Cognito on %s\n", url)
 	fmt.Fprintf(e.stdout, "  try: aws cognito-idp %s --endpoint-url %s --no-sign-request\n", tryCommand(seed, o.opt.Region), url)
+	if o.opt.BackgroundRate > 0 || len(o.opt.BackgroundSchedule) > 0 {
+		fmt.Fprintf(e.stdout, "  application traffic: %v calls/s%s; counts at %s%s\n",
+			o.opt.BackgroundRate, scheduleNote(o.opt.BackgroundSchedule), url, emulator.BackgroundPath)
+	}
 	log.Info("emulator started", zap.String("url", url), zap.Int("user_pools", len(seed.UserPools)),
 		zap.Float64("quota", o.opt.WriteQuota), zap.Float64("read_quota", o.opt.ReadQuota),
 		zap.Duration("latency", o.opt.Latency), zap.Float64("fault_5xx", o.opt.Fault5xx),
-		zap.Float64("fault_drop", o.opt.FaultDrop), zap.Float64("fault_lost", o.opt.FaultLost))
+		zap.Float64("fault_drop", o.opt.FaultDrop), zap.Float64("fault_lost", o.opt.FaultLost),
+		zap.Float64("background_rate", o.opt.BackgroundRate), zap.Stringer("background_schedule", o.opt.BackgroundSchedule),
+		zap.Duration("clock_skew", o.opt.ClockSkew))
 	err = emu.Serve(ctx, ln)
-	log.Info("emulator stopped")
+	bg := emu.Background()
+	log.Info("emulator stopped", zap.Int64("background_calls", bg.Calls), zap.Int64("background_throttled", bg.Throttled))
+	if o.opt.BackgroundRate > 0 || len(o.opt.BackgroundSchedule) > 0 {
+		fmt.Fprintf(e.stdout, "bulklink emulate: background traffic: %d calls, %d throttled (%.1f%%)\n", bg.Calls, bg.Throttled, percent(bg.Throttled, bg.Calls))
+	}
 	return err
+}
+
+// percent returns part as a percentage of whole, 0 for nothing.
+func percent(part, whole int64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return 100 * float64(part) / float64(whole)
+}
+
+// scheduleNote describes a background schedule in the startup lines.
+func scheduleNote(s emulator.Schedule) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return ", then " + s.String()
 }
 
 // tryCommand suggests a first AWS CLI call: list the users of the first seeded pool, or make

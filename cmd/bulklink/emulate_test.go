@@ -38,6 +38,7 @@ type emulateProcess struct {
 	url     string
 	cmd     *exec.Cmd
 	drained chan struct{} // stdout is read to its end: the process has exited
+	stdout  bytes.Buffer  // after the first line; read only once the process has exited
 	stderr  bytes.Buffer  // read only once the process has exited
 	stopped sync.Once
 }
@@ -78,7 +79,7 @@ func startEmulate(t *testing.T, seed string, flags ...string) *emulateProcess {
 		r := bufio.NewReader(stdout)
 		line, _ := r.ReadString('\n')
 		first <- line
-		io.Copy(io.Discard, r)
+		io.Copy(&p.stdout, r)
 	}()
 	select {
 	case line := <-first:
@@ -341,7 +342,7 @@ func getUserArgs(pool, username string) []string {
 	return []string{"admin-get-user", "--user-pool-id", pool, "--username", username}
 }
 
-// The messages COGNITO.md records from real use.
+// The messages Cognito was seen answering (docs/emulator.md).
 const (
 	msgCognitoSource = "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser"
 	msgMerging       = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
@@ -355,7 +356,8 @@ const (
 	listPool = "us-east-1_Listing1" // read only: for filters and pages
 	aliceSub = "4b0c6a52-86e6-4c3e-9a0b-1f2d3c4b5a69"
 	cliSeed  = `{"user_pools": [{"id": "us-east-1_Example1",
-  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML"}],
+  "identity_providers": [{"name": "Google", "type": "Google"}, {"name": "Okta", "type": "SAML",
+    "attribute_mapping": {"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}}],
   "immutable_attributes": ["custom:tenant"],
   "users": [
     {"username": "alice", "attributes": {"email": "alice@example.com"}},
@@ -379,7 +381,7 @@ const (
 )
 
 // TestEmulateAWSCLI drives `bulklink emulate` with the AWS CLI through every operation and
-// every outcome of COGNITO.md. Each call costs the CLI about half a second of CPU, so
+// every outcome of docs/emulator.md. Each call costs the CLI about half a second of CPU, so
 // independent calls run in parallel.
 func TestEmulateAWSCLI(t *testing.T) {
 	t.Parallel()
@@ -591,6 +593,17 @@ func TestEmulateAWSCLI(t *testing.T) {
 			t.Parallel()
 			rehearseFromScratch(t, cli)
 		})
+
+		t.Run("a seeded attribute mapping", func(t *testing.T) {
+			t.Parallel()
+			var okta struct {
+				IdentityProvider struct{ AttributeMapping map[string]string }
+			}
+			cli.run(t, "describe-identity-provider", "--user-pool-id", cliPool, "--provider-name", "Okta").ok(t, &okta)
+			if got := okta.IdentityProvider.AttributeMapping; len(got) != 1 || got["email"] != "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" {
+				t.Errorf("got mapping %v, want the seed's: email from the emailaddress claim", got)
+			}
+		})
 	})
 
 	logs := emu.stop(t)
@@ -649,6 +662,7 @@ func rehearseFromScratch(t *testing.T, cli awsCLI) {
 	type provider struct {
 		UserPoolId, ProviderName, ProviderType string
 		ProviderDetails                        map[string]string
+		AttributeMapping                       map[string]string
 	}
 	var google struct{ IdentityProvider provider }
 	cli.run(t, "create-identity-provider", "--user-pool-id", id, "--provider-name", "Google", "--provider-type", "Google",
@@ -690,7 +704,8 @@ func rehearseFromScratch(t *testing.T, cli awsCLI) {
 	}
 	var okta struct{ IdentityProvider provider }
 	cli.run(t, "describe-identity-provider", "--user-pool-id", id, "--provider-name", "Okta").ok(t, &okta)
-	if p := okta.IdentityProvider; p.ProviderType != "SAML" || p.ProviderDetails["MetadataURL"] != "https://okta.example.com/metadata" {
+	if p := okta.IdentityProvider; p.ProviderType != "SAML" || p.ProviderDetails["MetadataURL"] != "https://okta.example.com/metadata" ||
+		len(p.AttributeMapping) != 1 || p.AttributeMapping["email"] != "email" {
 		t.Errorf("describe-identity-provider: got %+v, want Okta as configured", p)
 	}
 }
@@ -919,6 +934,10 @@ func TestEmulateUsage(t *testing.T) {
 		{"seed missing", []string{"--seed", filepath.Join(t.TempDir(), "missing.json")}, "no such file or directory"},
 		{"seed inconsistent", []string{"--seed", inconsistent}, "The provider Google does not exist for User Pool us-east-1_Example1."},
 		{"stray argument", []string{"now"}, `unexpected argument "now"`},
+		{"negative background rate", []string{"--background-rate", "-1"}, "background rate -1: want a number of calls per second, 0 or more"},
+		{"background schedule out of order", []string{"--background-schedule", "1m:5,30s:10"}, "not after the change before it"},
+		{"background schedule unreadable", []string{"--background-schedule", "soon"}, "want AT:RATE or AT:RATE/FOR"},
+		{"clock skewed by years", []string{"--clock-skew", "20000h"}, "clock skew 20000h0m0s: want at most"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
