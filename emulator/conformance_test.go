@@ -309,8 +309,9 @@ func TestAdminGetUser(t *testing.T) {
 	if *alice.Username != "alice" || alice.UserStatus != types.UserStatusTypeConfirmed || !alice.Enabled {
 		t.Errorf("got %s, %s, enabled %t; want alice, CONFIRMED, enabled", *alice.Username, alice.UserStatus, alice.Enabled)
 	}
-	if alice.UserCreateDate == nil || time.Since(*alice.UserCreateDate) > time.Minute || alice.UserLastModifiedDate == nil {
-		t.Errorf("got dates %v, %v; want about now", alice.UserCreateDate, alice.UserLastModifiedDate)
+	// A seeded user is dated SeedAge before the emulator started.
+	if alice.UserCreateDate == nil || time.Since(alice.UserCreateDate.Add(emulator.SeedAge)) > time.Minute || alice.UserLastModifiedDate == nil {
+		t.Errorf("got dates %v, %v; want about a seed's age ago", alice.UserCreateDate, alice.UserLastModifiedDate)
 	}
 	names := make([]string, len(alice.UserAttributes))
 	for i, a := range alice.UserAttributes {

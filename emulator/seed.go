@@ -74,6 +74,9 @@ type SeedIdentity struct {
 	SignedInSubject string `json:"signed_in_subject,omitempty"`
 }
 
+// SeedAge is how long before the emulator's start its seed's state is dated.
+const SeedAge = 24 * time.Hour
+
 // ReadSeed reads a Seed from JSON. Unknown fields are errors, so that a misspelt one is not
 // silently ignored.
 func ReadSeed(r io.Reader) (Seed, error) {
@@ -107,7 +110,9 @@ func LoadSeedFile(path string) (Seed, error) {
 // (a link the service would refuse, a provider that is not configured, ...) or names a pool
 // the emulator already has.
 func (e *Emulator) Load(s Seed) error {
-	now := e.clock()
+	// What a seed holds was there before the emulator started: its pools, users and links
+	// are dated SeedAge earlier, so that a run against it never takes them for its own.
+	now := e.clock().Add(-SeedAge)
 	pools := make(map[string]*pool, len(s.UserPools))
 	for _, sp := range s.UserPools {
 		if pools[sp.ID] != nil {

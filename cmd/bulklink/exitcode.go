@@ -11,7 +11,7 @@ import (
 	"github.com/bulklink/bulklink/report"
 )
 
-// Exit codes, as SPEC.md fixes them.
+// Exit codes, as README.md (Exit codes) lists them.
 const (
 	exitOK      = 0   // every row linked or already linked (validate: every row valid)
 	exitRows    = 1   // the run finished, and some rows failed or were invalid

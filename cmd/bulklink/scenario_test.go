@@ -10,7 +10,7 @@ import (
 	"github.com/bulklink/bulklink/emulator"
 )
 
-// A scenario is a seeded pool, an input that exercises every outcome COGNITO.md lists, and
+// A scenario is a seeded pool, an input that exercises every outcome docs/cognito.md lists, and
 // what bulklink must make of each row and of the pool.
 type scenario struct {
 	pool  string
@@ -33,7 +33,7 @@ const mixedPool = "us-east-1_Mixed0001"
 func mixedScenario(n int) *scenario {
 	s := &scenario{pool: mixedPool, links: map[string][]string{}}
 	p := emulator.SeedPool{ID: mixedPool, IdentityProviders: []emulator.SeedProvider{
-		{Name: "Google", Type: "Google"}, {Name: "Facebook", Type: "Facebook"}, {Name: "Okta", Type: "SAML"},
+		{Name: "Google", Type: "Google"}, {Name: "Facebook", Type: "Facebook"}, {Name: "Okta", Type: "SAML", AttributeMapping: map[string]string{"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}},
 	}}
 	addUser := func(u emulator.SeedUser) {
 		p.Users = append(p.Users, u)

@@ -1,0 +1,204 @@
+package job_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
+)
+
+// The pool's behaviour in time — stopping, the grace period, the breaker, the failure
+// threshold, a failing sink, repeats — on a fake clock (testing/synctest) against an
+// in-memory Cognito: no test here sleeps.
+
+func TestPoolStopLetsRowsInFlightFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(200 * time.Millisecond)
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+		var s sink
+		done := make(chan error)
+		go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 100}, &s) }()
+		time.Sleep(300 * time.Millisecond) // 4 rows done, 4 in flight
+		j.Stop()
+		if err := <-done; !errors.Is(err, job.ErrStopped) {
+			t.Fatalf("Run after Stop: %v, want ErrStopped", err)
+		}
+		if len(s.recs) != 8 || f.callCount() != 8 {
+			t.Errorf("%d records, %d calls: want the 4 done and the 4 in flight at the stop", len(s.recs), f.callCount())
+		}
+	})
+}
+
+func TestPoolGraceCutsSlowCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(5 * time.Second)
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 4, Grace: 50 * time.Millisecond})
+		var s sink
+		done := make(chan error)
+		go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 10}, &s) }()
+		synctest.Wait()
+		start := time.Now()
+		j.Stop()
+		if err := <-done; !errors.Is(err, job.ErrStopped) {
+			t.Fatalf("Run: %v, want ErrStopped", err)
+		}
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Errorf("Run returned %v after the stop, want the grace, 50ms", d)
+		}
+		if len(s.recs) != 0 {
+			t.Errorf("%d records, want none: every call was cut", len(s.recs))
+		}
+	})
+}
+
+// connectionReset is a call whose connection dropped after it was sent.
+var connectionReset = &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: errors.New("read: connection reset by peer")}}
+
+func TestPoolBreakerStopsAnOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(time.Millisecond)
+		f.fail = func(int, string) error { return connectionReset }
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 2, MaxAttempts: 2, Backoff: job.Backoff{Base: time.Millisecond, Max: time.Millisecond}})
+		var s sink
+		err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s)
+		var fe *job.FatalError
+		if !errors.As(err, &fe) || fe.Code != "Outage" {
+			t.Fatalf("Run: %v, want a FatalError Outage", err)
+		}
+		// The rows that ran out of retries before the breaker tripped are settled by reading
+		// their user (their calls may have been applied): no link, so failed.
+		if len(s.recs) >= 12 {
+			t.Errorf("%d rows recorded before the breaker tripped, want fewer than the limit of 10 and the 2 in flight", len(s.recs))
+		}
+		for _, r := range s.recs {
+			if r.Status != report.Failed || r.ErrorCode != "ConnectionError" {
+				t.Errorf("line %d: %s %s, want failed ConnectionError", r.Line, r.Status, r.ErrorCode)
+			}
+		}
+	})
+}
+
+func TestPoolFailureThreshold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(10 * time.Millisecond)
+		f.fail = func(_ int, src string) error {
+			return &types.UserNotFoundException{Message: aws.String("User does not exist.")}
+		}
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 1, MaxFailures: job.Threshold{Counted: true, Count: 3}})
+		var s sink
+		err := j.Run(context.Background(), &rows{pool: pool, n: 50}, &s)
+		var fe *job.FatalError
+		if !errors.As(err, &fe) || fe.Code != "FailureThreshold" {
+			t.Fatalf("Run: %v, want FailureThreshold", err)
+		}
+		// The fourth failure stops the run; the row the worker had taken meanwhile is in
+		// flight and finishes.
+		if len(s.recs) != 5 {
+			t.Errorf("%d records, want the 4 rows that crossed the threshold and the one in flight", len(s.recs))
+		}
+	})
+}
+
+func TestPoolSinkFailureCutsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(30 * time.Second)
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+		s := sink{failAt: 1}
+		start := time.Now()
+		err := j.Run(context.Background(), &rows{pool: pool, n: 10, bad: 4}, &s)
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Fatalf("Run: %v, want the sink's error", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Run returned after %v, want at once: calls in flight are cut", d)
+		}
+	})
+}
+
+// Rows that repeat each other run one after the other, in input order: the first links, the
+// repeats find the link in place and are already_linked, every time.
+func TestPoolRepeatsRunInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(20 * time.Millisecond)
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 8, Since: time.Now()})
+		src := &listRows{}
+		for i := range 6 {
+			r := row(i+2, "alice", "g1")
+			r.Repeat, r.Repeated = i > 0, i < 5
+			src.rows = append(src.rows, r)
+		}
+		var s sink
+		if err := j.Run(context.Background(), src, &s); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range s.recs {
+			want := report.AlreadyLinked
+			if r.Line == 2 {
+				want = report.Linked
+			}
+			if r.Status != want {
+				t.Errorf("line %d: %s %q, want %s", r.Line, r.Status, r.ErrorMessage, want)
+			}
+		}
+		if f.callCount() != 6 {
+			t.Errorf("%d calls, want one per row", f.callCount())
+		}
+	})
+}
+
+// A link found in place is linked when this report made it (after Since), already_linked
+// when it is older.
+func TestPoolLinkFoundInPlace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(10 * time.Millisecond)
+		since := time.Now()
+		f.link("old", "g-old", since.Add(-time.Hour))
+		f.link("ours", "g-ours", since.Add(time.Minute)) // made by a run of this report whose answer was lost
+		time.Sleep(2 * time.Minute)
+		j := job.New(f, job.Config{Rate: 0, Concurrency: 2, Since: since})
+		var s sink
+		src := &listRows{rows: []input.Row{row(2, "old", "g-old"), row(3, "ours", "g-ours")}}
+		if err := j.Run(context.Background(), src, &s); err != nil {
+			t.Fatal(err)
+		}
+		got := map[int]report.Status{}
+		for _, r := range s.recs {
+			got[r.Line] = r.Status
+		}
+		if got[2] != report.AlreadyLinked || got[3] != report.Linked {
+			t.Errorf("statuses %v, want line 2 already_linked (older than the report), line 3 linked", got)
+		}
+	})
+}
+
+// listRows is a Source of given rows.
+type listRows struct {
+	rows []input.Row
+	at   int
+}
+
+func (l *listRows) Next() (input.Row, error) {
+	if l.at == len(l.rows) {
+		return input.Row{}, io.EOF
+	}
+	l.at++
+	return l.rows[l.at-1], nil
+}
+
+func row(line int, user, src string) input.Row {
+	return input.Row{Line: line, Request: input.Request{UserPoolID: pool, DestinationProvider: "Cognito", DestinationUser: user,
+		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: src}}
+}
+
