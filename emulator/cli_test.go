@@ -150,7 +150,9 @@ func runAWS(t *testing.T, url string, args ...string) (stdout, stderr string, er
 }
 
 // TestAWSCLIQuotasAndUsage reads the account's quota and usage with the AWS CLI, whose
-// botocore speaks AWS JSON 1.1 to Service Quotas and AWS JSON 1.0 to CloudWatch.
+// botocore speaks AWS JSON 1.1 to Service Quotas and AWS JSON 1.0 to CloudWatch, and
+// meets a CloudWatch error. Each call costs the CLI a second or two of CPU, CloudWatch's
+// large model included: ListMetrics is left to the SDK's test.
 func TestAWSCLIQuotasAndUsage(t *testing.T) {
 	t.Parallel()
 	srv, client := start(t, emulator.Options{WriteQuota: 30})
@@ -170,8 +172,7 @@ func TestAWSCLIQuotasAndUsage(t *testing.T) {
 		"quota": {"service-quotas", "get-service-quota", "--service-code", "cognito-idp", "--quota-code", "L-E0000001"},
 		"usage": {"cloudwatch", "get-metric-data", "--metric-data-queries", queries,
 			"--start-time", now.Add(-10 * time.Minute).Format(time.RFC3339), "--end-time", now.Add(time.Minute).Format(time.RFC3339)},
-		"metrics": {"cloudwatch", "list-metrics", "--namespace", "AWS/Usage", "--metric-name", "CallCount"},
-		"error":   {"cloudwatch", "get-metric-data", "--metric-data-queries", strings.Replace(queries, `"Period":300`, `"Period":90`, 1), "--start-time", now.Add(-time.Hour).Format(time.RFC3339), "--end-time", now.Format(time.RFC3339)},
+		"error": {"cloudwatch", "get-metric-data", "--metric-data-queries", strings.Replace(queries, `"Period":300`, `"Period":90`, 1), "--start-time", now.Add(-time.Hour).Format(time.RFC3339), "--end-time", now.Format(time.RFC3339)},
 	}
 	results := make(map[string]*result)
 	var wg sync.WaitGroup
@@ -206,10 +207,6 @@ func TestAWSCLIQuotasAndUsage(t *testing.T) {
 	if err := json.Unmarshal([]byte(results["usage"].stdout), &usage); err != nil || len(usage.MetricDataResults) != 1 ||
 		len(usage.MetricDataResults[0].Values) == 0 || usage.MetricDataResults[0].Values[0]+valueAt(usage.MetricDataResults[0].Values, 1) != 3 {
 		t.Errorf("get-metric-data: got %s (%v), want the 3 links", results["usage"].stdout, err)
-	}
-	var metrics struct{ Metrics []struct{ MetricName string } }
-	if err := json.Unmarshal([]byte(results["metrics"].stdout), &metrics); err != nil || len(metrics.Metrics) != 3 {
-		t.Errorf("list-metrics: got %s (%v), want CallCount of 3 categories", results["metrics"].stdout, err)
 	}
 	if r := results["error"]; r.err == nil || !strings.Contains(r.stderr, "(InvalidParameterValue)") {
 		t.Errorf("get-metric-data with a period of 90s: got %v, %s; want InvalidParameterValue", r.err, r.stderr)

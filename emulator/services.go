@@ -118,6 +118,9 @@ func (e *Emulator) serveService(w http.ResponseWriter, r *http.Request, svc *ser
 		zap.String("op", name),
 		zap.String("outcome", cmp.Or(outcome, "ok")),
 		zap.Duration("duration", time.Since(start)))
+	if outcome == OutcomeCanceled {
+		dropConnection(w) // as for Cognito's calls: no answer to a call never read
+	}
 }
 
 // jsonCodec is AWS JSON 1.0 or 1.1.
