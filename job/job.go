@@ -49,7 +49,11 @@ type Config struct {
 	Since time.Time
 	// Skew estimates the offset of Cognito's clock, to compare Since with its dates; nil
 	// assumes the clocks agree within MaxSkew.
-	Skew        *Skew
+	Skew *Skew
+	// Started, when set, is told of each row before its first write call, and says which
+	// rows an earlier run of the report began (report.Started).
+	Started Started
+
 	Rate        float64       // write calls per second, a ceiling; ≤ 0 is unlimited
 	UserRate    float64       // write calls per second to one user; 0 is Cognito's 10, < 0 unlimited
 	ReadRate    float64       // AdminGetUser calls per second; ≤ 0 is unlimited
@@ -67,6 +71,12 @@ type Config struct {
 	Logger    *zap.Logger
 	Now       func() time.Time
 	Rand      func() float64 // uniform in [0,1), for jitter
+}
+
+// Started keeps the rows whose first write call was made, across runs of a report.
+type Started interface {
+	Start(line int) error
+	Before(line int) bool
 }
 
 // Defaults used for zero Config fields.
@@ -292,9 +302,13 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 				rec, err := j.afterRepeat(intake, hard, &it.row, it.wait)
 				it.done()
 				var fe *FatalError
+				var se *sinkError
 				switch {
 				case errors.As(err, &fe):
 					fail(fe)
+				case errors.As(err, &se):
+					fail(se.err) // the report's files cannot be written: stop at once
+					abort()
 				case err == nil:
 					results <- rec // the loop below drains results until it is closed
 				}
@@ -377,6 +391,11 @@ func (j *Job) count(rec *report.Record, stop func(error)) {
 		j.Stats.Invalid.Add(1)
 	}
 }
+
+// sinkError is a failure to write the report's files from a worker.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
 
 func wrapSink(err error) error {
 	if err != nil {

@@ -57,6 +57,9 @@ type History struct {
 	Since time.Time
 	// Retargeted says that Settle already moved the row to another name of its identity.
 	Retargeted bool
+	// Begun says that an earlier run of the report began to send the row and stopped before
+	// it recorded the outcome (kill -9, a crash): its calls may have taken effect.
+	Begun bool
 }
 
 // Verdict is how Settle decides a row: a final status, or another call to make.
@@ -155,7 +158,7 @@ func (Link) Settle(t *Target, dest *Destination, h History) Verdict {
 		return Verdict{Status: report.Failed, Code: h.Code, Message: h.Message}
 	case t.Row != nil && t.Row.Repeat:
 		return Verdict{Status: report.AlreadyLinked, Message: noteRepeat}
-	case !h.Since.IsZero() && !id.Created().Before(h.Since):
+	case h.Begun || !h.Since.IsZero() && !id.Created().Before(h.Since):
 		return Verdict{Status: report.Linked, Message: noteMadeByLostAttempt}
 	}
 	return Verdict{Status: report.AlreadyLinked}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
@@ -75,6 +78,12 @@ func (j *Job) process(intake, hard context.Context, row *input.Row) (*report.Rec
 		return rec, nil
 	}
 	var h History // Unknown: an attempt may have taken effect unheard
+	if j.cfg.Started != nil {
+		h.Begun = j.cfg.Started.Before(row.Line)
+		if err := j.cfg.Started.Start(row.Line); err != nil {
+			return nil, &sinkError{fmt.Errorf("note the row's start: %w", err)}
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			j.Stats.Retries.Add(1)
@@ -171,31 +180,49 @@ func (j *Job) settle(hard context.Context, t *Target, h History) (Verdict, error
 // readDestination reads the destination user with AdminGetUser, paced by the read rate,
 // retried with backoff. A missing user is a Destination that does not exist.
 func (j *Job) readDestination(hard context.Context, t *Target) (*Destination, error) {
-	in := &cip.AdminGetUserInput{
-		UserPoolId: aws.String(t.Request.UserPoolID),
-		Username:   aws.String(input.DestinationUsername(&t.Request)),
+	u := userReader{api: j.api, reads: j.reads, maxAttempts: j.cfg.MaxAttempts, timeout: j.cfg.Timeout,
+		backoff: j.cfg.Backoff, rand: j.cfg.Rand, count: &j.Stats.Checks}
+	return u.read(hard, t.Request.UserPoolID, input.DestinationUsername(&t.Request), t.Row.Line)
+}
+
+// userReader reads users: paced, timed out per attempt, retried with backoff.
+type userReader struct {
+	api interface {
+		AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
 	}
+	reads       *rate.Limiter
+	maxAttempts int
+	timeout     time.Duration
+	backoff     Backoff
+	rand        func() float64
+	count       *atomic.Int64
+}
+
+// read reads one user. A missing user is a Destination that does not exist; a fatal answer is
+// a *FatalError naming line; a cancellation errCancelled.
+func (u *userReader) read(ctx context.Context, pool, username string, line int) (*Destination, error) {
+	in := &cip.AdminGetUserInput{UserPoolId: aws.String(pool), Username: aws.String(username)}
 	var err error
-	for attempt := 1; attempt <= j.cfg.MaxAttempts; attempt++ {
-		if attempt > 1 && sleep(hard, j.cfg.Backoff.Delay(attempt-1, j.cfg.Rand())) != nil {
+	for attempt := 1; attempt <= u.maxAttempts; attempt++ {
+		if attempt > 1 && sleep(ctx, u.backoff.Delay(attempt-1, u.rand())) != nil {
 			return nil, errCancelled
 		}
-		if j.reads.Wait(hard) != nil {
+		if u.reads.Wait(ctx) != nil {
 			return nil, errCancelled
 		}
-		j.Stats.Checks.Add(1)
-		ctx, cancel := context.WithTimeout(hard, j.cfg.Timeout)
+		u.count.Add(1)
+		actx, cancel := context.WithTimeout(ctx, u.timeout)
 		var out *cip.AdminGetUserOutput
-		out, err = j.api.AdminGetUser(ctx, in)
+		out, err = u.api.AdminGetUser(actx, in)
 		cancel()
-		if err != nil && hard.Err() != nil {
+		if err != nil && ctx.Err() != nil {
 			return nil, errCancelled
 		}
 		switch c, code := classify(err); {
 		case c == classOK:
 			return destination(out.UserAttributes)
 		case c == classFatal:
-			return nil, &FatalError{Line: t.Row.Line, Code: code, Message: message(err), Err: err}
+			return nil, &FatalError{Line: line, Code: code, Message: message(err), Err: err}
 		case code == "UserNotFoundException":
 			return &Destination{}, nil
 		case c == classPermanent:

@@ -93,7 +93,7 @@ func (Unlink) Settle(t *Target, dest *Destination, h History) Verdict {
 	case len(others) > 1:
 		return Verdict{Status: report.Failed, Code: h.Code, Message: fmt.Sprintf(
 			"%s has %d identities of %s besides this one's, and none can be told to be the row's: unlink it by hand", r.DestinationUser, len(others), r.SourceProvider)}
-	case h.Unknown:
+	case h.Unknown || h.Begun:
 		return Verdict{Status: report.Unlinked, Message: noteRemovedByLostAttempt}
 	}
 	return Verdict{Status: report.NotLinked}

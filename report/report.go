@@ -36,6 +36,18 @@ type Report struct {
 	// Replaced says why a report was started over without --restart: it held no record,
 	// and belonged to another input or target (a flag fixed after a failed start).
 	Replaced string
+	// Started lists the rows whose first write call was made, by this run or an earlier
+	// one (nil for validate, which writes nothing).
+	Started *Started
+}
+
+// Close syncs and closes the report and its started list.
+func (r *Report) Close() error {
+	err := r.Writer.Close()
+	if r.Started != nil {
+		err = errors.Join(err, r.Started.close())
+	}
+	return err
 }
 
 // Open opens the report a command writes, with its lock held. It creates the report when
@@ -110,7 +122,12 @@ func Open(spec Spec) (*Report, error) {
 		f.Close()
 		return nil, err
 	}
-	return &Report{Writer: w, Path: spec.Path, Journal: j, Meta: old, Resumed: true}, nil
+	started, err := openStarted(spec.Path, false)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Report{Writer: w, Path: spec.Path, Journal: j, Meta: old, Resumed: true, Started: started}, nil
 }
 
 // create starts the report at spec.Path over, or makes it when exists is false.
@@ -128,8 +145,24 @@ func create(spec Spec, exists bool) (*Report, error) {
 	if err := removeOwned(SummaryPath(path)); err != nil {
 		return nil, fmt.Errorf("remove the old summary: %w", err)
 	}
-	var f *os.File
-	var err error
+	var (
+		started *Started
+		f       *os.File
+		err     error
+	)
+	defer func() {
+		if err != nil && f != nil {
+			f.Close()
+		}
+		if err != nil && started != nil {
+			started.close()
+		}
+	}()
+	if spec.Command != schema.Validate {
+		if started, err = openStarted(path, true); err != nil {
+			return nil, err
+		}
+	}
 	if exists {
 		f, err = openOwned(path, os.O_WRONLY)
 		if err == nil {
@@ -141,13 +174,10 @@ func create(spec Spec, exists bool) (*Report, error) {
 	if err == nil {
 		err = f.Chmod(0o600) // an existing file keeps its mode through the truncation
 	}
-	if err != nil {
-		if f != nil {
-			f.Close()
-		}
-		return nil, fmt.Errorf("create report: %w", err)
+	var w *Writer
+	if err == nil {
+		w, err = NewWriter(f, spec.Layout, true)
 	}
-	w, err := NewWriter(f, spec.Layout, true)
 	if err == nil {
 		err = w.Sync()
 	}
@@ -158,10 +188,9 @@ func create(spec Spec, exists bool) (*Report, error) {
 		err = spec.Meta.WriteFile(path)
 	}
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("create report: %w", err)
 	}
-	return &Report{Writer: w, Path: path, Journal: NewJournal(spec.Command), Meta: spec.Meta}, nil
+	return &Report{Writer: w, Path: path, Journal: NewJournal(spec.Command), Meta: spec.Meta, Started: started}, nil
 }
 
 // NewJournal returns the journal of a report that holds nothing yet.

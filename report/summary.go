@@ -33,6 +33,10 @@ type Summary struct {
 	// PoolChecks says whether validate read the pools for the trust checks: done, or
 	// skipped and why.
 	PoolChecks string `json:"pool_checks,omitempty"`
+	// With validate --predict: the write calls run would make (one per valid row, retries
+	// aside) and how long they would take at --rate.
+	PredictedCalls   int64   `json:"predicted_write_calls,omitempty"`
+	PredictedSeconds float64 `json:"predicted_seconds,omitempty"`
 	Aborted    string `json:"aborted,omitempty"`
 	// State says whether the command is running (the summary is written when it starts, so
 	// that a killed run does not leave the previous one's behind) or how it ended.
@@ -77,6 +81,15 @@ func (s *Summary) Resume(j *Journal) {
 	}
 	for c, n := range j.Codes {
 		s.ByErrorCode[c] += n
+	}
+}
+
+// Predict fills in what run would take: a write call per valid row, at rate calls per second
+// (≤ 0: unlimited).
+func (s *Summary) Predict(rate float64) {
+	s.PredictedCalls = s.ByStatus[Valid]
+	if rate > 0 {
+		s.PredictedSeconds = float64(s.PredictedCalls) / rate
 	}
 }
 
@@ -159,6 +172,13 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	if s.Calls > 0 {
 		fmt.Fprintf(w, "  calls %d, retries %d, throttled %d, verified %d\n", s.Calls, s.Retries, s.Throttles, s.Checks)
+	}
+	if s.PredictedCalls > 0 {
+		d := "unpaced"
+		if s.PredictedSeconds > 0 {
+			d = "about " + time.Duration(s.PredictedSeconds*float64(time.Second)).Round(time.Second).String() + " at --rate"
+		}
+		fmt.Fprintf(w, "  run would make %d write calls (%s), read %d users to tell\n", s.PredictedCalls, d, s.Checks)
 	}
 	if s.Aborted != "" {
 		fmt.Fprintf(w, "  aborted: %s\n", s.Aborted)

@@ -194,7 +194,7 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 		return nil, usageError{err}
 	}
 	cfg := o.engine.config(log)
-	cfg.MaxFailures, cfg.Since, cfg.Skew = o.threshold, rep.Meta.CreatedAt, api.skew
+	cfg.MaxFailures, cfg.Since, cfg.Skew, cfg.Started = o.threshold, rep.Meta.CreatedAt, api.skew, rep.Started
 	j := job.New(api, cfg)
 	context.AfterFunc(stop, j.Stop)
 	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.onlyStatuses}

@@ -207,7 +207,7 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 		return nil, usageError{err}
 	}
 	cfg := o.engine.config(log)
-	cfg.Op, cfg.MaxFailures, cfg.Skew = job.Unlink{}, o.threshold, api.skew
+	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{}, o.threshold, api.skew, rep.Started
 	j := job.New(api, cfg)
 	context.AfterFunc(stop, j.Stop)
 	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.statuses()}

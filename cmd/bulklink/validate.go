@@ -141,11 +141,19 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 			sum.PoolChecks = "skipped (--offline)"
 		}
 	}
+	var pred *job.Predictor
+	if o.predict {
+		pred = &job.Predictor{API: api, ReadRate: o.engine.readRate, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+	}
 	rows, err := p.src.Rows(ctx)
 	if err == nil {
 		sel := &report.Selection{Src: p.plan.Source(ctx, rows), Only: o.onlyStatuses}
 		shown := &invalidRows{}
-		err = check(ctx, sel, rep, sum, shown)
+		err = check(ctx, sel, rep, sum, shown, pred)
+		if pred != nil {
+			sum.Checks = pred.Reads.Load()
+			sum.Predict(o.engine.rate)
+		}
 		sum.Skipped = sel.Skipped.Load()
 		if rep != nil {
 			if cerr := rep.Close(); cerr != nil && err == nil {
@@ -162,8 +170,9 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	return nil, nil, usageError{err}
 }
 
-// check writes a record of every row to rep, when there is one, and counts it.
-func check(ctx context.Context, src report.Source, rep *report.Report, sum *report.Summary, shown *invalidRows) error {
+// check writes a record of every row to rep, when there is one, and counts it. With a
+// predictor, valid rows get what run would make of them.
+func check(ctx context.Context, src report.Source, rep *report.Report, sum *report.Summary, shown *invalidRows, pred *job.Predictor) error {
 	for ctx.Err() == nil {
 		row, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -175,11 +184,23 @@ func check(ctx context.Context, src report.Source, rep *report.Report, sum *repo
 			}
 			return usagef("read input: %w", err)
 		}
-		rec := report.Record{Line: row.Line, Status: report.Valid, Request: row.Request, Extra: row.Extra, FinishedAt: time.Now()}
+		rec := report.Record{Line: row.Line, Status: report.Valid, Request: row.Request, Extra: row.Extra}
+		if pred != nil && row.Valid() {
+			st, code, msg, err := pred.Predict(ctx, &row)
+			if err != nil {
+				return err
+			}
+			if st == report.Invalid {
+				row.Reject(code, msg)
+			} else {
+				rec.Status, rec.ErrorMessage = st, msg
+			}
+		}
 		if !row.Valid() {
 			rec.Status, rec.ErrorCode, rec.ErrorMessage = report.Invalid, row.Code, row.Invalid
 			shown.add(&row)
 		}
+		rec.FinishedAt = time.Now()
 		if rep != nil {
 			if err := rep.Write(&rec); err != nil {
 				return fmt.Errorf("write report: %w", err)

@@ -1,0 +1,136 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
+)
+
+// Predictor tells what run would do to each row, from reads only (validate --predict): it
+// reads each destination user and, for an identity named by its subject, the source's
+// <Provider>_<value> profile, at the read rate. Rows come in input order: the identities a
+// user would be given are counted as they come, beside those it has, so that the rows past
+// Cognito's five are the ones run would see refused.
+type Predictor struct {
+	API         API
+	ReadRate    float64 // AdminGetUser calls per second; ≤ 0 is unlimited
+	MaxAttempts int
+	Timeout     time.Duration
+	Reads       atomic.Int64 // AdminGetUser calls made
+
+	reader *userReader
+	seed   maphash.Seed
+	given  map[uint64]int   // identities a user would hold, by user: theirs and the input's
+	last   [2]string        // the user read last
+	dest   *Destination     // and what it held
+	links  map[uint64]bool  // identities the prediction links, to tell repeats
+}
+
+// MaxIdentities is how many identities Cognito links to one user.
+const MaxIdentities = 5
+
+func (p *Predictor) init() {
+	if p.reader != nil {
+		return
+	}
+	lim := rate.NewLimiter(rate.Inf, 1)
+	if p.ReadRate > 0 {
+		lim = rate.NewLimiter(rate.Limit(p.ReadRate), 1)
+	}
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = DefaultTimeout
+	}
+	p.reader = &userReader{api: p.API, reads: lim, maxAttempts: p.MaxAttempts, timeout: p.Timeout,
+		backoff: DefaultBackoff, rand: rand.Float64, count: &p.Reads}
+	p.seed, p.given, p.links = maphash.MakeSeed(), map[uint64]int{}, map[uint64]bool{}
+}
+
+// Predict judges one valid row: valid (run would link it), already_linked, or invalid with
+// DestinationNotFound, SourceAlreadySignedIn or IdentityLimitReached. A read that fails for
+// good is an error: the prediction cannot be made.
+func (p *Predictor) Predict(ctx context.Context, row *input.Row) (report.Status, schema.Code, string, error) {
+	p.init()
+	q := &row.Request
+	user := input.DestinationUsername(q)
+	dest, err := p.destination(ctx, q.UserPoolID, user, row.Line)
+	if err != nil {
+		return "", "", "", err
+	}
+	if !dest.Exists {
+		return report.Invalid, schema.DestinationNotFound, fmt.Sprintf("destination user %s does not exist in %s", user, q.UserPoolID), nil
+	}
+	identity := maphash.String(p.seed, q.UserPoolID+"\x00"+user+"\x00"+q.SourceProvider+"\x00"+q.SourceValue)
+	if _, ok := dest.Find(q.SourceProvider, q.SourceValue); ok {
+		return report.AlreadyLinked, "", "the link is in place", nil
+	}
+	if p.links[identity] {
+		return report.AlreadyLinked, "", "an earlier row of the input makes this link", nil
+	}
+	if q.SourceAttribute == input.DefaultSourceAttribute {
+		profile := q.SourceProvider + "_" + q.SourceValue
+		src, err := p.reader.read(ctx, q.UserPoolID, profile, row.Line)
+		if err != nil {
+			return "", "", "", p.cancelled(ctx, err)
+		}
+		if src.Exists {
+			return report.Invalid, schema.SourceAlreadySignedIn, fmt.Sprintf(
+				"the identity has signed in already (user %s exists): Cognito does not link an identity that has a profile of its own", profile), nil
+		}
+	}
+	key := maphash.String(p.seed, q.UserPoolID+"\x00"+user)
+	has := countLinks(dest, user)
+	n, seen := p.given[key]
+	if !seen {
+		n = has
+	}
+	if n >= MaxIdentities {
+		return report.Invalid, schema.IdentityLimitReached, fmt.Sprintf(
+			"%s would hold more than %d identities: it has %d, and the rows before this one add %d", user, MaxIdentities, has, n-has), nil
+	}
+	p.given[key] = n + 1
+	p.links[identity] = true
+	return report.Valid, "", "", nil
+}
+
+// countLinks counts the identities linked to a user, a federated profile's own aside.
+func countLinks(d *Destination, username string) int {
+	n := 0
+	for _, id := range d.Identities {
+		if username != id.ProviderName+"_"+id.UserID {
+			n++
+		}
+	}
+	return n
+}
+
+// destination reads a destination user, once for the rows of a user that come together.
+func (p *Predictor) destination(ctx context.Context, pool, user string, line int) (*Destination, error) {
+	if p.dest != nil && p.last == [2]string{pool, user} {
+		return p.dest, nil
+	}
+	d, err := p.reader.read(ctx, pool, user, line)
+	if err != nil {
+		return nil, p.cancelled(ctx, err)
+	}
+	p.last, p.dest = [2]string{pool, user}, d
+	return d, nil
+}
+
+func (p *Predictor) cancelled(ctx context.Context, err error) error {
+	if err == errCancelled {
+		return context.Cause(ctx)
+	}
+	return err
+}

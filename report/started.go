@@ -1,0 +1,76 @@
+package report
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/bulklink/bulklink/input"
+)
+
+// StartedPath is the file, beside a report, that lists the rows whose first write call has
+// been made: <report>.started.
+func StartedPath(report string) string { return report + ".started" }
+
+// Started is the list of rows a report's runs have begun to send: a line is added, and handed
+// to the operating system, before the row's first write call. A row without a record whose
+// line is there may have been changed by a process that stopped before it recorded the
+// outcome (kill -9, a crash): that is how a resumed run tells "this report's earlier run did
+// it" from "it was so before". Records, not this file, say which rows are done.
+type Started struct {
+	mu   sync.Mutex
+	f    *os.File
+	buf  []byte
+	done input.LineSet // the lines the file held when it was opened
+}
+
+// openStarted opens the started list of a report: anew (fresh), or to go on with it.
+func openStarted(report string, fresh bool) (*Started, error) {
+	path := StartedPath(report)
+	if fresh {
+		if err := removeOwned(path); err != nil {
+			return nil, err
+		}
+	}
+	f, err := openOrCreate(path, os.O_RDWR|os.O_APPEND)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Started{f: f}
+	if !fresh {
+		r := bufio.NewReader(f)
+		for {
+			line, err := r.ReadString('\n')
+			if errors.Is(err, io.EOF) {
+				break // a last line without its newline was cut short: not a line
+			}
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("read %s: %w", path, err)
+			}
+			if n, err := strconv.Atoi(line[:len(line)-1]); err == nil && n > 0 {
+				s.done.Add(n)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Start notes that a row's first write call is about to be made. Safe for concurrent use.
+func (s *Started) Start(line int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(strconv.AppendInt(s.buf[:0], int64(line), 10), '\n')
+	_, err := s.f.Write(s.buf)
+	return err
+}
+
+// Before reports whether an earlier run of the report began to send the row.
+func (s *Started) Before(line int) bool { return s != nil && s.done.Has(line) }
+
+func (s *Started) close() error { return s.f.Close() }
+
