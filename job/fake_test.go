@@ -111,4 +111,3 @@ func (f *fakeCognito) callCount() int {
 	defer f.mu.Unlock()
 	return f.calls
 }
-

@@ -119,8 +119,8 @@ func destination(attrs []types.AttributeType) (*Destination, error) {
 // is not the repeat of an earlier row of the input; else it is already_linked.
 type Link struct{}
 
-func (Link) Name() string          { return "link" }
-func (Link) Done() report.Status   { return report.Linked }
+func (Link) Name() string        { return "link" }
+func (Link) Done() report.Status { return report.Linked }
 func (Link) Ambiguous(code, msg string) bool {
 	return code == "InvalidParameterException" && containsAny(msg, alreadyLinkedMessages)
 }

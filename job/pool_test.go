@@ -201,4 +201,3 @@ func row(line int, user, src string) input.Row {
 	return input.Row{Line: line, Request: input.Request{UserPoolID: pool, DestinationProvider: "Cognito", DestinationUser: user,
 		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: src}}
 }
-

@@ -29,10 +29,10 @@ type Predictor struct {
 
 	reader *userReader
 	seed   maphash.Seed
-	given  map[uint64]int   // identities a user would hold, by user: theirs and the input's
-	last   [2]string        // the user read last
-	dest   *Destination     // and what it held
-	links  map[uint64]bool  // identities the prediction links, to tell repeats
+	given  map[uint64]int  // identities a user would hold, by user: theirs and the input's
+	last   [2]string       // the user read last
+	dest   *Destination    // and what it held
+	links  map[uint64]bool // identities the prediction links, to tell repeats
 }
 
 // MaxIdentities is how many identities Cognito links to one user.

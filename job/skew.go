@@ -83,4 +83,3 @@ func (j *Job) since() time.Time {
 	lo, _ := j.cfg.Skew.Bounds()
 	return j.cfg.Since.Add(lo).Add(-time.Millisecond) // dateCreated is in whole milliseconds
 }
-

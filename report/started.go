@@ -73,4 +73,3 @@ func (s *Started) Start(line int) error {
 func (s *Started) Before(line int) bool { return s != nil && s.done.Has(line) }
 
 func (s *Started) close() error { return s.f.Close() }
-

@@ -37,7 +37,7 @@ type Summary struct {
 	// aside) and how long they would take at --rate.
 	PredictedCalls   int64   `json:"predicted_write_calls,omitempty"`
 	PredictedSeconds float64 `json:"predicted_seconds,omitempty"`
-	Aborted    string `json:"aborted,omitempty"`
+	Aborted          string  `json:"aborted,omitempty"`
 	// State says whether the command is running (the summary is written when it starts, so
 	// that a killed run does not leave the previous one's behind) or how it ended.
 	State    string `json:"state"`

@@ -138,4 +138,3 @@ func (r *redactor) fields(fields []zapcore.Field) []zapcore.Field {
 	}
 	return out
 }
-

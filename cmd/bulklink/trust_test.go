@@ -46,11 +46,11 @@ func trustScenario() (emulator.Seed, []trustRow) {
 	}
 	rows := []trustRow{
 		ok(trustPool, "t00", "Google", "Cognito_Subject", "g00"),
-		bad(trustPool, "t01", "Apple", "Cognito_Subject", "a01", "ProviderNotInPool"),   // not configured
-		bad(trustPool, "t02", "google", "Cognito_Subject", "g02", "ProviderNotInPool"),  // case matters
+		bad(trustPool, "t01", "Apple", "Cognito_Subject", "a01", "ProviderNotInPool"),     // not configured
+		bad(trustPool, "t02", "google", "Cognito_Subject", "g02", "ProviderNotInPool"),    // case matters
 		bad(trustPool, "t03", "Facebook", "Cognito_Subject", "f03", "ProviderNotAllowed"), // configured, not allowed
 		ok(trustPool, "t04", "Okta", "email", "t04@example.com"),
-		bad(trustPool, "t05", "Okta", "department", "sales", "AttributeNotMapped"), // SAML, unmapped
+		bad(trustPool, "t05", "Okta", "department", "sales", "AttributeNotMapped"),        // SAML, unmapped
 		bad(trustPool, "t06", "Google", "email", "t06@example.com", "AttributeNotMapped"), // social by email
 		ok(trustPool, "t07", "Okta", "Cognito_Subject", "00u07"),
 		// One Google identity to two users: both rows, wherever they are.

@@ -275,4 +275,3 @@ func statusNames(sts []schema.Status) []string {
 	}
 	return s
 }
-
