@@ -11,13 +11,20 @@ all: check test
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bulklink
 
-# Every test, race detector on, against the in-repo Cognito emulator over loopback.
+# Every test against the in-repo Cognito emulator over loopback, the race detector on for the
+# packages. The end-to-end tests of cmd/bulklink drive the real binary; with
+# BULKLINK_LONG_TESTS=1 (.ci/run sets it) they run under the race detector too, the binary
+# built with it, and the long soaks and the AWS CLI walk-through run as well.
+PKGS := $(shell $(GO) list ./... | grep -v /cmd/)
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -count=1 $(if $(filter 1,$(BULKLINK_LONG_TESTS)),-race) ./cmd/...
 
-# vet, gofmt and a tidy go.mod.
+# vet, staticcheck, gofmt and a tidy go.mod.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 check:
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 

@@ -159,8 +159,6 @@ type trafficPlan struct {
 	schedule Schedule
 }
 
-func (p trafficPlan) idle() bool { return p.base == 0 && len(p.schedule) == 0 }
-
 func planOf(opt *Options) trafficPlan {
 	return trafficPlan{opt.BackgroundRate, opt.BackgroundSchedule}
 }

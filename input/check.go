@@ -2,7 +2,6 @@ package input
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,8 +16,6 @@ const (
 	maxSourceTotal  = 128 // source provider + attribute + value, in characters
 )
 
-// poolIDPattern is UserPoolId's pattern in the API model: <region>_<id>.
-var poolIDPattern = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
 
 // SocialProviders are the provider names (and types) of the social identity providers,
 // whose users can only be linked by Cognito_Subject.
@@ -60,7 +57,7 @@ func Check(q *Request) (schema.Code, string) {
 		if !utf8.ValidString(f.v) {
 			return schema.UnreadableRow, f.f.String() + " is not valid UTF-8"
 		}
-		if i := strings.IndexFunc(f.v, deceptive); i >= 0 {
+		if i := deceptiveIndex(f.v); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(f.v[i:])
 			return schema.UnreadableRow, fmt.Sprintf("%s contains %s %U at character %d",
 				f.f, runeKind(r), r, utf8.RuneCountInString(f.v[:i])+1)
@@ -94,6 +91,24 @@ func IsSocial(name string) bool {
 	return false
 }
 
+// deceptiveIndex returns the index of the first deceptive rune of s, or -1. ASCII text, the
+// common case, needs no table lookups.
+func deceptiveIndex(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			if j := strings.IndexFunc(s[i:], deceptive); j >= 0 {
+				return i + j
+			}
+			return -1
+		}
+		if c < 0x20 || c == 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
 // deceptive reports whether r has no place in an identity value: it is invisible, changes how
 // the text around it is shown, or marks damage.
 func deceptive(r rune) bool {
@@ -120,9 +135,21 @@ func runeKind(r rune) string {
 	return "line or paragraph separator"
 }
 
-// validPoolID reports whether id has the shape of a user pool id.
+// validPoolID reports whether id has the shape of a user pool id: UserPoolId's pattern in
+// the API model, [\w-]+_[0-9a-zA-Z]+, at most 55 characters.
 func validPoolID(id string) bool {
-	return len(id) <= maxPoolID && poolIDPattern.MatchString(id)
+	cut := strings.LastIndexByte(id, '_')
+	if len(id) > maxPoolID || cut <= 0 || cut == len(id)-1 {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		alnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !alnum && (i > cut || c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // PoolRegion returns the region a well-formed pool id starts with, or "".

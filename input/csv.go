@@ -288,6 +288,34 @@ func (r *csvRecord) add(c byte) {
 	}
 }
 
+// addRun appends bytes of a value, up to MaxRecordBytes.
+func (r *csvRecord) addRun(b []byte) {
+	if room := MaxRecordBytes - r.size; room > 0 {
+		r.buf = append(r.buf, b[:min(len(b), room)]...)
+	}
+	r.size += len(b)
+}
+
+// The bytes that end a run of plain bytes in a field.
+var unquotedStop, quotedStop = stops(",\n\r\""), stops("\n\r\"")
+
+func stops(special string) (t [256]bool) {
+	for i := range len(special) {
+		t[special[i]] = true
+	}
+	return t
+}
+
+// span returns how many bytes of b come before one of stop.
+func span(b []byte, stop *[256]bool) int {
+	for i, c := range b {
+		if stop[c] {
+			return i
+		}
+	}
+	return len(b)
+}
+
 // end ends a field; beyond limit fields, only their number is kept.
 func (r *csvRecord) end(limit int) {
 	r.fields++
@@ -400,7 +428,13 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				r.fail(schema.UnreadableRow, `field %d: bare " in an unquoted field`, r.fields+1)
 			}
 			state = inUnquoted
-			r.add(c)
+			// The common case: plain bytes up to the next special one, taken at once.
+			j := s.i + span(s.buf[s.i:s.n], &unquotedStop)
+			r.addRun(s.buf[s.i-1 : j])
+			s.i = j
+			if want == 0 && r.size > MaxRecordBytes {
+				return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
+			}
 		case inQuoted:
 			switch c {
 			case '"':
@@ -416,7 +450,12 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				}
 				r.add(c)
 			default:
-				r.add(c)
+				j := s.i + span(s.buf[s.i:s.n], &quotedStop)
+				r.addRun(s.buf[s.i-1 : j])
+				s.i = j
+				if want == 0 && r.size > MaxRecordBytes {
+					return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
+				}
 			}
 		case afterQuote:
 			switch c {

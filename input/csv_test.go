@@ -243,6 +243,7 @@ func TestCSVHeader(t *testing.T) {
 		{"nameless column", header[:len(header)-1] + ",\n", Options{}, "header on line 1: column 5 has no name"},
 		{"bad quoting", `"user_pool_id,destination_user` + "\n", Options{}, "header on line 1: the quoted field that opens on line 1 never closes"},
 		{"endless header", strings.Repeat("\x00", MaxRecordBytes+10), Options{}, "header on line 1: longer than 1048576 bytes: is this a CSV file?"},
+		{"endless quoted header", `"` + strings.Repeat("x", MaxRecordBytes+10), Options{}, "header on line 1: longer than 1048576 bytes: is this a CSV file?"},
 		{"header after blank lines", "\n\n" + header, Options{}, ""},
 		{"bad pool option", header, Options{UserPoolID: "nope"}, `invalid user pool id "nope"`},
 	}

@@ -97,7 +97,6 @@ type Planner struct {
 	tuples *tupleFile
 	maxLn  int
 	Counts map[schema.Code]int64 // rows the plan makes invalid, by code
-	err    error
 }
 
 // New returns a Planner.

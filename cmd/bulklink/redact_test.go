@@ -13,6 +13,7 @@ import (
 // TestRedactor checks that what the SDK and users hand bulklink loses its secrets, and that
 // the rest of a message survives.
 func TestRedactor(t *testing.T) {
+	t.Parallel()
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	const token = "FwoGZXIvYXdzEBYaDSECRETSESSIONTOKENVALUE1234567890abcdefgh"
 	r := new(redactor)

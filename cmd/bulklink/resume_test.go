@@ -140,6 +140,7 @@ func finishedLines(t *testing.T, path string) map[int]string {
 // ends with exactly one record per row, exactly the expected links, and no row that had
 // finished before a kill sent again.
 func TestRunCrashSoak(t *testing.T) {
+	t.Parallel()
 	for _, ext := range []string{"csv", "jsonl"} {
 		t.Run(ext, func(t *testing.T) {
 			t.Parallel()
@@ -230,13 +231,14 @@ func TestRunCrashSoak(t *testing.T) {
 
 // A half-written last record (a crash mid-write) is cut off and its row runs again.
 func TestRunRepairsATornRecord(t *testing.T) {
+	t.Parallel()
 	for _, ext := range []string{"csv", "jsonl"} {
 		t.Run(ext, func(t *testing.T) {
 			s := linkScenario(50, 0)
 			c := startCounting(t, emulator.Options{}, s.seed)
 			in := writeFile(t, "links.csv", s.csv())
 			rep := in + ".report." + ext
-			args := []string{"run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0"}
+			args := []string{"run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0"}
 			if res := bulklink(t, nil, args...); res.code != exitOK {
 				t.Fatalf("first run: exit %d", res.code)
 			}
@@ -290,6 +292,7 @@ func TestRunRepairsATornRecord(t *testing.T) {
 }
 
 func TestRunLockedReport(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(5, 0)
 	c := startCounting(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
@@ -312,6 +315,7 @@ func TestRunLockedReport(t *testing.T) {
 }
 
 func TestRunRefusesAnotherInput(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(10, 0)
 	c := startCounting(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
@@ -343,11 +347,12 @@ func TestRunRefusesAnotherInput(t *testing.T) {
 
 // --only failed re-runs the failed rows of a report, into a new report.
 func TestRunOnlyFailed(t *testing.T) {
+	t.Parallel()
 	s := mixedScenario(100)
 	c := startCounting(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
 	first := in + ".report.csv"
-	if res := bulklink(t, nil, "run", "--input", in, "--report", first, "--endpoint-url", c.URL, "--rate", "0"); res.code != exitRows {
+	if res := bulklink(t, nil, "run", "--input", in, "--report", first, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0"); res.code != exitRows {
 		t.Fatalf("first run: exit %d, want 1", res.code)
 	}
 	var failed []record
@@ -370,7 +375,7 @@ func TestRunOnlyFailed(t *testing.T) {
 	}
 	callsBefore := c.Calls("AdminLinkProviderForUser")
 	second := in + ".failed.csv"
-	res := bulklink(t, nil, "run", "--input", first, "--only", "failed", "--report", second, "--endpoint-url", c.URL, "--rate", "0")
+	res := bulklink(t, nil, "run", "--input", first, "--only", "failed", "--report", second, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0")
 	if res.code != exitRows {
 		t.Errorf("--only failed: exit %d, want 1 (the sixth identities still fail)", res.code)
 	}
@@ -394,11 +399,12 @@ func TestRunOnlyFailed(t *testing.T) {
 }
 
 func TestRunMaxFailures(t *testing.T) {
+	t.Parallel()
 	s := mixedScenario(200)
 	c := startCounting(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--concurrency", "1", "--max-failures", "3")
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "1", "--max-failures", "3")
 	if res.code != exitFatal || !strings.Contains(res.stderr, "max-failures") {
 		t.Fatalf("exit %d, want %d with a message naming --max-failures", res.code, exitFatal)
 	}
@@ -412,7 +418,7 @@ func TestRunMaxFailures(t *testing.T) {
 		t.Errorf("%d failed rows recorded, want the 4 that crossed the threshold (5 at most with a row in flight)", failed)
 	}
 	// Resumable: the same command without the threshold finishes the report.
-	res = bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0")
+	res = bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0")
 	if res.code != exitRows {
 		t.Fatalf("resume: exit %d, want 1", res.code)
 	}
@@ -420,13 +426,14 @@ func TestRunMaxFailures(t *testing.T) {
 }
 
 func TestRunResumeEdges(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(10, 0)
 	c := startCounting(t, emulator.Options{}, s.seed)
 	dir := t.TempDir()
 	in := writeFile(t, "links.csv", s.csv())
 	run := func(stdin string, args ...string) result {
 		t.Helper()
-		return bulklinkStdin(t, stdin, nil, append([]string{"run", "--endpoint-url", c.URL, "--rate", "0"}, args...)...)
+		return bulklinkStdin(t, stdin, nil, append([]string{"run", "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0"}, args...)...)
 	}
 
 	t.Run("a report without its meta is not resumed", func(t *testing.T) {

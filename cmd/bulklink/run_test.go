@@ -27,12 +27,13 @@ func startEmulator(t *testing.T, opt emulator.Options, seed emulator.Seed) *emul
 }
 
 func TestRunMixedCSV(t *testing.T) {
+	t.Parallel()
 	s := mixedScenario(1000)
 	srv := startEmulator(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".report.csv"
 	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
-		"--rate", "0", "--concurrency", "16", "--log-format", "json")
+		"--rate", "0", "--read-rate", "0", "--concurrency", "16", "--log-format", "json")
 	if res.code != exitRows {
 		t.Errorf("exit code %d, want %d (some rows failed or were invalid)", res.code, exitRows)
 	}
@@ -45,12 +46,13 @@ func TestRunMixedCSV(t *testing.T) {
 }
 
 func TestRunMixedAWSShapedJSONL(t *testing.T) {
+	t.Parallel()
 	s := mixedScenario(1000)
 	srv := startEmulator(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.jsonl", s.awsJSONL())
 	rep := in + ".report.jsonl"
 	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
-		"--rate", "0", "--concurrency", "16")
+		"--rate", "0", "--read-rate", "0", "--concurrency", "16")
 	if res.code != exitRows {
 		t.Errorf("exit code %d, want %d", res.code, exitRows)
 	}
@@ -100,6 +102,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // slow the run down; they never fail a row, and the permanent five-identity limit is never
 // taken for a throttle and retried.
 func TestRunThrottledNeverFailsAndNeverRetriesTheIdentityLimit(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(400, 20)
 	srv := startEmulator(t, emulator.Options{WriteQuota: 50}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
@@ -123,6 +126,7 @@ func TestRunThrottledNeverFailsAndNeverRetriesTheIdentityLimit(t *testing.T) {
 // Faults: 5% of write calls answer 500, 2% are applied and then the connection drops, 2%
 // drop before being applied. Every row still ends linked or already_linked.
 func TestRunFaultsEndLinked(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(500, 0)
 	// Repeats, so that a row may meet its own earlier link.
 	for i := range 50 {
@@ -134,7 +138,7 @@ func TestRunFaultsEndLinked(t *testing.T) {
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".report.csv"
 	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
-		"--rate", "0", "--concurrency", "16", "--max-attempts", "10")
+		"--rate", "0", "--read-rate", "0", "--concurrency", "16", "--max-attempts", "10")
 	if res.code != exitOK {
 		t.Errorf("exit code %d, want %d", res.code, exitOK)
 	}
@@ -223,6 +227,7 @@ func TestRunMissingPools(t *testing.T) {
 }
 
 func TestRunWithoutCredentialsStopsBeforeAnyCall(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(10, 0)
 	srv := startEmulator(t, emulator.Options{}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
@@ -241,6 +246,7 @@ func TestRunWithoutCredentialsStopsBeforeAnyCall(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	s := mixedScenario(100)
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".validate.csv"
@@ -269,6 +275,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	good := writeFile(t, "links.csv", linkScenario(2, 0).csv())
 	noColumns := writeFile(t, "bad.csv", "user,provider\nalice,Google\n")
 	dir := t.TempDir()
@@ -300,6 +307,7 @@ func TestUsageErrors(t *testing.T) {
 // A first SIGINT or SIGTERM stops taking rows, lets rows in flight finish, flushes the
 // report and exits 130 or 143; no row is reported failed, and every link made is recorded.
 func TestRunSignalDrains(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		sig  syscall.Signal
 		code int
@@ -309,7 +317,7 @@ func TestRunSignalDrains(t *testing.T) {
 			srv := startEmulator(t, emulator.Options{Latency: 100 * time.Millisecond}, s.seed)
 			in := writeFile(t, "links.csv", s.csv())
 			rep := in + ".report.csv"
-			cmd, stderr := startRun(t, "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
+			cmd, stderr := startRun(t, "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "4")
 			for deadline := time.Now().Add(20 * time.Second); srv.Calls("AdminLinkProviderForUser") < 20; time.Sleep(5 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatal("the run made no progress")
@@ -346,7 +354,7 @@ func TestRunSignalDrains(t *testing.T) {
 				t.Fatal(err)
 			}
 			callsBefore := srv.Calls("AdminLinkProviderForUser")
-			res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
+			res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "4")
 			if res.code != exitOK {
 				t.Fatalf("resume: exit %d, want 0", res.code)
 			}
@@ -361,11 +369,12 @@ func TestRunSignalDrains(t *testing.T) {
 // A second signal cuts the calls in flight at once: no record for them, the report still
 // flushed, and the run resumable.
 func TestRunSecondSignalCutsAtOnce(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(50, 0)
 	srv := startEmulator(t, emulator.Options{Latency: 3 * time.Second}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".report.csv"
-	cmd, _ := startRun(t, "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "4")
+	cmd, _ := startRun(t, "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "4")
 	for deadline := time.Now().Add(20 * time.Second); srv.Calls("AdminLinkProviderForUser") < 4; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("no call in flight")
@@ -385,7 +394,7 @@ func TestRunSecondSignalCutsAtOnce(t *testing.T) {
 	if err := srv.Reconfigure(func(o *emulator.Options) { o.Latency = 0 }); err != nil {
 		t.Fatal(err)
 	}
-	if res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--concurrency", "16"); res.code != exitOK {
+	if res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "16"); res.code != exitOK {
 		t.Fatalf("resume: exit %d, want 0", res.code)
 	}
 	s.check(t, readReport(t, rep), 2)
@@ -393,6 +402,7 @@ func TestRunSecondSignalCutsAtOnce(t *testing.T) {
 
 // Without a terminal (cron, systemd), progress is logged as JSON lines at an interval.
 func TestRunLogsProgressWithoutATerminal(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(60, 0)
 	srv := startEmulator(t, emulator.Options{Latency: 20 * time.Millisecond}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
@@ -431,6 +441,7 @@ func TestRunLogsProgressWithoutATerminal(t *testing.T) {
 // Cognito allows at most 10 writes per second to one user: rows for the same user are
 // spaced out, never throttled for it.
 func TestRunSpacesWritesToOneUser(t *testing.T) {
+	t.Parallel()
 	s := linkScenario(0, 0)
 	p := &s.seed.UserPools[0]
 	p.Users = append(p.Users, emulator.SeedUser{Username: "hot"})

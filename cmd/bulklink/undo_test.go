@@ -140,7 +140,7 @@ func TestUndoOptions(t *testing.T) {
 		t.Fatalf("%d unlink calls before any confirmation", n)
 	}
 	other := bulklink(t, []string{"AWS_REGION=eu-west-1"}, "undo", "--report", rep, "--undo-report", in+".region.csv", "--yes",
-		"--endpoint-url", srv.URL, "--rate", "0")
+		"--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0")
 	if other.code != exitUsage || !strings.Contains(other.stderr, "another target") {
 		t.Errorf("undo in another region: exit %d, want %d\n%s", other.code, exitUsage, other.stderr)
 	}

@@ -109,7 +109,12 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	po := prepareOptions{in: &o.in, allow: o.engine.allowed(), tempDir: tempDir(o.reportPath), only: o.onlyStatuses,
 		fallback: !o.online && !o.predict}
 	if api != nil {
-		po.pools = &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+		pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+		if po.fallback {
+			// A dry run that can do without the reads does not wait long for them.
+			pools.MaxAttempts, pools.Timeout = min(pools.MaxAttempts, 2), min(pools.Timeout, 5*time.Second)
+		}
+		po.pools = pools
 	}
 	p, err := prepare(ctx, po, e, log)
 	if err != nil {
