@@ -1,9 +1,13 @@
 package job
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // MaxSkew is how far Cognito's clock is assumed to be from this machine's before any answer
@@ -49,29 +53,21 @@ func (s *Skew) Bounds() (lo, hi time.Duration) {
 	return s.lo, s.hi
 }
 
-// Observing wraps an HTTP client so that every answer's Date header feeds s: hand it to the
-// SDK's configuration as its HTTP client.
-func (s *Skew) Observing(c HTTPClient) HTTPClient { return &skewClient{c, s} }
-
-// HTTPClient is the SDK's HTTP client interface (aws.HTTPClient).
-type HTTPClient interface {
-	Do(*http.Request) (*http.Response, error)
-}
-
-type skewClient struct {
-	HTTPClient
-	s *Skew
-}
-
-func (c *skewClient) Do(r *http.Request) (*http.Response, error) {
-	sent := time.Now()
-	resp, err := c.HTTPClient.Do(r)
-	if err == nil {
-		if d, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
-			c.s.Observe(d, sent, time.Now())
-		}
-	}
-	return resp, err
+// Middleware adds to an SDK client's stack the step that feeds s with every answer's Date
+// header: pass it in the client's APIOptions. It sits next to the transport, so that the
+// times it takes are the request's and the answer's.
+func (s *Skew) Middleware(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("bulklink/ClockSkew",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			sent := time.Now()
+			out, md, err := next.HandleDeserialize(ctx, in)
+			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp != nil {
+				if d, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+					s.Observe(d, sent, time.Now())
+				}
+			}
+			return out, md, err
+		}), middleware.After)
 }
 
 // since is the earliest time, on Cognito's clock, that a call of this report could have been

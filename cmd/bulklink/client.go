@@ -29,7 +29,7 @@ type cognito struct {
 // classifies every call itself, and the SDK's standard retryer would fight it (its retry
 // quota fails calls with "retry quota exceeded" under sustained throttling, and it retries
 // the permanent five-identity LimitExceededException as a throttle). Every answer's Date
-// header feeds the clock skew estimate (job.Skew). The credentials are resolved once, here:
+// header feeds the clock skew estimate (job.Skew, a step of the client's stack). The credentials are resolved once, here:
 // a missing or refused one stops the command before any row, and their secrets are handed
 // to the redactor, which keeps them out of every output.
 func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, log *zap.Logger, red *redactor) (*cognito, error) {
@@ -40,7 +40,7 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-		config.WithHTTPClient(skew.Observing(httpClient)),
+		config.WithHTTPClient(httpClient),
 	}
 	if o.region != "" {
 		opts = append(opts, config.WithRegion(o.region))
@@ -92,6 +92,7 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 		if o.endpointURL != "" {
 			co.BaseEndpoint = aws.String(o.endpointURL)
 		}
+		co.APIOptions = append(co.APIOptions, skew.Middleware)
 	})
 	return c, nil
 }

@@ -463,3 +463,20 @@ func TestRunSpacesWritesToOneUser(t *testing.T) {
 	}
 	s.checkLinks(t, srv.Emulator)
 }
+
+// A custom CA bundle (AWS_CA_BUNDLE) in the environment, as corporate proxies need, works: the
+// SDK adds it to bulklink's HTTP client.
+func TestRunWithACABundle(t *testing.T) {
+	t.Parallel()
+	const bundle = "/etc/ssl/certs/ca-certificates.crt"
+	if _, err := os.Stat(bundle); err != nil {
+		t.Skipf("no system CA bundle at %s", bundle)
+	}
+	s := linkScenario(5, 0)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	res := bulklink(t, []string{"AWS_CA_BUNDLE=" + bundle}, "run", "--input", in, "--report", in+".report.csv", "--endpoint-url", srv.URL, "--read-rate", "0")
+	if res.code != exitOK {
+		t.Errorf("exit %d, want 0 with AWS_CA_BUNDLE set", res.code)
+	}
+}
