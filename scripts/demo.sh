@@ -41,3 +41,8 @@ echo
 echo "== the same command with the first report resumes it: every row has a record, nothing is sent"
 "$bin" run --input testdata/demo/links.csv --report "$work/report.csv" \
   --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
+echo
+echo "== and taking it all back: bulklink undo --report report.csv --undo-report undo.csv --yes"
+"$bin" undo --report "$work/report.csv" --undo-report "$work/undo.csv" --yes \
+  --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
+echo "== the pool is as the seed made it again: every link the run made is gone, the older ones stay"
