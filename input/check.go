@@ -16,7 +16,6 @@ const (
 	maxSourceTotal  = 128 // source provider + attribute + value, in characters
 )
 
-
 // SocialProviders are the provider names (and types) of the social identity providers,
 // whose users can only be linked by Cognito_Subject.
 var SocialProviders = [...]string{"Google", "Facebook", "LoginWithAmazon", "SignInWithApple"}
