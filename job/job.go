@@ -144,7 +144,7 @@ type Job struct {
 	api      API
 	op       Operation
 	cfg      Config
-	pace     *pacer
+	paces    *regions
 	users    *userPacer
 	reads    *rate.Limiter
 	stopped  chan struct{}
@@ -160,13 +160,14 @@ func New(api API, cfg Config) *Job {
 	if cfg.ReadRate > 0 {
 		reads = rate.NewLimiter(rate.Limit(cfg.ReadRate), 1)
 	}
-	return &Job{api: api, op: cfg.Op, cfg: cfg, pace: newPacer(cfg.Rate, cfg.Logger, cfg.Now), reads: reads,
+	return &Job{api: api, op: cfg.Op, cfg: cfg, paces: newRegions(cfg), reads: reads,
 		users:   newUserPacer(cfg.UserRate, cfg.Now),
 		stopped: make(chan struct{}), breaker: breaker{limit: max(10, cfg.Concurrency)}}
 }
 
-// Rate is the current pace of write calls per second (+Inf when unlimited).
-func (j *Job) Rate() float64 { return j.pace.Rate() }
+// Rate is the current pace of write calls per second, over every region (+Inf when
+// unlimited).
+func (j *Job) Rate() float64 { return j.paces.rate() }
 
 // FatalError stops a run: a condition no row can succeed under, such as a missing pool or
 // credentials that are refused. The report stays consistent and the run can be resumed.

@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -200,4 +201,33 @@ func (l *listRows) Next() (input.Row, error) {
 func row(line int, user, src string) input.Row {
 	return input.Row{Line: line, Request: input.Request{UserPoolID: pool, DestinationProvider: "Cognito", DestinationUser: user,
 		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: src}}
+}
+
+// Pools in two regions are paced apart: each region's quota is its own, so each runs at
+// --rate.
+func TestPoolPacesEachRegion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(time.Millisecond)
+		j := job.New(f, job.Config{Rate: 10, Concurrency: 8})
+		src := &listRows{}
+		for i := range 40 {
+			r := row(i+2, fmt.Sprintf("u%d", i), fmt.Sprintf("g%d", i))
+			if i%2 == 1 {
+				r.Request.UserPoolID = "eu-west-1_JobTest02"
+			}
+			src.rows = append(src.rows, r)
+		}
+		start := time.Now()
+		var s sink
+		if err := j.Run(context.Background(), src, &s); err != nil {
+			t.Fatal(err)
+		}
+		// 20 calls a region at 10/s each: about 2 s, where one pace for both would take 4 s.
+		if d := time.Since(start); d < 1900*time.Millisecond || d > 2100*time.Millisecond {
+			t.Errorf("40 rows over two regions at --rate 10 took %v, want about 2s", d)
+		}
+		if got := j.Rate(); got != 20 {
+			t.Errorf("Rate %v, want 20: 10 in each region", got)
+		}
+	})
 }

@@ -35,7 +35,8 @@ type outcome struct {
 // errCancelled when intake ends before the call is sent, or hard ends while it is.
 func (j *Job) attempt(intake, hard context.Context, t *Target) (outcome, error) {
 	// The per-user wait comes last, so that it spaces the sends themselves.
-	if j.pace.Wait(intake) != nil || j.users.Wait(intake, userKey(&t.Request)) != nil {
+	pace := j.paces.of(t.Request.UserPoolID)
+	if pace.Wait(intake) != nil || j.users.Wait(intake, userKey(&t.Request)) != nil {
 		return outcome{}, errCancelled
 	}
 	sent := j.cfg.Now()
@@ -53,11 +54,11 @@ func (j *Job) attempt(intake, hard context.Context, t *Target) (outcome, error) 
 	}
 	switch {
 	case c.answered():
-		j.pace.Succeeded()
+		pace.Succeeded()
 		j.breaker.answered()
 	case c == classThrottled:
 		j.Stats.Throttles.Add(1)
-		j.pace.Throttled(sent)
+		pace.Throttled(sent)
 	}
 	return o, nil
 }

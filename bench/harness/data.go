@@ -50,6 +50,32 @@ func newWorkspace() (*workspace, error) {
 
 func (ws *workspace) remove() error { return os.RemoveAll(ws.dir) }
 
+// longLine writes an input whose second line is n bytes long, then a row: the record over
+// the bound is skipped, the row after it read.
+func (ws *workspace) longLine(n int) (string, error) {
+	path := ws.path("long-line.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString(inputHeader)
+	w.WriteString(benchPool + ",u0,Google,")
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = 'x'
+	}
+	for left := n; left > 0; left -= len(chunk) {
+		w.Write(chunk[:min(left, len(chunk))])
+	}
+	fmt.Fprintf(w, "\n%s,%s,Google,%s\n", benchPool, username(0), sourceValue(0))
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
+
 // path returns a fresh path in the workspace, for a report or a log.
 func (ws *workspace) path(name string) string {
 	ws.seq++

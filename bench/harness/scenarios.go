@@ -205,7 +205,8 @@ func memory(ctx context.Context, h *harness) (*section, error) {
 		"(`/usr/bin/time -f %%M bin/bulklink ...`): the emulator runs in the harness process and is not in it. Not the "+
 		"`ru_maxrss` of the harness's own child: Go starts children with vfork, and on exec Linux carries the parent's peak RSS "+
 		"into the child's `ru_maxrss`, so `/bin/true` started by a harness holding 300 MB reports 300 MB. Inputs are generated CSV files of about %d bytes a row "+
-		"(%s rows: %s MB). `validate` runs as `bulklink validate --input links-N.csv --report v.csv`; `run` as "+
+		"(%s rows: %s MB). `validate` runs as `bulklink validate --offline --input links-N.csv --report v.csv` (every check "+
+		"but the pool reads, the checks across the input included: its on-disk sort and one bit per line per verdict); `run` as "+
 		"`bulklink run --input links-N.csv --report r.csv --endpoint-url URL --rate 0 --read-rate 0 --concurrency 32 --progress never --log-format json` "+
 		"against an emulator without latency or quota.\n\n", rowBytes, count(big), f0(float64(rowBytes*big)/1e6))
 	var rows [][]string
@@ -215,7 +216,7 @@ func memory(ctx context.Context, h *harness) (*section, error) {
 			return nil, err
 		}
 		rep := h.ws.path("validate.csv")
-		r, err := h.tools.bulklinkReport(ctx, 10*time.Minute, "validate-"+count(n), rep, "validate", "--input", in, "--report", rep)
+		r, err := h.tools.bulklinkReport(ctx, 10*time.Minute, "validate-"+count(n), rep, "validate", "--offline", "--input", in, "--report", rep)
 		os.Remove(rep)
 		if err != nil {
 			return nil, err
@@ -279,6 +280,35 @@ func memory(ctx context.Context, h *harness) (*section, error) {
 		fmt.Sprintf("run, resuming a report of %s rows, then running the last %s", count(done), count(todo)),
 		count(big), secs(r.wall), f0(r.rowsPerSec()) + " (of the rows run)", rss(r.maxRSS),
 	})
+	// One line of 200 MB: a record far over the 1 MiB bound, skipped, not held.
+	long, err := h.ws.longLine(200 << 20)
+	if err != nil {
+		return nil, err
+	}
+	rep = h.ws.path("long.csv")
+	r, err = h.tools.bulklinkReport(ctx, 10*time.Minute, "validate-long-line", rep, "validate", "--offline", "--input", long, "--report", rep)
+	os.Remove(rep)
+	if err != nil {
+		return nil, err
+	}
+	ok = r.maxRSS > 0 && mib(r.maxRSS) < 64 && r.sum.ByErrorCode["RecordTooLong"] == 1 && r.sum.Rows == 2
+	s.check("peak RSS < 64 MiB: validate, one line of 200 MB", rss(r.maxRSS)+" MiB", ok)
+	rows = append(rows, []string{"validate, one line of 200 MB (RecordTooLong) and a row", "2", secs(r.wall), "", rss(r.maxRSS)})
+	ep, err = startEndpoint(emulator.Options{}, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	rep = h.ws.path("long-run.csv")
+	r, err = h.tools.bulklinkReport(ctx, 10*time.Minute, "run-long-line", rep, runArgs(ep, long, rep, "--rate", "0", "--read-rate", "0")...)
+	ep.Close()
+	os.Remove(rep)
+	os.Remove(long)
+	if err != nil {
+		return nil, err
+	}
+	ok = r.maxRSS > 0 && mib(r.maxRSS) < 64 && r.sum.ByErrorCode["RecordTooLong"] == 1 && r.sum.Rows == 2
+	s.check("peak RSS < 64 MiB: run, one line of 200 MB", rss(r.maxRSS)+" MiB", ok)
+	rows = append(rows, []string{"run, one line of 200 MB (RecordTooLong) and a row", "2", secs(r.wall), "", rss(r.maxRSS)})
 	s.table([]string{"command", "input rows", "wall", "rows/s", "peak RSS, MiB"}, rows)
 	s.printf("The resumed run at %s rows: the harness wrote the report (%s MB, %s records `linked`, through bulklink's own "+
 		"`report` writer) and its `.meta.json` (the input's SHA-256, as `input.Fingerprint` computes it), as a run "+

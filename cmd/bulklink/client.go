@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -18,11 +19,60 @@ import (
 	"github.com/bulklink/bulklink/schema"
 )
 
-// cognito is a Cognito client with what bulklink learns of its answers.
+// cognito is bulklink's Cognito: a client per region, each pool's calls sent to the region
+// its id starts with (us-east-1_AbC...), the configured region for anything else; and what
+// bulklink learns of the answers. It implements job.API and job.PoolAPI.
 type cognito struct {
-	*cip.Client
+	region   string // the configured region
 	skew     *job.Skew
 	endpoint string // --endpoint-url without its user info, "" for AWS's own
+
+	cfg  aws.Config
+	opts func(*cip.Options)
+	mu   sync.Mutex
+	by   map[string]*cip.Client // by region
+}
+
+// client returns the client of a pool's region.
+func (c *cognito) client(pool *string) *cip.Client {
+	region := input.PoolRegion(aws.ToString(pool))
+	if region == "" {
+		region = c.region
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.by[region]; ok {
+		return cl
+	}
+	cfg := c.cfg.Copy()
+	cfg.Region = region
+	cl := cip.NewFromConfig(cfg, c.opts)
+	c.by[region] = cl
+	return cl
+}
+
+func (c *cognito) AdminLinkProviderForUser(ctx context.Context, in *cip.AdminLinkProviderForUserInput, o ...func(*cip.Options)) (*cip.AdminLinkProviderForUserOutput, error) {
+	return c.client(in.UserPoolId).AdminLinkProviderForUser(ctx, in, o...)
+}
+
+func (c *cognito) AdminDisableProviderForUser(ctx context.Context, in *cip.AdminDisableProviderForUserInput, o ...func(*cip.Options)) (*cip.AdminDisableProviderForUserOutput, error) {
+	return c.client(in.UserPoolId).AdminDisableProviderForUser(ctx, in, o...)
+}
+
+func (c *cognito) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, o ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
+	return c.client(in.UserPoolId).AdminGetUser(ctx, in, o...)
+}
+
+func (c *cognito) DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, o ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error) {
+	return c.client(in.UserPoolId).DescribeUserPool(ctx, in, o...)
+}
+
+func (c *cognito) ListIdentityProviders(ctx context.Context, in *cip.ListIdentityProvidersInput, o ...func(*cip.Options)) (*cip.ListIdentityProvidersOutput, error) {
+	return c.client(in.UserPoolId).ListIdentityProviders(ctx, in, o...)
+}
+
+func (c *cognito) DescribeIdentityProvider(ctx context.Context, in *cip.DescribeIdentityProviderInput, o ...func(*cip.Options)) (*cip.DescribeIdentityProviderOutput, error) {
+	return c.client(in.UserPoolId).DescribeIdentityProvider(ctx, in, o...)
 }
 
 // client builds the Cognito client. The SDK's retries are off: the job paces, retries and
@@ -86,14 +136,14 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 		return nil, &job.FatalError{Code: schema.CredentialsError, Err: err, Message: "no usable AWS credentials: " + credentialHint(err)}
 	}
 	red.Add(creds.SecretAccessKey, creds.SessionToken)
-	c := &cognito{skew: skew, endpoint: redactURL(o.endpointURL)}
-	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", c.endpoint))
-	c.Client = cip.NewFromConfig(cfg, func(co *cip.Options) {
+	c := &cognito{region: cfg.Region, skew: skew, endpoint: redactURL(o.endpointURL), cfg: cfg, by: map[string]*cip.Client{}}
+	c.opts = func(co *cip.Options) {
 		if o.endpointURL != "" {
 			co.BaseEndpoint = aws.String(o.endpointURL)
 		}
 		co.APIOptions = append(co.APIOptions, skew.Middleware)
-	})
+	}
+	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", c.endpoint))
 	return c, nil
 }
 

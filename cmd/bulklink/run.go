@@ -172,7 +172,7 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 		return nil, err
 	}
 	defer p.src.Close()
-	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), Region: api.Options().Region,
+	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), Region: api.region,
 		Endpoint: api.endpoint, UserPoolID: o.in.userPoolID, Version: version}
 	rep, err := report.Open(report.Spec{Path: o.reportPath, Command: schema.Run, Layout: reportLayout(o.reportPath, o.in, p.shape),
 		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})

@@ -167,7 +167,7 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 	if err != nil {
 		return nil, err
 	}
-	target := &report.Meta{Region: api.Options().Region, Endpoint: api.endpoint, UserPoolID: o.userPoolID}
+	target := &report.Meta{Region: api.region, Endpoint: api.endpoint, UserPoolID: o.userPoolID}
 	if err := ran.SameTarget(target); err != nil && !o.force {
 		return nil, usagef("%s was written against another target: %w; undo goes where the run went, or pass --force", o.reportPath, err)
 	}

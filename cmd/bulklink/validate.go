@@ -129,7 +129,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	if o.reportPath != "" {
 		meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), UserPoolID: o.in.userPoolID, Version: version}
 		if api != nil {
-			meta.Region, meta.Endpoint = api.Options().Region, api.endpoint
+			meta.Region, meta.Endpoint = api.region, api.endpoint
 		}
 		rep, err = report.Open(report.Spec{Path: o.reportPath, Command: schema.Validate,
 			Layout: reportLayout(o.reportPath, o.in, p.shape), Meta: meta, MaxLine: int(p.shape.Lines)})
