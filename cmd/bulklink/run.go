@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -130,11 +129,8 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 		errorf(e, "run", err)
 		return nil, exitCode(stop, err, false)
 	}
-	unlock, err := report.Lock(o.reportPath)
+	unlock, err := lockAll(o.reportPath)
 	if err != nil {
-		if _, locked := errors.AsType[*report.LockedError](err); !locked {
-			err = usageError{err} // the report's folder is missing, not writable, or not ours
-		}
 		errorf(e, "run", err)
 		return nil, exitCode(stop, err, false)
 	}
@@ -144,13 +140,7 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 		errorf(e, "run", err)
 	}
 	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
-	if sum != nil {
-		sum.ExitCode = code
-		sum.State = stateOf(code)
-		if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
-			log.Error("write summary", zap.Error(werr))
-		}
-	}
+	ended(sum, code, o.reportPath, log)
 	return sum, code
 }
 
@@ -180,56 +170,14 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 		return nil, reportError(err)
 	}
 	logOpened(log, rep)
-	sum := report.NewSummary("run", start)
-	sum.Input, sum.Report = o.in.path, o.reportPath
-	sum.Resume(rep.Journal)
-	sum.State = report.StateRunning
-	if err := sum.WriteFile(report.SummaryPath(o.reportPath)); err != nil {
-		rep.Close()
-		return nil, usagef("write summary: %w", err)
-	}
-	rows, err := p.src.Rows(kill)
-	if err != nil {
-		rep.Close()
-		return nil, usageError{err}
-	}
 	cfg := o.engine.config(log)
 	cfg.MaxFailures, cfg.Since, cfg.Skew, cfg.Started = o.threshold, rep.Meta.CreatedAt, api.skew, rep.Started
-	j := job.New(api, cfg)
-	context.AfterFunc(stop, j.Stop)
-	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.onlyStatuses}
-	log.Info("run started", zap.String("input", o.in.path), zap.String("report", o.reportPath),
-		zap.Int64("rows", p.shape.Rows), zap.Int64("resumed_rows", rep.Journal.Records),
-		zap.Float64("rate", o.engine.rate), zap.Int("concurrency", o.engine.concurrency))
-
 	total := p.shape.Rows
 	if len(o.onlyStatuses) > 0 {
-		total = -1 // a selection of the rows: their number is not known up front
+		total = p.selected
 	}
-	hideProgress := startProgress(&o.out, e, log, progressSource{rows, total}, &j.Stats, rep.Journal.Records, j.Rate)
-	err = j.Run(kill, sel, &reportSink{w: rep.Writer, sum: sum})
-	hideProgress()
-	if cerr := rep.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("write report: %w", cerr)
-	}
-	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
-	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
-	sum.Skipped = sel.Skipped.Load()
-	sum.Finish(time.Now())
-	var fe *job.FatalError
-	switch {
-	case errors.As(err, &fe):
-		sum.Aborted = e.red.String(fe.Error())
-	case errors.Is(err, job.ErrStopped):
-		sum.Aborted = context.Cause(stop).Error()
-	case err != nil:
-		sum.Aborted = e.red.String(err.Error())
-	}
-	var re *job.ReadError
-	if errors.As(err, &re) {
-		err = usageError{err} // unreadable input: exit 2
-	}
-	return sum, err
+	return execute(stop, kill, execution{command: "run", input: o.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
+		only: o.onlyStatuses, total: total, out: &o.out}, e, log)
 }
 
 // reportError makes a report that cannot be opened a usage error (exit 2): another input or

@@ -107,31 +107,18 @@ func runUndo(ctx context.Context, args []string, e env) int {
 // undo takes the locks of both reports and runs the unlinks; it returns the summary of the
 // undo report (nil when the undo could not start) and the exit code.
 func undo(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, int) {
-	fail := func(err error) (*report.Summary, int) {
+	unlock, err := lockAll(o.reportPath, o.undoPath)
+	if err != nil {
 		errorf(e, "undo", err)
 		return nil, exitCode(stop, err, false)
 	}
-	for _, path := range []string{o.reportPath, o.undoPath} {
-		unlock, err := report.Lock(path)
-		if err != nil {
-			if _, locked := errors.AsType[*report.LockedError](err); !locked {
-				err = usageError{err}
-			}
-			return fail(err)
-		}
-		defer unlock()
-	}
+	defer unlock()
 	sum, err := undoLocked(stop, kill, o, e, log)
 	if err != nil {
 		errorf(e, "undo", err)
 	}
 	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
-	if sum != nil {
-		sum.ExitCode, sum.State = code, stateOf(code)
-		if werr := sum.WriteFile(report.SummaryPath(o.undoPath)); werr != nil {
-			log.Error("write summary", zap.Error(werr))
-		}
-	}
+	ended(sum, code, o.undoPath, log)
 	return sum, code
 }
 
@@ -193,50 +180,10 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 		rep.Close()
 		return nil, err
 	}
-	sum := report.NewSummary("undo", start)
-	sum.Input, sum.Report = o.reportPath, o.undoPath
-	sum.Resume(rep.Journal)
-	sum.State = report.StateRunning
-	if err := sum.WriteFile(report.SummaryPath(o.undoPath)); err != nil {
-		rep.Close()
-		return nil, usagef("write summary: %w", err)
-	}
-	rows, err := p.src.Rows(kill)
-	if err != nil {
-		rep.Close()
-		return nil, usageError{err}
-	}
 	cfg := o.engine.config(log)
 	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{}, o.threshold, api.skew, rep.Started
-	j := job.New(api, cfg)
-	context.AfterFunc(stop, j.Stop)
-	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.statuses()}
-	log.Info("undo started", zap.String("report", o.reportPath), zap.String("undo_report", o.undoPath),
-		zap.Int64("resumed_rows", rep.Journal.Records), zap.Float64("rate", o.engine.rate))
-	hideProgress := startProgress(&o.out, e, log, progressSource{rows, p.selected}, &j.Stats, rep.Journal.Records, j.Rate)
-	err = j.Run(kill, sel, &reportSink{w: rep.Writer, sum: sum})
-	hideProgress()
-	if cerr := rep.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("write report: %w", cerr)
-	}
-	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
-	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
-	sum.Skipped = sel.Skipped.Load()
-	sum.Finish(time.Now())
-	var fe *job.FatalError
-	switch {
-	case errors.As(err, &fe):
-		sum.Aborted = e.red.String(fe.Error())
-	case errors.Is(err, job.ErrStopped):
-		sum.Aborted = context.Cause(stop).Error()
-	case err != nil:
-		sum.Aborted = e.red.String(err.Error())
-	}
-	var re *job.ReadError
-	if errors.As(err, &re) {
-		err = usageError{err}
-	}
-	return sum, err
+	return execute(stop, kill, execution{command: "undo", input: o.reportPath, start: start, p: p, rep: rep, cfg: cfg, api: api,
+		only: o.statuses(), total: p.selected, out: &o.out}, e, log)
 }
 
 // confirm says, before the first write, how many rows will be unlinked from which pools, and
