@@ -57,10 +57,16 @@ func bulklink(t *testing.T, extraEnv []string, args ...string) result {
 // bulklinkStdin is bulklink with stdin as the program's standard input.
 func bulklinkStdin(t *testing.T, stdin string, extraEnv []string, args ...string) result {
 	t.Helper()
+	env := append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+	return bulklinkStdinEnv(t, stdin, append(env, extraEnv...), args...)
+}
+
+// bulklinkStdinEnv runs the binary with stdin and exactly env.
+func bulklinkStdinEnv(t *testing.T, stdin string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
-	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
