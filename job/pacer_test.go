@@ -1,11 +1,16 @@
 package job
 
 import (
+	"context"
+	"errors"
 	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 type fakeClock struct{ t time.Time }
@@ -13,91 +18,429 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time      { return c.t }
 func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
 func newClock() *fakeClock               { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-func near(got, want float64) bool        { return math.Abs(got-want) < 1e-9 }
-func (p *pacer) limit() float64          { return float64(p.lim.Limit()) }
 
-func TestPacerCutsOncePerCooldown(t *testing.T) {
+func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math.Abs(want) }
+
+// drive runs a pacer on a fake clock without a quota: calls go out at the pacer's rate and
+// come back accepted a round trip later, unless the test says throttle.
+type drive struct {
+	t    *testing.T
+	c    *fakeClock
+	p    *pacer
+	rtt  time.Duration
+	last time.Time // the last answer
+}
+
+func newDrive(t *testing.T, ceiling float64) *drive {
 	c := newClock()
-	p := newPacer(100, zap.NewNop(), c.now)
-	p.Throttled(c.now())
-	cut := 100 * cutFactor
-	if got := p.Rate(); !near(got, cut) {
-		t.Fatalf("after one throttle: rate %v, want %v", got, cut)
-	}
-	// Throttles answering calls sent before the cut must not cut again.
-	for range 10 {
-		c.add(cutCooldown / 20)
-		p.Throttled(c.now())
-	}
-	if got := p.Rate(); !near(got, cut) {
-		t.Fatalf("throttles within the cooldown: rate %v, want %v", got, cut)
-	}
-	c.add(cutCooldown)
-	p.Throttled(c.now())
-	if got, want := p.Rate(), cut*cutFactor; !near(got, want) {
-		t.Fatalf("throttle after the cooldown: rate %v, want %v", got, want)
-	}
-	if got := p.limit(); !near(got, p.Rate()) {
-		t.Fatalf("limiter at %v, pacer at %v", got, p.Rate())
+	return &drive{t: t, c: c, p: newPacer(ceiling, zap.NewNop(), c.now), rtt: 30 * time.Millisecond}
+}
+
+// accept runs for d, every call accepted.
+func (d *drive) accept(dur time.Duration) {
+	end := d.c.t.Add(dur)
+	for {
+		at := d.last.Add(time.Duration(float64(time.Second) / math.Min(d.p.Rate(), 1000)))
+		if at.Before(d.c.t) {
+			at = d.c.t
+		}
+		if at.After(end) {
+			d.c.t = end
+			return
+		}
+		d.c.t, d.last = at, at
+		d.p.Succeeded(d.sent())
 	}
 }
 
-// With round trips longer than the cooldown, the throttles of one burst arrive after it:
-// only a throttle of a call sent after the last cut cuts again.
-func TestPacerIgnoresThrottlesOfCallsSentBeforeTheCut(t *testing.T) {
-	c := newClock()
-	p := newPacer(100, zap.NewNop(), c.now)
-	sent := c.now()
-	c.add(time.Second) // a slow round trip
-	p.Throttled(sent)
-	c.add(time.Second)
-	p.Throttled(sent) // same burst, answered late
-	if got, want := p.Rate(), 100*cutFactor; !near(got, want) {
-		t.Fatalf("rate %v, want one cut: %v", got, want)
-	}
-	p.Throttled(c.now()) // a call sent after the cut
-	if got, want := p.Rate(), 100*cutFactor*cutFactor; !near(got, want) {
-		t.Fatalf("rate %v, want a second cut: %v", got, want)
+// sent is the send time of the call answered now.
+func (d *drive) sent() time.Time { return d.c.now().Add(-d.rtt) }
+
+// throttle answers the call sent a round trip ago with a throttle.
+func (d *drive) throttle() { d.p.Throttled(d.sent()) }
+
+// untilCruise runs until the dip ends: the pacer moves on as answers come.
+func (d *drive) untilCruise() {
+	d.t.Helper()
+	for deadline := d.c.now().Add(5 * time.Second); d.p.phase != phaseCruise; {
+		if d.c.now().After(deadline) {
+			d.t.Fatalf("phase %v 5 s on, want cruise", d.p.phase)
+		}
+		d.accept(10 * time.Millisecond)
 	}
 }
 
-func TestPacerFloorAndCeiling(t *testing.T) {
-	c := newClock()
-	p := newPacer(20, zap.NewNop(), c.now)
-	for range 100 {
-		c.add(time.Second)
-		p.Throttled(c.now())
+// settled runs the pacer from the ceiling through discovery and a ramp into its first
+// cruise, and returns the time of the ramp's throttle (the bucket was empty then).
+func (d *drive) settled() time.Time {
+	d.t.Helper()
+	d.accept(300 * time.Millisecond)
+	d.throttle()
+	d.accept(3 * time.Second)
+	d.throttle()
+	empty := d.sent()
+	d.untilCruise()
+	return empty
+}
+
+func TestHistoryCount(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	var h history
+	for i := range 100 { // 100 calls over a second, 10 ms apart
+		h.add(t0.Add(time.Duration(i) * 10 * time.Millisecond))
 	}
-	if got := p.Rate(); !near(got, 1) {
-		t.Fatalf("after many throttles: rate %v, want the floor 1", got)
+	for _, tc := range []struct {
+		from, to time.Duration
+		want     float64
+	}{
+		{0, time.Second, 100},
+		{0, 500 * time.Millisecond, 50},
+		{-time.Second, 2 * time.Second, 100},
+		{62500 * time.Microsecond, 187500 * time.Microsecond, 12.5}, // halves of two bins: 13/2 + 12/2
+	} {
+		if got := h.count(t0.Add(tc.from), t0.Add(tc.to)); !near(got, tc.want, 1e-9) {
+			t.Errorf("count(%v, %v) = %v, want %v", tc.from, tc.to, got, tc.want)
+		}
 	}
-	// Increase: about max(0.5, 4% of the rate) calls/s per second of successes.
-	for range 10_000 {
-		p.Succeeded()
-	}
-	if got := p.Rate(); !near(got, 20) {
-		t.Fatalf("after many successes: rate %v, want the ceiling 20", got)
+	h.add(t0.Add(70 * time.Second)) // the history holds 64 s
+	h.add(t0)                       // too old to count
+	if got := h.count(t0, t0.Add(71*time.Second)); got != 1 {
+		t.Errorf("after 70 s: count %v, want 1 (only the newest call)", got)
 	}
 }
 
-func TestPacerAdditiveIncrease(t *testing.T) {
-	c := newClock()
-	p := newPacer(100, zap.NewNop(), c.now)
-	p.Throttled(c.now()) // 70/s
-	// One second's worth of successes at 70/s raises the rate by about 4% (2.8/s).
-	for range 70 {
-		p.Succeeded()
+func TestPacerFirstThrottleLandsAtHalfTheLastSecond(t *testing.T) {
+	d := newDrive(t, 100)
+	d.accept(300 * time.Millisecond) // the bucket's burst: about 30 calls
+	sent := d.sent()
+	last := d.p.hist.count(sent.Add(-time.Second), sent)
+	d.throttle()
+	if d.p.phase != phaseDiscover || !near(d.p.land, firstCut*last, 1e-9) {
+		t.Fatalf("phase %v, landing %v; want discovery landing at half of the %v calls of the last second", d.p.phase, d.p.land, last)
 	}
-	if got := p.Rate(); got < 72.7 || got > 72.9 {
-		t.Fatalf("after a second of successes: rate %v, want about 72.8", got)
+	if got, want := d.p.Rate(), d.p.land*dipShare; !near(got, want, 1e-9) {
+		t.Errorf("rate %v, want %v: discovery waits under the landing", got, want)
 	}
 }
 
-func TestPacerUnlimitedIgnoresThrottles(t *testing.T) {
-	p := newPacer(0, zap.NewNop(), time.Now)
-	p.Throttled(time.Now())
-	p.Succeeded()
-	if got := p.Rate(); !math.IsInf(got, 1) {
-		t.Fatalf("unlimited pacer: rate %v, want +Inf", got)
+// A run that starts on an empty bucket has no second to go by: it halves.
+func TestPacerFirstCallThrottled(t *testing.T) {
+	d := newDrive(t, 40)
+	d.c.add(time.Second)
+	d.throttle()
+	if d.p.phase != phaseDiscover || d.p.land != 40*firstCut {
+		t.Errorf("phase %v, landing %v; want discovery landing at %v", d.p.phase, d.p.land, 40*firstCut)
+	}
+}
+
+// Throttles answering calls sent before a reaction took effect belong to its episode.
+func TestPacerReactsOncePerEpisode(t *testing.T) {
+	d := newDrive(t, 100)
+	d.accept(300 * time.Millisecond)
+	before := d.sent()
+	d.throttle()
+	land := d.p.land
+	d.c.add(time.Second) // slow answers of calls sent before the reaction
+	d.p.Throttled(before)
+	d.p.Throttled(d.p.cutAt.Add(d.p.cooldown() - time.Millisecond))
+	if d.p.land != land || d.p.phase != phaseDiscover {
+		t.Fatalf("landing %v, phase %v after throttles of the same episode, want %v, discovery", d.p.land, d.p.phase, land)
+	}
+	d.p.Throttled(d.c.now()) // a call sent after the reaction: another round
+	if want := land * discoverCut; !near(d.p.land, want, 1e-9) {
+		t.Errorf("landing %v after a new throttle in discovery, want %v", d.p.land, want)
+	}
+}
+
+func TestPacerRampSampleThenSettle(t *testing.T) {
+	d := newDrive(t, 100)
+	d.accept(300 * time.Millisecond)
+	d.throttle()
+	empty, land := d.sent(), d.p.land
+	d.accept(500 * time.Millisecond)
+	if d.p.phase != phaseRamp || d.p.Rate() < land {
+		t.Fatalf("phase %v at %v/s after a quiet 500 ms, want the ramp from the landing %v", d.p.phase, d.p.Rate(), land)
+	}
+	d.accept(3 * time.Second)
+	if r := d.p.Rate(); r < 1.8*land || r > 2.4*land {
+		t.Fatalf("rate %v after 3 s of ramp from %v, want about 25%% more a second", r, land)
+	}
+	sent := d.sent()
+	want := d.p.hist.count(empty, sent) / sent.Sub(empty).Seconds()
+	d.throttle()
+	if !near(d.p.est, want, 1e-9) {
+		t.Fatalf("estimate %v, want the calls accepted between the two empty buckets per second, %v", d.p.est, want)
+	}
+	if d.p.phase != phaseDip || !near(d.p.Rate(), dipShare*want, 1e-9) {
+		t.Fatalf("phase %v at %v/s after the ramp, want a dip at %v", d.p.phase, d.p.Rate(), dipShare*want)
+	}
+	d.accept(dipTime - 100*time.Millisecond)
+	if d.p.phase != phaseDip {
+		t.Fatalf("phase %v before the dip's end", d.p.phase)
+	}
+	d.untilCruise()
+	if !near(d.p.Rate(), freshSettle*want, 1e-9) {
+		t.Fatalf("phase %v at %v/s after the dip, want a cruise at %v (the first one)", d.p.phase, d.p.Rate(), freshSettle*want)
+	}
+}
+
+func TestPacerThrottlesWhileCruising(t *testing.T) {
+	t.Run("soon after settling: a sample, pooled", func(t *testing.T) {
+		d := newDrive(t, 100)
+		empty := d.settled()
+		d.accept(5 * time.Second)
+		sent := d.sent()
+		n, secs := d.p.hist.count(empty, sent), sent.Sub(empty).Seconds()
+		keep := math.Exp(-secs / poolMemory.Seconds())
+		want := (d.p.poolN*keep + n) / (d.p.poolT*keep + secs)
+		d.throttle()
+		if !near(d.p.est, want, 1e-9) {
+			t.Fatalf("estimate %v, want the pool of both samples, %v", d.p.est, want)
+		}
+		d.untilCruise()
+		if !near(d.p.Rate(), settleShare*want, 1e-9) {
+			t.Errorf("cruising at %v, want %v", d.p.Rate(), settleShare*want)
+		}
+	})
+	t.Run("late: trimmed", func(t *testing.T) {
+		d := newDrive(t, 100)
+		d.settled()
+		d.accept(trustTime + time.Second)
+		if d.p.probing {
+			t.Fatal("probing already")
+		}
+		want := d.p.est * trimShare
+		d.throttle()
+		if !near(d.p.est, want, 1e-9) || d.p.phase != phaseDip {
+			t.Errorf("estimate %v, phase %v, want %v and a dip", d.p.est, d.p.phase, want)
+		}
+	})
+	t.Run("right after the dip: rediscovered", func(t *testing.T) {
+		d := newDrive(t, 100)
+		d.settled()
+		d.accept(time.Second)
+		cruise := d.p.Rate()
+		d.throttle()
+		if d.p.phase != phaseDiscover || !near(d.p.land, cruise*discoverCut, 1e-9) {
+			t.Errorf("phase %v landing at %v, want discovery from half the cruise, %v", d.p.phase, d.p.land, cruise*discoverCut)
+		}
+	})
+	t.Run("during the dip: rediscovered", func(t *testing.T) {
+		d := newDrive(t, 100)
+		d.settled()
+		d.accept(5 * time.Second)
+		d.throttle()
+		dip := d.p.Rate()
+		d.accept(d.p.cooldown() + 100*time.Millisecond)
+		d.throttle()
+		if d.p.phase != phaseDiscover || !near(d.p.land, dip*discoverCut, 1e-9) {
+			t.Errorf("phase %v landing at %v, want discovery from half the dip, %v", d.p.phase, d.p.land, dip*discoverCut)
+		}
+	})
+}
+
+func TestPacerProbes(t *testing.T) {
+	d := newDrive(t, 100)
+	d.settled()
+	d.accept(trustTime + time.Second) // a late throttle: the next cruise is not the first
+	d.throttle()
+	d.untilCruise()
+	cruise, est := d.p.Rate(), d.p.est
+	doubt := math.Min(probeDoubt, math.Sqrt(doubtSpan.Seconds()/d.p.poolT))
+	wait := time.Duration(float64(probeAfter) / doubt)
+	d.accept(wait - time.Second)
+	if d.p.Rate() != cruise || d.p.probing {
+		t.Fatalf("rate %v (probing %v) before the probe's wait of %v, want %v", d.p.Rate(), d.p.probing, wait, cruise)
+	}
+	d.accept(5 * time.Second)
+	if !d.p.probing || d.p.Rate() <= cruise {
+		t.Fatalf("rate %v after the wait, want a probe over %v", d.p.Rate(), cruise)
+	}
+	d.throttle() // the probe found nothing: back to where it started, and wait longer
+	if !near(d.p.est, est, 1e-9) || d.p.probeWait != 2*probeAfter {
+		t.Fatalf("after a failed probe: estimate %v, wait %v; want %v, %v", d.p.est, d.p.probeWait, est, 2*probeAfter)
+	}
+	for range 3 { // more probes that find nothing: 4×, 8×, and no more
+		d.untilCruise()
+		for !d.p.probing {
+			d.accept(time.Second)
+		}
+		d.throttle()
+	}
+	if d.p.probeWait != probeBackoff*probeAfter {
+		t.Fatalf("wait %v after many failed probes, want at most %v", d.p.probeWait, probeBackoff*probeAfter)
+	}
+	d.untilCruise()
+	est = d.p.est
+	for !d.p.probing {
+		d.accept(time.Second)
+	}
+	d.accept(sampleSpan + 10*time.Second) // a long probe: the rate climbs well over the estimate
+	d.throttle()
+	if d.p.est <= est*1.01 || d.p.probeWait != probeAfter {
+		t.Errorf("after a probe that found more: estimate %v (was %v), wait %v; want higher, %v", d.p.est, est, d.p.probeWait, probeAfter)
+	}
+}
+
+func TestPacerCeiling(t *testing.T) {
+	t.Run("the ramp stops at the ceiling", func(t *testing.T) {
+		d := newDrive(t, 20)
+		d.accept(300 * time.Millisecond)
+		d.throttle()
+		d.accept(10 * time.Second)
+		if d.p.Rate() != 20 || d.p.phase != phaseRamp {
+			t.Errorf("rate %v in phase %v, want 20 in the ramp", d.p.Rate(), d.p.phase)
+		}
+	})
+	t.Run("lowered", func(t *testing.T) {
+		d := newDrive(t, 100)
+		d.settled()
+		d.p.SetCeiling(2)
+		if d.p.Rate() != 2 {
+			t.Fatalf("rate %v under a ceiling of 2", d.p.Rate())
+		}
+		d.accept(10 * time.Second)
+		if d.p.Rate() != 2 {
+			t.Errorf("rate %v after 10 s under a ceiling of 2", d.p.Rate())
+		}
+	})
+	t.Run("raised", func(t *testing.T) {
+		d := newDrive(t, 100)
+		d.settled()
+		d.p.SetCeiling(5)
+		d.accept(10 * time.Second)
+		d.p.SetCeiling(50)
+		if want := d.p.est * settleShare; !near(d.p.Rate(), want, 1e-9) || !d.p.probing {
+			t.Errorf("rate %v (probing %v) once the ceiling is raised, want %v and a probe", d.p.Rate(), d.p.probing, want)
+		}
+	})
+	t.Run("before the first throttle", func(t *testing.T) {
+		d := newDrive(t, 10)
+		d.p.SetCeiling(30)
+		if d.p.Rate() != 30 {
+			t.Errorf("rate %v, want the new ceiling 30", d.p.Rate())
+		}
+	})
+	t.Run("removed and set", func(t *testing.T) {
+		d := newDrive(t, 0)
+		d.throttle()
+		d.accept(time.Second)
+		if !math.IsInf(d.p.Rate(), 1) {
+			t.Fatalf("unlimited pacer: rate %v, want +Inf", d.p.Rate())
+		}
+		d.p.SetCeiling(12)
+		if d.p.Rate() != 12 || float64(d.p.lim.Limit()) != 12 {
+			t.Fatalf("rate %v, limiter %v, want 12", d.p.Rate(), d.p.lim.Limit())
+		}
+		d.p.SetCeiling(0)
+		if !math.IsInf(d.p.Rate(), 1) || d.p.Wait(context.Background()) != nil {
+			t.Errorf("ceiling removed: rate %v, want +Inf and no wait", d.p.Rate())
+		}
+	})
+}
+
+func TestPacerLogsRateChangesWithTheRightWords(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	c := newClock()
+	log := zap.New(core, zap.WithClock(zapClock{c}))
+	d := &drive{t: t, c: c, p: newPacer(100, log, c.now), rtt: 30 * time.Millisecond}
+	d.settled()
+	for range 3 {
+		d.accept(5 * time.Second)
+		d.throttle()
+		d.accept(30 * time.Second)
+	}
+	entries := logs.All()
+	if len(entries) < 3 || entries[0].Message != "rate lowered" {
+		t.Fatalf("%d entries, the first %+v; want several, the first the cut of the first throttle", len(entries), entries)
+	}
+	prev, at := 100.0, time.Time{}
+	for _, e := range entries {
+		r := e.ContextMap()["rate"].(float64)
+		want := "rate raised"
+		if r < prev {
+			want = "rate lowered"
+		}
+		if e.Message != want {
+			t.Errorf("%q from %v to %v, want %q", e.Message, prev, r, want)
+		}
+		if !at.IsZero() && e.Time.Sub(at) < logEvery {
+			t.Errorf("logged %v after the previous one, want at least %v", e.Time.Sub(at), logEvery)
+		}
+		prev, at = r, e.Time
+	}
+}
+
+// zapClock gives log entries the fake clock's time.
+type zapClock struct{ c *fakeClock }
+
+func (z zapClock) Now() time.Time                         { return z.c.now() }
+func (z zapClock) NewTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
+
+func TestPacerWaitBooksAgainWhenTheRateChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(1, zap.NewNop(), time.Now)
+		if err := p.Wait(t.Context()); err != nil { // the bucket's one token
+			t.Fatal(err)
+		}
+		start := time.Now()
+		done := make(chan error)
+		go func() { done <- p.Wait(t.Context()) }()
+		synctest.Wait() // booked a second ahead
+		p.SetCeiling(100)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 20*time.Millisecond {
+			t.Errorf("waited %v once the rate went from 1/s to 100/s, want about 10 ms", d)
+		}
+	})
+}
+
+func TestPacerWaitGivesBackACancelledBooking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(1, zap.NewNop(), time.Now)
+		if err := p.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- p.Wait(ctx) }()
+		synctest.Wait()
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait = %v, want context.Canceled", err)
+		}
+		if err := p.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("next send %v after the last, want 1s: the cancelled booking is given back", d)
+		}
+	})
+}
+
+// While cruising, one send in pairEvery goes right after the previous one, at the same
+// average rate.
+func TestPacerPairsSends(t *testing.T) {
+	d := newDrive(t, 100)
+	d.settled()
+	d.p.book(d.c.now()) // the idle limiter's token
+	d.p.sends = 0
+	start, r := d.c.now(), d.p.Rate()
+	pairs := 0
+	for range 8 * pairEvery {
+		wait, _ := d.p.book(d.c.now())
+		if wait == 0 {
+			pairs++
+		}
+		d.c.add(wait)
+	}
+	if pairs != 8 {
+		t.Errorf("%d sends of %d went at once, want 8", pairs, 8*pairEvery)
+	}
+	if got, want := d.c.now().Sub(start).Seconds(), float64(8*pairEvery-1)/r; math.Abs(got-want) > 2/r {
+		t.Errorf("%d sends took %.3f s, want about %.3f at %v/s", 8*pairEvery, got, want, r)
 	}
 }

@@ -54,7 +54,7 @@ func (j *Job) attempt(intake, hard context.Context, t *Target) (outcome, error) 
 	}
 	switch {
 	case c.answered():
-		pace.Succeeded()
+		pace.Succeeded(sent)
 		j.breaker.answered()
 	case c == classThrottled:
 		j.Stats.Throttles.Add(1)
