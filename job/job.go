@@ -169,6 +169,11 @@ func New(api API, cfg Config) *Job {
 // unlimited).
 func (j *Job) Rate() float64 { return j.paces.rate() }
 
+// SetCeiling sets the ceiling of a region's write calls per second, under which the pace
+// still adapts to throttling: --rate auto sets it from the quota's headroom, again and again.
+// Safe to call while the job runs.
+func (j *Job) SetCeiling(region string, perSecond float64) { j.paces.setCeiling(region, perSecond) }
+
 // FatalError stops a run: a condition no row can succeed under, such as a missing pool or
 // credentials that are refused. The report stays consistent and the run can be resumed.
 type FatalError struct {

@@ -21,8 +21,10 @@ type regions struct {
 func newRegions(cfg Config) *regions { return &regions{cfg: cfg, by: map[string]*pacer{}} }
 
 // of returns the pacer of a pool's region.
-func (r *regions) of(pool string) *pacer {
-	region := input.PoolRegion(pool)
+func (r *regions) of(pool string) *pacer { return r.region(input.PoolRegion(pool)) }
+
+// region returns the pacer of a region, made on first use.
+func (r *regions) region(region string) *pacer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.by[region]
@@ -49,3 +51,6 @@ func (r *regions) rate() float64 {
 	}
 	return total
 }
+
+// setCeiling sets the ceiling of a region's pace (--rate auto); ≤ 0 removes it.
+func (r *regions) setCeiling(region string, c float64) { r.region(region).SetCeiling(c) }
