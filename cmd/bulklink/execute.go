@@ -47,12 +47,14 @@ func execute(stop, kill context.Context, x execution, e env, log *zap.Logger) (*
 	}
 	j := job.New(x.api, x.cfg)
 	context.AfterFunc(stop, j.Stop)
-	sel := &report.Selection{Src: x.p.plan.Source(kill, rows), Done: &x.rep.Journal.Done, Only: x.only}
+	// The selection comes first: rows the run leaves out are not judged again (the first
+	// pass did not read their pools).
+	sel := &report.Selection{Src: rows, Done: &x.rep.Journal.Done, Only: x.only}
 	log.Info(x.command+" started", zap.String("input", x.input), zap.String("report", x.rep.Path),
 		zap.Int64("rows", x.p.shape.Rows), zap.Int64("resumed_rows", x.rep.Journal.Records),
 		zap.Float64("rate", x.cfg.Rate), zap.Int("concurrency", x.cfg.Concurrency))
 	hideProgress := startProgress(x.out, e, log, progressSource{rows, x.total}, &j.Stats, x.rep.Journal.Records, j.Rate)
-	err = j.Run(kill, sel, &reportSink{w: x.rep.Writer, sum: sum})
+	err = j.Run(kill, x.p.plan.Source(kill, sel), &reportSink{w: x.rep.Writer, sum: sum})
 	hideProgress()
 	if cerr := x.rep.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write report: %w", cerr)

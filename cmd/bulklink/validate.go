@@ -152,9 +152,9 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	}
 	rows, err := p.src.Rows(ctx)
 	if err == nil {
-		sel := &report.Selection{Src: p.plan.Source(ctx, rows), Only: o.onlyStatuses}
+		sel := &report.Selection{Src: rows, Only: o.onlyStatuses}
 		shown := &invalidRows{}
-		err = check(ctx, sel, rep, sum, shown, pred)
+		err = check(ctx, p.plan.Source(ctx, sel), rep, sum, shown, pred)
 		if pred != nil {
 			sum.Checks = pred.Reads.Load()
 			sum.Predict(o.engine.rate)
