@@ -107,6 +107,20 @@ func New(cfg Config) *Planner {
 	return &Planner{cfg: cfg, pools: map[string]*Pool{}, seed: maphash.MakeSeed(), Counts: map[schema.Code]int64{}}
 }
 
+// Prefetch reads a pool before the first pass: the --user-pool-id pool, so that a Cognito
+// out of reach, refused credentials or a missing pool stop the command before the input is
+// read. It does nothing offline.
+func (p *Planner) Prefetch(ctx context.Context, id string) error {
+	if p.cfg.Pools == nil || id == "" {
+		return nil
+	}
+	_, err := p.pool(ctx, id)
+	if errors.Is(err, ErrOffline) {
+		return nil
+	}
+	return err
+}
+
 // Online reports whether the planner reads the pools.
 func (p *Planner) Online() bool { return p.cfg.Pools != nil }
 

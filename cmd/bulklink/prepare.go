@@ -63,6 +63,14 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 		cfg.Pools = &fallbackPools{Pools: o.pools, skipped: &p.skipped, log: log}
 	}
 	p.planner = plan.New(cfg)
+	// One cheap read before the first row: Cognito answers, takes the credentials, has the
+	// --user-pool-id pool.
+	if err := p.planner.Prefetch(ctx, o.in.userPoolID); err != nil {
+		if errors.Is(err, plan.ErrDefaultPool) {
+			return nil, &job.FatalError{Code: "ResourceNotFoundException", Message: err.Error(), Err: err}
+		}
+		return nil, err
+	}
 	log.Info("reading the input", zap.String("input", src.Name()), zap.Bool("stream", src.Stream()), zap.Bool("pool_checks", o.pools != nil))
 	p.shape, err = src.Scan(ctx, func(row *input.Row) error {
 		if row.Prior != nil {
