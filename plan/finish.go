@@ -19,17 +19,17 @@ type Plan struct {
 	repeated input.LineSet // repeated by a later row
 }
 
-// Finish ends the first pass and runs the checks across the input.
-func (p *Planner) Finish() (*Plan, error) {
+// Finish ends the first pass and runs the checks across the input. It stops once ctx ends.
+func (p *Planner) Finish(ctx context.Context) (*Plan, error) {
 	pl := &Plan{p: p}
 	if p.tuples == nil {
 		return pl, nil
 	}
 	defer p.tuples.close()
-	if err := pl.conflicts(); err != nil {
+	if err := pl.conflicts(ctx); err != nil {
 		return nil, err
 	}
-	if err := pl.identities(); err != nil {
+	if err := pl.identities(ctx); err != nil {
 		return nil, err
 	}
 	p.Counts[schema.ConflictingSource] += int64(pl.conflict.Len())
@@ -46,14 +46,14 @@ func (p *Planner) Finish() (*Plan, error) {
 // its rows ConflictingSource; the rows of an identity and user after the first are repeats.
 // A group is read twice from the sorted file: once to judge it, once to mark its lines, so
 // that no group, however large, is held in memory.
-func (pl *Plan) conflicts() error {
+func (pl *Plan) conflicts(ctx context.Context) error {
 	p := pl.p
-	sorted, err := sortTuples(p.tuples, p.cfg.TempDir, p.cfg.RunTuples, bySource, nil)
+	sorted, err := sortTuples(ctx, p.tuples, p.cfg.TempDir, p.cfg.RunTuples, bySource, nil)
 	if err != nil {
 		return err
 	}
 	defer sorted.close()
-	ahead, mark := sorted.reader(), sorted.reader()
+	ahead, mark := sorted.reader(ctx), sorted.reader(ctx)
 	next, err := ahead.next()
 	for err == nil {
 		// Judge the group of next.src: how many users, which lines.
@@ -91,15 +91,15 @@ func (pl *Plan) conflicts() error {
 
 // identities reads the tuples by user, in input order, the conflicting rows aside: the rows
 // of a sixth distinct identity and beyond are TooManyIdentities.
-func (pl *Plan) identities() error {
+func (pl *Plan) identities(ctx context.Context) error {
 	p := pl.p
-	sorted, err := sortTuples(p.tuples, p.cfg.TempDir, p.cfg.RunTuples, byDestination,
+	sorted, err := sortTuples(ctx, p.tuples, p.cfg.TempDir, p.cfg.RunTuples, byDestination,
 		func(t tuple) bool { return !pl.conflict.Has(int(t.line)) })
 	if err != nil {
 		return err
 	}
 	defer sorted.close()
-	rd := sorted.reader()
+	rd := sorted.reader(ctx)
 	var user uint64
 	var ids []uint64 // the user's first identities, at most MaxIdentities
 	started := false

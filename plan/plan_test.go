@@ -54,7 +54,7 @@ func run(t *testing.T, cfg Config, rows []input.Row) []input.Row {
 			t.Fatalf("Visit line %d: %v", r.Line, err)
 		}
 	}
-	pl, err := p.Finish()
+	pl, err := p.Finish(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

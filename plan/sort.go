@@ -3,6 +3,7 @@ package plan
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -68,9 +69,23 @@ func (t *tupleFile) add(x tuple) error {
 	return err
 }
 
-// reader reads the tuples from the start; the file must have been flushed.
-func (t *tupleFile) reader() *tupleReader {
-	return &tupleReader{r: bufio.NewReaderSize(io.NewSectionReader(t.f, 0, t.n*tupleSize), 64<<10)}
+// reader reads the tuples from the start; the file must have been flushed. Its reads stop
+// once ctx ends.
+func (t *tupleFile) reader(ctx context.Context) *tupleReader {
+	return &tupleReader{r: bufio.NewReaderSize(&ctxReader{ctx, io.NewSectionReader(t.f, 0, t.n*tupleSize)}, 64<<10)}
+}
+
+// ctxReader stops reading once its context ends: a signal stops a long sort.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 func (t *tupleFile) flush() error { return t.w.Flush() }
@@ -94,7 +109,7 @@ func (r *tupleReader) next() (tuple, error) {
 
 // sortTuples sorts the tuples of in by order into a new file, holding at most runTuples of
 // them in memory at once: runs are sorted in memory and written aside, then merged.
-func sortTuples(in *tupleFile, dir string, runTuples int, order func(a, b tuple) int, keep func(tuple) bool) (*tupleFile, error) {
+func sortTuples(ctx context.Context, in *tupleFile, dir string, runTuples int, order func(a, b tuple) int, keep func(tuple) bool) (*tupleFile, error) {
 	if err := in.flush(); err != nil {
 		return nil, err
 	}
@@ -104,7 +119,7 @@ func sortTuples(in *tupleFile, dir string, runTuples int, order func(a, b tuple)
 			r.close()
 		}
 	}()
-	rd := in.reader()
+	rd := in.reader(ctx)
 	buf := make([]tuple, 0, min(int64(runTuples), in.n))
 	for done := false; !done; {
 		buf = buf[:0]
@@ -143,7 +158,7 @@ func sortTuples(in *tupleFile, dir string, runTuples int, order func(a, b tuple)
 	if err != nil {
 		return nil, err
 	}
-	if err := merge(runs, order, out); err != nil {
+	if err := merge(ctx, runs, order, out); err != nil {
 		out.close()
 		return nil, err
 	}
@@ -151,10 +166,10 @@ func sortTuples(in *tupleFile, dir string, runTuples int, order func(a, b tuple)
 }
 
 // merge writes the tuples of sorted runs, in order, to out.
-func merge(runs []*tupleFile, order func(a, b tuple) int, out *tupleFile) error {
+func merge(ctx context.Context, runs []*tupleFile, order func(a, b tuple) int, out *tupleFile) error {
 	h := &mergeHeap{order: order}
 	for _, r := range runs {
-		rd := r.reader()
+		rd := r.reader(ctx)
 		t, err := rd.next()
 		if errors.Is(err, io.EOF) {
 			continue

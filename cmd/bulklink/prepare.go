@@ -104,7 +104,7 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 		}
 		return nil, usagef("--only needs a bulklink report as --input: no row of %s carries a status", src.Name())
 	}
-	if p.plan, err = p.planner.Finish(); err != nil {
+	if p.plan, err = p.planner.Finish(ctx); err != nil {
 		return nil, fmt.Errorf("plan the run: %w", err)
 	}
 	log.Info("input read", zap.Int64("rows", p.shape.Rows), zap.Int64("lines", p.shape.Lines), zap.Bool("gzip", p.shape.Gzip),
