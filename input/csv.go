@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/bulklink/bulklink/schema"
@@ -72,6 +73,11 @@ func (c *csvReader) header(names []string) error {
 		key := strings.ToLower(strings.TrimSpace(name))
 		if key == "" {
 			return fmt.Errorf("column %d has no name", i+1)
+		}
+		if strings.IndexFunc(key, unicode.IsControl) >= 0 {
+			// Most likely a file whose lines end in a carriage return alone: it would be all
+			// header, and no row of it would ever be read.
+			return fmt.Errorf("column %d's name %q holds a control character (are the lines ended by CR alone? end them with LF or CRLF)", i+1, name)
 		}
 		if j, dup := seen[key]; dup {
 			return fmt.Errorf("columns %d and %d have the same name %q", j+1, i+1, key)

@@ -264,6 +264,8 @@ func TestHostileCSVHeader(t *testing.T) {
 		{"endless quoted header", io.MultiReader(strings.NewReader("\"destination_user"), repeatByte('a')), "longer than"},
 		{"endless broken header", io.MultiReader(strings.NewReader("\"destination_user\"x"), repeatByte('a')), "longer than"},
 		{"endless broken header, quotes open", io.MultiReader(strings.NewReader("\"destination_user\"x\""), repeatByte('\n')), "longer than"},
+		{"lines ended by CR alone", strings.NewReader("destination_user,source_provider,source_value,note\ralice,Okta,a-1,x\r"), "control character"},
+		{"a NUL in a column name", strings.NewReader("destination_user,source_provider,source_value,no\x00te\n"), "control character"},
 		{"4096 columns", strings.NewReader(wide(4093, true)), ""},
 		{"4097 columns, required ones first", strings.NewReader(wide(4094, true)), "columns"},
 		{"5000 columns, required ones last", strings.NewReader(wide(4997, false)), "columns"},
