@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/bulklink/bulklink/schema"
@@ -74,10 +73,10 @@ func (c *csvReader) header(names []string) error {
 		if key == "" {
 			return fmt.Errorf("column %d has no name", i+1)
 		}
-		if strings.IndexFunc(key, unicode.IsControl) >= 0 {
+		if strings.ContainsRune(key, '\r') {
 			// Most likely a file whose lines end in a carriage return alone: it would be all
 			// header, and no row of it would ever be read.
-			return fmt.Errorf("column %d's name %q holds a control character (are the lines ended by CR alone? end them with LF or CRLF)", i+1, name)
+			return fmt.Errorf("column %d's name %q holds a carriage return: are the lines ended by CR alone? end them with LF or CRLF", i+1, name)
 		}
 		if j, dup := seen[key]; dup {
 			return fmt.Errorf("columns %d and %d have the same name %q", j+1, i+1, key)
