@@ -644,6 +644,47 @@ func TestHostileStreams(t *testing.T) {
 			t.Fatalf("exit %d, links %v\n%s", res.code, h.links(), res.stderr)
 		}
 	})
+	t.Run("stdin gzip, resumed", func(t *testing.T) {
+		t.Parallel()
+		h := newHostile(t)
+		rep := filepath.Join(h.dir, "r.csv")
+		gz := string(gzipBytes(t, content))
+		for i := range 2 {
+			res := bulklinkStdin(t, gz, nil, h.args("run", "--input", "-", "--format", "csv", "--report", rep)...)
+			if res.code != exitOK || len(h.links()) != 3 {
+				t.Fatalf("run %d: exit %d, links %v\n%s", i+1, res.code, h.links(), res.stderr)
+			}
+		}
+		if n := h.srv.Calls("AdminLinkProviderForUser"); n != 3 {
+			t.Errorf("%d link calls, want 3: the second run resumes a finished report", n)
+		}
+	})
+	t.Run("process substitution of zcat", func(t *testing.T) {
+		t.Parallel()
+		if _, err := exec.LookPath("bash"); err != nil {
+			t.Skip("no bash")
+		}
+		h := newHostile(t)
+		gz := filepath.Join(h.dir, "links.csv.gz")
+		must(t, os.WriteFile(gz, gzipBytes(t, content), 0o600))
+		rep := filepath.Join(h.dir, "r.csv")
+		// A path that names no format (/dev/fd/63): --format says it, as for -.
+		args := h.args("run", "--report", rep, "--format", "csv")
+		script := `exec "$0" "$@" --input <(gzip -dc "$GZ")`
+		c := exec.Command("bash", append([]string{"-c", script, binary}, args...)...)
+		c.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "GZ="+gz)
+		out, err := c.CombinedOutput()
+		if err != nil || len(h.links()) != 3 {
+			t.Fatalf("bulklink run --input <(gzip -dc links.csv.gz): %v, links %v\n%s", err, h.links(), tail(string(out), 2000))
+		}
+		// The same command again: a new pipe of the same bytes, resumed without a call.
+		calls := h.srv.Calls("AdminLinkProviderForUser")
+		c = exec.Command("bash", append([]string{"-c", script, binary}, args...)...)
+		c.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "GZ="+gz)
+		if out, err := c.CombinedOutput(); err != nil || h.srv.Calls("AdminLinkProviderForUser") != calls {
+			t.Errorf("the same command again: %v, %d more calls; want exit 0, none\n%s", err, h.srv.Calls("AdminLinkProviderForUser")-calls, tail(string(out), 2000))
+		}
+	})
 	t.Run("/dev/zero as CSV fails at the header", func(t *testing.T) {
 		t.Parallel()
 		h := newHostile(t)
@@ -949,6 +990,38 @@ func TestHostileFiles(t *testing.T) {
 				"exits %v (want 2 each) and with --restart truncates the run's report (changed: %v): "+
 				"cmd/bulklink/undo.go validate compares the two paths as strings (o.undoPath == o.reportPath); "+
 				"compare them with os.SameFile when U exists, as run's checkReportPath does, and refuse (exit 2)", codes, !bytes.Equal(before, after))
+		}
+		if n := h.srv.Calls("AdminDisableProviderForUser"); n != 0 {
+			t.Errorf("%d unlink calls, want none", n)
+		}
+	})
+
+	t.Run("undo report is another user's or not bulklink's", func(t *testing.T) {
+		t.Parallel()
+		if os.Geteuid() != 0 {
+			t.Skip("needs root")
+		}
+		h := newHostile(t)
+		in := h.file("links.csv", good)
+		rep := filepath.Join(h.dir, "r.csv")
+		if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
+			t.Fatalf("run: exit %d", res.code)
+		}
+		for _, owner := range []int{4242, 0} {
+			for _, suffix := range []string{"", ".lock", ".meta.json", ".summary.json"} {
+				u := filepath.Join(h.dir, "u.csv")
+				for _, p := range []string{u, u + ".lock", u + ".meta.json", u + ".summary.json"} {
+					os.Remove(p)
+				}
+				must(t, os.WriteFile(u+suffix, []byte(precious), 0o600))
+				must(t, os.Chown(u+suffix, owner, owner))
+				if res := h.run(nil, "undo", "--report", rep, "--undo-report", u, "--yes", "--restart"); res.code != exitUsage {
+					t.Errorf("undo report%s of user %d holding foreign text: exit %d, want %d", suffix, owner, res.code, exitUsage)
+				}
+				if b, _ := os.ReadFile(u + suffix); string(b) != precious {
+					t.Errorf("undo report%s of user %d: now holds %q", suffix, owner, b)
+				}
+			}
 		}
 		if n := h.srv.Calls("AdminDisableProviderForUser"); n != 0 {
 			t.Errorf("%d unlink calls, want none", n)
