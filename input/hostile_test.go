@@ -628,3 +628,27 @@ func (s repeatReader) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// TestHostileEdgeWhitespace: values are trimmed of surrounding white space, as the package
+// doc says; but strings.TrimSpace trims Unicode white space too, so that a line separator,
+// a NEL or a no-break space at the edge of an identity value is removed without a word,
+// while the same character inside the value is refused (UnreadableRow) or kept.
+func TestHostileEdgeWhitespace(t *testing.T) {
+	t.Parallel()
+	var changed []string
+	for _, r := range []string{"\u2028", "\u2029", "\u0085", "\u00A0", "\u3000", "\u202F", "\u2007", "\n", "\v", "\f"} {
+		in := hostileHeader + "alice,Okta,\"a-1" + r + "\",x\n"
+		rows := readCSV(t, in, Options{UserPoolID: pool})
+		if len(rows) == 1 && rows[0].Valid() && rows[0].Request.SourceValue == "a-1" {
+			changed = append(changed, fmt.Sprintf("%U", []rune(r)[0]))
+		}
+	}
+	if len(changed) > 0 {
+		t.Skipf("defect (policy for the owner of input/): source_value \"a-1\" followed by %v is read as \"a-1\" and linked: the "+
+			"value was changed, not refused (issue 8, guarantee 4: never silently changed). input/column.go complete() trims "+
+			"with strings.TrimSpace; trim only ASCII space and tab there (so that Check refuses control characters and line "+
+			"separators at the edges as inside), and consider refusing non-ASCII spaces (Zs but U+0020) as deceptive. Left "+
+			"unfixed here: it changes documented behaviour and the property FuzzCSV checks (fuzz_test.go compares with "+
+			"strings.TrimSpace)", changed)
+	}
+}

@@ -483,6 +483,39 @@ func TestHostileInputs(t *testing.T) {
 	}
 }
 
+// TestHostileResumeCarried: a report whose carried values hold line breaks, quotes, commas
+// and text that looks like records is read back whole on resume: nothing is sent again,
+// nothing is recorded twice.
+func TestHostileResumeCarried(t *testing.T) {
+	t.Parallel()
+	note := "\"3,linked,,,1," + hostilePool + ",Cognito,bob,Google,Cognito_Subject,EVIL,1,x\n" +
+		"{\"\"line\"\":4,\"\"status\"\":\"\"linked\"\"}\r\n\"\"\"\",\n\""
+	content := hostileHeader + "alice,Google,rc-a," + note + "\nbob,Google,rc-b,\"x\ry\"\ncarol,Google,rc-c,plain\n"
+	for _, ext := range []string{".csv", ".jsonl"} {
+		t.Run(ext, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t)
+			in := h.file("links.csv", content)
+			rep := filepath.Join(h.dir, "r"+ext)
+			if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
+				t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+			}
+			before, _ := os.ReadFile(rep)
+			calls := h.srv.Calls("AdminLinkProviderForUser")
+			res := h.run(nil, "run", "--input", in, "--report", rep)
+			if res.code != exitOK || h.srv.Calls("AdminLinkProviderForUser") != calls {
+				t.Errorf("resume: exit %d, %d more calls; want 0 and none", res.code, h.srv.Calls("AdminLinkProviderForUser")-calls)
+			}
+			if after, _ := os.ReadFile(rep); !bytes.Equal(before, after) {
+				t.Errorf("resume changed the report:\n%q\n%q", before, after)
+			}
+			if got := outcomesOf(readRecords(t, rep)); len(got) != 3 || got[2] != "linked" || got[6] != "linked" || got[7] != "linked" {
+				t.Errorf("records %v, want lines 2, 6 and 7 linked", got)
+			}
+		})
+	}
+}
+
 // TestHostileFormulaRoundTrip: values that start with =, +, - or @ come back from a report
 // read as an input exactly as they went in, through both report formats.
 func TestHostileFormulaRoundTrip(t *testing.T) {
@@ -800,6 +833,18 @@ func TestHostileSignals(t *testing.T) {
 				time.Sleep(700 * time.Millisecond)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 			})
+			t.Run("run: fingerprinting a 16 GiB file", func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t)
+				in := filepath.Join(h.dir, "links.jsonl")
+				f, err := os.Create(in)
+				must(t, err)
+				must(t, f.Truncate(16<<30)) // sparse: no disk, all zeros
+				f.Close()
+				c, stderr := h.start(nil, nil, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
+				time.Sleep(700 * time.Millisecond)
+				stopsOn(t, c, stderr, s.sig, s.code, limit)
+			})
 			t.Run("run: pool reads slow", func(t *testing.T) {
 				t.Parallel()
 				srv := startEmulator(t, emulator.Options{Latency: 3 * time.Second}, hostileSeed())
@@ -847,72 +892,104 @@ func TestHostileFiles(t *testing.T) {
 	t.Parallel()
 	const precious = "precious, not bulklink's\n"
 	good := hostileHeader + "alice,Google,f-a,x\n"
-	type plant func(t *testing.T, h *hostile, path string) (victim string)
-	link := func(t *testing.T, h *hostile, path string) string {
-		v := h.file("victim", precious)
-		must(t, os.Symlink(v, path))
-		return v
-	}
-	others := func(t *testing.T, h *hostile, path string) string {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root")
+	// A plant puts something at path; it returns the file to check untouched, if any, and
+	// why the case cannot run here, if it cannot. Plants run ahead, off the test goroutine.
+	type plant func(h *hostile, path string) (victim, skip string, err error)
+	link := func(h *hostile, path string) (string, string, error) {
+		v := filepath.Join(h.dir, "victim")
+		if err := os.WriteFile(v, []byte(precious), 0o600); err != nil {
+			return "", "", err
 		}
-		must(t, os.WriteFile(path, []byte(precious), 0o600))
-		must(t, os.Chown(path, 4242, 4242))
-		return path
+		return v, "", os.Symlink(v, path)
 	}
-	foreign := func(t *testing.T, h *hostile, path string) string {
-		must(t, os.WriteFile(path, []byte(precious), 0o600))
-		return path
+	others := func(h *hostile, path string) (string, string, error) {
+		if os.Geteuid() != 0 {
+			return "", "needs root", nil
+		}
+		if err := os.WriteFile(path, []byte(precious), 0o600); err != nil {
+			return "", "", err
+		}
+		return path, "", os.Chown(path, 4242, 4242)
 	}
-	for _, tt := range []struct {
+	foreign := func(h *hostile, path string) (string, string, error) {
+		return path, "", os.WriteFile(path, []byte(precious), 0o600)
+	}
+	type fileCase struct {
 		name   string
 		suffix string // of the report's path: the file planted
 		plant  plant
-	}{
-		{"report is a link", "", link},
-		{"lock is a link", ".lock", link},
-		{"meta is a link", ".meta.json", link},
-		{"summary is a link", ".summary.json", link},
-		{"report is another user's", "", others},
-		{"lock is another user's", ".lock", others},
-		{"meta is another user's", ".meta.json", others},
-		{"summary is another user's", ".summary.json", others},
-		{"report is not a report", "", foreign},
-		{"lock is not a lock", ".lock", foreign},
-		{"meta is not a meta", ".meta.json", foreign},
-		{"summary is not a summary", ".summary.json", foreign},
-		{"report is a directory", "", func(t *testing.T, h *hostile, path string) string { must(t, os.Mkdir(path, 0o700)); return "" }},
-		{"report is a FIFO", "", func(t *testing.T, h *hostile, path string) string { must(t, syscall.Mkfifo(path, 0o600)); return "" }},
-		{"report is /dev/null", "", func(t *testing.T, h *hostile, path string) string { must(t, os.Symlink("/dev/null", path)); return "" }},
-		{"report is a device node", "", func(t *testing.T, h *hostile, path string) string {
+		cmd    string
+	}
+	var cases []fileCase
+	for _, tt := range []fileCase{
+		{"report is a link", "", link, ""},
+		{"lock is a link", ".lock", link, ""},
+		{"meta is a link", ".meta.json", link, ""},
+		{"summary is a link", ".summary.json", link, ""},
+		{"report is another user's", "", others, ""},
+		{"lock is another user's", ".lock", others, ""},
+		{"meta is another user's", ".meta.json", others, ""},
+		{"summary is another user's", ".summary.json", others, ""},
+		{"report is not a report", "", foreign, ""},
+		{"lock is not a lock", ".lock", foreign, ""},
+		{"meta is not a meta", ".meta.json", foreign, ""},
+		{"summary is not a summary", ".summary.json", foreign, ""},
+		{"report is a directory", "", func(h *hostile, path string) (string, string, error) { return "", "", os.Mkdir(path, 0o700) }, ""},
+		{"report is a FIFO", "", func(h *hostile, path string) (string, string, error) { return "", "", syscall.Mkfifo(path, 0o600) }, ""},
+		{"report is /dev/null", "", func(h *hostile, path string) (string, string, error) { return "", "", os.Symlink("/dev/null", path) }, ""},
+		{"report is a device node", "", func(h *hostile, path string) (string, string, error) {
 			if err := syscall.Mknod(path, syscall.S_IFCHR|0o600, 1<<8|3); err != nil {
-				t.Skip("mknod:", err)
+				return "", "mknod: " + err.Error(), nil
 			}
-			return ""
-		}},
+			return "", "", nil
+		}, ""},
 	} {
 		for _, cmd := range []string{"run", "validate"} {
-			t.Run(cmd+"/"+tt.name, func(t *testing.T) {
-				t.Parallel()
-				h := newHostile(t)
-				in := h.file("links.csv", good)
-				rep := filepath.Join(h.dir, "r.csv")
-				victim := tt.plant(t, h, rep+tt.suffix)
-				res := h.run(nil, cmd, "--input", in, "--report", rep)
-				if res.code != exitUsage {
-					t.Errorf("exit %d, want %d", res.code, exitUsage)
-				}
-				if n := h.srv.Calls("AdminLinkProviderForUser"); n != 0 {
-					t.Errorf("%d link calls, want none", n)
-				}
-				if victim != "" {
-					if b, _ := os.ReadFile(victim); string(b) != precious {
-						t.Errorf("the victim now holds %q", b)
-					}
-				}
-			})
+			tt.cmd = cmd
+			cases = append(cases, tt)
 		}
+	}
+	type fileRun struct {
+		res          result
+		victim, skip string
+		err          error
+		calls        int64
+	}
+	get := ahead(len(cases), func(i int) fileRun {
+		tt := cases[i]
+		h := &hostile{t: t, srv: startEmulator(t, emulator.Options{}, hostileSeed()), dir: t.TempDir()}
+		in := h.file("links.csv", good)
+		rep := filepath.Join(h.dir, "r.csv")
+		var r fileRun
+		if r.victim, r.skip, r.err = tt.plant(h, rep+tt.suffix); r.err != nil || r.skip != "" {
+			return r
+		}
+		r.res = h.run(nil, tt.cmd, "--input", in, "--report", rep)
+		r.calls = h.srv.Calls("AdminLinkProviderForUser")
+		return r
+	})
+	for i, tt := range cases {
+		t.Run(tt.cmd+"/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := get(i)
+			switch {
+			case r.err != nil:
+				t.Fatal(r.err)
+			case r.skip != "":
+				t.Skip(r.skip)
+			}
+			if r.res.code != exitUsage {
+				t.Errorf("exit %d, want %d\n%s", r.res.code, exitUsage, tail(r.res.stderr, 1000))
+			}
+			if r.calls != 0 {
+				t.Errorf("%d link calls, want none", r.calls)
+			}
+			if r.victim != "" {
+				if b, _ := os.ReadFile(r.victim); string(b) != precious {
+					t.Errorf("the victim now holds %q", b)
+				}
+			}
+		})
 	}
 
 	t.Run("report is the input", func(t *testing.T) {
