@@ -369,13 +369,15 @@ func hostileInputs() []hostileInput {
 				"bob,Google,,EVIL-shared\ncarol,Google,,EVIL-shared\n" +
 				"six,Google,,s1\nsix,Google,,s2\nsix,Google,,s3\nsix,Google,,s4\nsix,Google,,s5\nsix,Google,,EVIL-s6\n" +
 				"dave,Facebook,,EVIL-fb\ndave,Cognito,,EVIL-cognito\nerin,Google,,e-1\nerin,Google,,e-1\n" +
-				"frank,Okta,Cognito_Subject,okta-sub\ngrace,Google,cognito_subject,EVIL-cs\n",
+				"frank,Okta,Cognito_Subject,okta-sub\ngrace,Google,cognito_subject,EVIL-cs\n" +
+				"six,Google,,s1\nheidi,Okta,email,EVIL-shared2\nheidi,Okta,email,EVIL-shared2\ngrace,Okta,email,EVIL-shared2\n",
 			code: exitRows, want: map[int]string{
 				2: "invalid:ProviderNotInPool", 3: "invalid:ProviderNotInPool", 4: "invalid:AttributeNotMapped", 5: "invalid:AttributeNotMapped",
 				6: "linked", 7: "linked", 8: "invalid:ConflictingSource", 9: "invalid:ConflictingSource",
 				10: "linked", 11: "linked", 12: "linked", 13: "linked", 14: "linked", 15: "invalid:TooManyIdentities",
 				16: "invalid:ProviderNotAllowed", 17: "invalid:CognitoSource", 18: "linked", 19: "already_linked",
-				20: "linked", 21: "invalid:AttributeNotMapped"},
+				20: "linked", 21: "invalid:AttributeNotMapped", 22: "already_linked",
+				23: "invalid:ConflictingSource", 24: "invalid:ConflictingSource", 25: "invalid:ConflictingSource"},
 			links: []string{"alice:Auth0:alice@auth0", "alice:Okta:alice@okta", "erin:Google:e-1", "frank:Okta:okta-sub",
 				"six:Google:s1", "six:Google:s2", "six:Google:s3", "six:Google:s4", "six:Google:s5"}},
 	}
@@ -513,6 +515,42 @@ func TestHostileResumeCarried(t *testing.T) {
 				t.Errorf("records %v, want lines 2, 6 and 7 linked", got)
 			}
 		})
+	}
+}
+
+// TestHostileUndoForgedReport: undo takes the run's report as its input. A report edited
+// to say "linked" for a link that predates the run (already_linked, or never in the input)
+// must not make undo remove a link the run did not make: the identity's dateCreated,
+// before the report began, tells.
+func TestHostileUndoForgedReport(t *testing.T) {
+	t.Parallel()
+	seed := hostileSeed()
+	p := &seed.UserPools[0]
+	for i := range p.Users {
+		if p.Users[i].Username == "bob" {
+			p.Users[i].Identities = []emulator.SeedIdentity{{Provider: "Google", Value: "old-b"}}
+		}
+	}
+	srv := startEmulator(t, emulator.Options{}, seed)
+	h := &hostile{t: t, srv: srv, dir: t.TempDir()}
+	in := h.file("links.csv", hostileHeader+"alice,Google,new-a,x\nbob,Google,old-b,y\n")
+	rep := filepath.Join(h.dir, "r.csv")
+	if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(rep)
+	must(t, err)
+	forged := strings.Replace(string(b), ",already_linked,", ",linked,", 1)
+	if forged == string(b) {
+		t.Fatalf("no already_linked row to forge in\n%s", b)
+	}
+	must(t, os.WriteFile(rep, []byte(forged), 0o600))
+	res := h.run(nil, "undo", "--report", rep, "--undo-report", filepath.Join(h.dir, "u.csv"), "--yes")
+	if ids, _ := srv.Identities(hostilePool, "bob"); len(ids) != 1 {
+		t.Skipf("defect (hardening, job/ and cmd/): a run's report edited to say \"linked\" for bob's link, which the seed "+
+			"made before the run (already_linked), made undo remove it (exit %d, bob's links now %v). undo trusts the report's "+
+			"status alone; before unlinking, it could read the destination (or settle after an ambiguous answer) and refuse a "+
+			"link whose dateCreated is before the report's created_at (less the clock skew): the run cannot have made it", res.code, ids)
 	}
 }
 
