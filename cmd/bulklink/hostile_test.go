@@ -767,24 +767,37 @@ func TestHostileStreams(t *testing.T) {
 	})
 }
 
-// startHostile starts the binary without waiting; stdin may be nil.
-func (h *hostile) start(stdin io.Reader, env []string, cmd string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
+// fileOutput is a command's output kept in a file: unlike a pipe, it does not keep Wait
+// waiting for a grandchild (a credential_process) that inherited it.
+type fileOutput struct{ f *os.File }
+
+func (o fileOutput) String() string {
+	b, _ := os.ReadFile(o.f.Name())
+	return string(b)
+}
+
+// start starts the binary without waiting; stdin may be nil.
+func (h *hostile) start(stdin io.Reader, env []string, cmd string, extra ...string) (*exec.Cmd, fileOutput) {
 	h.t.Helper()
 	c := exec.Command(binary, h.args(cmd, extra...)...)
 	c.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
 	c.Env = append(c.Env, env...)
 	c.Stdin = stdin
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
+	f, err := os.CreateTemp(h.t.TempDir(), "stderr")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { f.Close() })
+	c.Stderr = f
 	if err := c.Start(); err != nil {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-	return c, &stderr
+	return c, fileOutput{f}
 }
 
 // stopsOn signals c and checks that it exits with code within limit.
-func stopsOn(t *testing.T, c *exec.Cmd, stderr *bytes.Buffer, sig syscall.Signal, code int, limit time.Duration) {
+func stopsOn(t *testing.T, c *exec.Cmd, stderr fmt.Stringer, sig syscall.Signal, code int, limit time.Duration) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- c.Wait() }()
@@ -882,6 +895,33 @@ func TestHostileSignals(t *testing.T) {
 				c, stderr := h.start(nil, nil, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
 				time.Sleep(700 * time.Millisecond)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
+			})
+			t.Run("run: a credential_process that hangs", func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t)
+				dir := t.TempDir()
+				script := filepath.Join(dir, "creds.sh")
+				nap := fmt.Sprintf("59.%d", time.Now().UnixNano()%1e9) // a duration no other process sleeps
+				must(t, os.WriteFile(script, []byte("#!/bin/sh\nexec sleep "+nap+"\n"), 0o700))
+				config := filepath.Join(dir, "aws-config")
+				must(t, os.WriteFile(config, []byte("[profile p]\ncredential_process = "+script+"\nregion = us-east-1\n"), 0o600))
+				env := []string{"AWS_CONFIG_FILE=" + config, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PROFILE=p"}
+				in := h.file("links.csv", hostileHeader+"alice,Google,cp-a,x\n")
+				c, stderr := h.start(nil, env, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
+				time.Sleep(700 * time.Millisecond)
+				stopsOn(t, c, stderr, s.sig, s.code, limit)
+				time.Sleep(200 * time.Millisecond)
+				if left := processesWith(nap); len(left) > 0 {
+					for _, pid := range left {
+						syscall.Kill(pid, syscall.SIGKILL) // the test's own grandchild
+					}
+					t.Skipf("defect: bulklink exited on %s, but left its credential_process running (pids %v), holding "+
+						"bulklink's stderr: `bulklink run ... 2>&1 | tee log` then waits for it to end, a minute for the SDK's "+
+						"default timeout. aws.CredentialsCache runs the provider with a context that ignores cancellation; "+
+						"cmd/bulklink/client.go could retrieve the first credentials from the process provider with the "+
+						"command's context (processcreds.NewProvider with the profile's command, or a short "+
+						"ProcessCredentialOptions Timeout), so that a stop kills it", s.sig, left)
+				}
 			})
 			t.Run("run: pool reads slow", func(t *testing.T) {
 				t.Parallel()
@@ -1345,6 +1385,22 @@ func TestHostileSecrets(t *testing.T) {
 				"(cfg.BaseEndpoint, and the service's AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER / profile endpoint_url) through redactURL", m["endpoint"], h.srv.URL)
 		}
 	})
+}
+
+// processesWith returns the pids of the processes whose command line holds s.
+func processesWith(s string) []int {
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscan(d.Name(), &pid); err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline"); err == nil && bytes.Contains(b, []byte(s)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func readMeta(t *testing.T, rep string) map[string]any {
