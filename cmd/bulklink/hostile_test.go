@@ -779,7 +779,8 @@ func (o fileOutput) String() string {
 // start starts the binary without waiting; stdin may be nil.
 func (h *hostile) start(stdin io.Reader, env []string, cmd string, extra ...string) (*exec.Cmd, fileOutput) {
 	h.t.Helper()
-	c := exec.Command(binary, h.args(cmd, extra...)...)
+	// At debug, the log says "aws configuration" once the signals are handled: see ready.
+	c := exec.Command(binary, append(h.args(cmd, extra...), "--log-level", "debug")...)
 	c.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
 	c.Env = append(c.Env, env...)
 	c.Stdin = stdin
@@ -794,6 +795,20 @@ func (h *hostile) start(stdin io.Reader, env []string, cmd string, extra ...stri
 	}
 	h.t.Cleanup(func() { c.Process.Kill(); c.Wait() })
 	return c, fileOutput{f}
+}
+
+// ready waits until a started command handles signals (its log says so: the AWS
+// configuration is logged after), then lets it go on into the phase under test for a while.
+// A signal sent before would kill a slow starter (a -race build on a busy machine) by its
+// default action, which tests nothing of bulklink's.
+func ready(t *testing.T, stderr fmt.Stringer, marker string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), marker); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log after 30s:\n%s", marker, stderr.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
 }
 
 // stopsOn signals c and checks that it exits with code within limit.
@@ -839,14 +854,14 @@ func TestHostileSignals(t *testing.T) {
 				t.Parallel()
 				h := newHostile(t)
 				c, stderr := h.start(nil, nil, "run", "--input", "/dev/zero", "--format", "jsonl", "--report", filepath.Join(h.dir, "r.csv"))
-				time.Sleep(700 * time.Millisecond)
+				ready(t, stderr, `"msg":"aws configuration"`)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 			})
 			t.Run("validate: /dev/zero as JSONL", func(t *testing.T) {
 				t.Parallel()
 				h := newHostile(t)
 				c, stderr := h.start(nil, nil, "validate", "--input", "/dev/zero", "--format", "jsonl")
-				time.Sleep(700 * time.Millisecond)
+				ready(t, stderr, `"msg":"aws configuration"`)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 			})
 			for _, phase := range []struct{ name, sent string }{
@@ -866,7 +881,7 @@ func TestHostileSignals(t *testing.T) {
 					c, stderr := h.start(r, nil, "run", "--input", "-", "--format", "csv", "--report", filepath.Join(h.dir, "r.csv"))
 					r.Close()
 					w.Write([]byte(phase.sent))
-					time.Sleep(700 * time.Millisecond)
+					ready(t, stderr, `"msg":"aws configuration"`)
 					stopsOn(t, c, stderr, s.sig, s.code, limit)
 					if n := h.srv.Calls("AdminLinkProviderForUser"); n != 0 {
 						t.Errorf("%d link calls, want none", n)
@@ -881,7 +896,7 @@ func TestHostileSignals(t *testing.T) {
 					t.Skip(err)
 				}
 				c, stderr := h.start(nil, nil, "run", "--input", fifo, "--report", filepath.Join(h.dir, "r.csv"))
-				time.Sleep(700 * time.Millisecond)
+				ready(t, stderr, `"msg":"aws configuration"`)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 			})
 			t.Run("run: fingerprinting a 16 GiB file", func(t *testing.T) {
@@ -893,7 +908,7 @@ func TestHostileSignals(t *testing.T) {
 				must(t, f.Truncate(16<<30)) // sparse: no disk, all zeros
 				f.Close()
 				c, stderr := h.start(nil, nil, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
-				time.Sleep(700 * time.Millisecond)
+				ready(t, stderr, `"msg":"aws configuration"`)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 			})
 			t.Run("run: a credential_process that hangs", func(t *testing.T) {
@@ -908,7 +923,12 @@ func TestHostileSignals(t *testing.T) {
 				env := []string{"AWS_CONFIG_FILE=" + config, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PROFILE=p"}
 				in := h.file("links.csv", hostileHeader+"alice,Google,cp-a,x\n")
 				c, stderr := h.start(nil, env, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
-				time.Sleep(700 * time.Millisecond)
+				for deadline := time.Now().Add(30 * time.Second); len(processesWith(nap)) == 0; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the credential_process never started")
+					}
+				}
+				time.Sleep(200 * time.Millisecond)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 				time.Sleep(200 * time.Millisecond)
 				if left := processesWith(nap); len(left) > 0 {
@@ -929,7 +949,7 @@ func TestHostileSignals(t *testing.T) {
 				h := &hostile{t: t, srv: srv, dir: t.TempDir()}
 				in := h.file("links.csv", hostileHeader+"alice,Google,slow-a,x\n")
 				c, stderr := h.start(nil, nil, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
-				time.Sleep(700 * time.Millisecond)
+				ready(t, stderr, `"msg":"aws configuration"`)
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
 				if n := srv.Calls("AdminLinkProviderForUser"); n != 0 {
 					t.Errorf("%d link calls, want none", n)
