@@ -51,6 +51,10 @@ func NewCSV(r io.Reader, opt Options) (Reader, error) {
 	if c.rec.problem != "" {
 		return nil, fmt.Errorf("header on line %d: %s", c.rec.line, c.rec.problem)
 	}
+	if c.rec.fields > maxHeaderFields {
+		// Its columns past the bound were not kept: reading on would misname every column.
+		return nil, fmt.Errorf("header on line %d: %d columns, more than the %d bulklink reads", c.rec.line, c.rec.fields, maxHeaderFields)
+	}
 	if err := c.header(c.rec.strings()); err != nil {
 		return nil, fmt.Errorf("header on line %d: %w", c.rec.line, err)
 	}
@@ -68,6 +72,11 @@ func (c *csvReader) header(names []string) error {
 		key := strings.ToLower(strings.TrimSpace(name))
 		if key == "" {
 			return fmt.Errorf("column %d has no name", i+1)
+		}
+		if strings.ContainsRune(key, '\r') {
+			// Most likely a file whose lines end in a carriage return alone: it would be all
+			// header, and no row of it would ever be read.
+			return fmt.Errorf("column %d's name %q holds a carriage return: are the lines ended by CR alone? end them with LF or CRLF", i+1, name)
 		}
 		if j, dup := seen[key]; dup {
 			return fmt.Errorf("columns %d and %d have the same name %q", j+1, i+1, key)
@@ -362,6 +371,7 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 	broken, open := false, false // a misplaced quote; then, whether quotes are open
 	quoteLine := 0               // where the open quote opened
 	started := false
+	raw := 0 // bytes of the record read, quotes and separators included
 	for {
 		if s.i >= s.n && !s.fill() {
 			if !errors.Is(s.err, io.EOF) {
@@ -382,7 +392,10 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 		c := s.buf[s.i]
 		s.i++
 		started = true
-		if want == 0 && r.size > MaxRecordBytes {
+		raw++
+		// The header's bytes are counted as read, not as values: a broken header whose
+		// quotes keep it open (or shut) must fail too, not read an endless input forever.
+		if want == 0 && raw > MaxRecordBytes {
 			return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
 		}
 		if broken {

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -109,9 +112,86 @@ func checkReplaceable(path string) error {
 	return checkInfo(path, fi)
 }
 
-// removeOwned removes a file of ours; a missing one is fine, anything else is refused.
-func removeOwned(path string) error {
+// A fileKind tells one kind of bulklink's own files from anything else by its content, so
+// that a file planted under its name (or a user's own file that happens to bear it) is
+// refused rather than truncated, replaced or removed.
+type fileKind struct {
+	name string
+	ours func(content []byte) bool // content: the file's first maxKindBytes+1 bytes
+}
+
+// maxKindBytes bounds what is read of a file to tell its kind: bulklink's own are smaller.
+const maxKindBytes = 1 << 20
+
+// jsonWithKeys recognises a JSON object that has every one of keys, as every meta or
+// summary bulklink writes does.
+func jsonWithKeys(keys ...string) func([]byte) bool {
+	return func(b []byte) bool {
+		var m map[string]json.RawMessage
+		if len(b) > maxKindBytes || json.Unmarshal(b, &m) != nil {
+			return false
+		}
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+var (
+	metaKind    = fileKind{"report meta", jsonWithKeys("input_fingerprint", "created_at")}
+	summaryKind = fileKind{"summary", jsonWithKeys("command", "by_status")}
+	// A lock holds its owner's pid and a newline, or nothing (a crash between the
+	// truncation and the write of the pid).
+	lockKind = fileKind{"report lock", func(b []byte) bool {
+		b = bytes.TrimSuffix(b, []byte("\n"))
+		if len(b) > 20 {
+			return false
+		}
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}}
+)
+
+// checkKind checks that the open file f at path holds a file of kind k.
+func checkKind(path string, f *os.File, k fileKind) error {
+	b, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, maxKindBytes+1), maxKindBytes+1))
+	if err != nil {
+		return err
+	}
+	if !k.ours(b) {
+		return &UnsafeFileError{path, "exists and is not a bulklink " + k.name}
+	}
+	return nil
+}
+
+// checkOurs checks that path, which bulklink is about to replace or remove, is missing or
+// a regular file of ours of kind k.
+func checkOurs(path string, k fileKind) error {
+	f, err := openOwned(path, os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return checkKind(path, f, k)
+}
+
+// removeOwned removes a file of ours of kind k; a missing one is fine, anything else is
+// refused.
+func removeOwned(path string, k fileKind) error {
 	if err := checkReplaceable(path); err != nil {
+		return err
+	}
+	if err := checkOurs(path, k); err != nil {
 		return err
 	}
 	err := os.Remove(path)

@@ -47,6 +47,10 @@ func Lock(report string) (unlock func() error, err error) {
 		}
 		return nil, fmt.Errorf("lock report: %w", err)
 	}
+	if err := checkKind(LockPath(report), f, lockKind); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock report: %w", err)
+	}
 	err = f.Truncate(0)
 	if err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

@@ -46,7 +46,7 @@ func (m *Meta) command() schema.Command {
 
 // WriteFile writes m beside the report at path, atomically.
 func (m *Meta) WriteFile(report string) error {
-	if err := writeJSON(MetaPath(report), m); err != nil {
+	if err := writeJSON(MetaPath(report), m, metaKind); err != nil {
 		return fmt.Errorf("write report meta: %w", err)
 	}
 	return nil

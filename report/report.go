@@ -136,13 +136,13 @@ func create(spec Spec, exists bool) (*Report, error) {
 	if spec.Meta.CreatedAt.IsZero() {
 		spec.Meta.CreatedAt = time.Now().UTC()
 	}
-	if err := removeOwned(MetaPath(path)); err != nil {
+	if err := removeOwned(MetaPath(path), metaKind); err != nil {
 		return nil, fmt.Errorf("remove the old report meta: %w", err)
 	}
 	if err := syncDir(path); err != nil {
 		return nil, err
 	}
-	if err := removeOwned(SummaryPath(path)); err != nil {
+	if err := removeOwned(SummaryPath(path), summaryKind); err != nil {
 		return nil, fmt.Errorf("remove the old summary: %w", err)
 	}
 	var (

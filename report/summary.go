@@ -111,21 +111,24 @@ func SummaryPath(report string) string { return report + ".summary.json" }
 
 // WriteFile writes the summary as JSON to path, atomically and readable by its owner only.
 func (s *Summary) WriteFile(path string) error {
-	if err := writeJSON(path, s); err != nil {
+	if err := writeJSON(path, s, summaryKind); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
 }
 
 // writeJSON writes v as indented JSON to path atomically (a synced temporary file renamed
-// over it), readable by its owner only. A path that is a link or another user's file is
-// refused, not replaced.
-func writeJSON(path string, v any) error {
+// over it), readable by its owner only. A path that is a link, another user's file or a
+// file that is not of kind k is refused, not replaced.
+func writeJSON(path string, v any, k fileKind) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := checkReplaceable(path); err != nil {
+		return err
+	}
+	if err := checkOurs(path, k); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")

@@ -88,12 +88,15 @@ const ReservedPrefix = "input_"
 // Rename returns the names under which input columns are carried through a report, in
 // order: a name that is not reserved keeps its own, a reserved one gets ReservedPrefix, again
 // and again until it is like no other name of the input and no name given before it. Names
-// compare case-insensitively. The names must be distinct.
+// compare as the readers match them: case-insensitively, ignoring surrounding spaces (else
+// " input_status" and the input_status given for status would be two columns of a report
+// that no reader could tell apart). The names must be distinct.
 func Rename(names []string) []string {
+	key := func(n string) string { return strings.ToLower(strings.TrimSpace(n)) }
 	taken := make(map[string]bool, len(names))
 	for _, n := range names {
 		if !Reserved(n) {
-			taken[strings.ToLower(n)] = true
+			taken[key(n)] = true
 		}
 	}
 	out := make([]string, len(names))
@@ -102,9 +105,9 @@ func Rename(names []string) []string {
 			out[i] = n
 			continue
 		}
-		for n = ReservedPrefix + strings.TrimSpace(n); taken[strings.ToLower(n)]; n = ReservedPrefix + n {
+		for n = ReservedPrefix + strings.TrimSpace(n); taken[key(n)]; n = ReservedPrefix + n {
 		}
-		taken[strings.ToLower(n)] = true
+		taken[key(n)] = true
 		out[i] = n
 	}
 	return out
