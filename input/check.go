@@ -112,7 +112,7 @@ func deceptiveIndex(s string) int {
 // the text around it is shown, or marks damage.
 func deceptive(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) ||
-		r == utf8.RuneError || unicode.Is(unicode.Cs, r)
+		unicode.Is(unicode.Zs, r) && r != ' ' || r == utf8.RuneError || unicode.Is(unicode.Cs, r)
 }
 
 // runeKind names the kind of a deceptive rune for a message.
@@ -130,6 +130,8 @@ func runeKind(r rune) string {
 		return "replacement character (the text was damaged before it reached bulklink)"
 	case unicode.Is(unicode.Cf, r):
 		return "invisible formatting character"
+	case unicode.Is(unicode.Zs, r):
+		return "space other than a plain one"
 	}
 	return "line or paragraph separator"
 }

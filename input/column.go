@@ -90,10 +90,10 @@ func complete(row *Row, opt Options) {
 	q := &row.Request
 	for f := userPoolID; f < numFields; f++ {
 		p := f.in(q)
-		*p = strings.TrimSpace(*p)
+		*p = trim(*p)
 	}
 	if q.UserPoolID == "" {
-		q.UserPoolID = strings.TrimSpace(opt.UserPoolID)
+		q.UserPoolID = trim(opt.UserPoolID)
 	}
 	if q.DestinationProvider == "" {
 		q.DestinationProvider = DefaultDestinationProvider
@@ -105,3 +105,8 @@ func complete(row *Row, opt Options) {
 		row.Code, row.Invalid = Check(q)
 	}
 }
+
+// trim removes the plain spaces and tabs around a value, as spreadsheets leave them. Other
+// white space (a no-break space, a line separator) stays, for Check to refuse: a value is
+// never changed beyond that.
+func trim(s string) string { return strings.Trim(s, " \t") }

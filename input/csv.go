@@ -441,11 +441,13 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				r.fail(schema.UnreadableRow, `field %d: bare " in an unquoted field`, r.fields+1)
 			}
 			state = inUnquoted
+			r.add(c) // c may be a "\r" whose peek refilled the buffer: add it on its own
 			// The common case: plain bytes up to the next special one, taken at once.
 			j := s.i + span(s.buf[s.i:s.n], &unquotedStop)
-			r.addRun(s.buf[s.i-1 : j])
+			r.addRun(s.buf[s.i:j])
+			raw += j - s.i
 			s.i = j
-			if want == 0 && r.size > MaxRecordBytes {
+			if want == 0 && raw > MaxRecordBytes {
 				return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
 			}
 		case inQuoted:
@@ -463,10 +465,12 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				}
 				r.add(c)
 			default:
+				r.add(c)
 				j := s.i + span(s.buf[s.i:s.n], &quotedStop)
-				r.addRun(s.buf[s.i-1 : j])
+				r.addRun(s.buf[s.i:j])
+				raw += j - s.i
 				s.i = j
-				if want == 0 && r.size > MaxRecordBytes {
+				if want == 0 && raw > MaxRecordBytes {
 					return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
 				}
 			}

@@ -19,10 +19,12 @@
 //
 // # Values
 //
-// Request values are trimmed of surrounding white space (spaces inside are kept), so that
-// "a, b" exports from spreadsheets work: Cognito usernames cannot contain white space, and a
-// provider name or identity that starts or ends with it is a copying mistake. An empty value
-// takes the default: DefaultDestinationProvider, DefaultSourceAttribute, or Options.UserPoolID.
+// Request values are trimmed of the plain spaces and tabs around them (spaces inside are
+// kept), so that "a, b" exports from spreadsheets work: Cognito usernames cannot contain white
+// space, and a provider name or identity that starts or ends with it is a copying mistake.
+// Other white space (a no-break space, a line separator) is refused like any character that
+// could make a value pass for another. An empty value takes the default:
+// DefaultDestinationProvider, DefaultSourceAttribute, or Options.UserPoolID.
 // A value that only looks like another (an invisible formatting character, a bidirectional
 // mark, a byte order mark inside it, an unpaired surrogate, a replacement character) is
 // refused, never changed: see Check. Carried columns are kept as they are, untrimmed.

@@ -3,8 +3,8 @@ package plan
 import (
 	"bufio"
 	"cmp"
-	"context"
 	"container/heap"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"

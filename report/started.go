@@ -12,6 +12,16 @@ import (
 	"github.com/bulklink/bulklink/input"
 )
 
+// startedKind tells a started list by its content: lines of numbers.
+var startedKind = fileKind{"started list", func(b []byte) bool {
+	for _, c := range b {
+		if c != '\n' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}}
+
 // StartedPath is the file, beside a report, that lists the rows whose first write call has
 // been made: <report>.started.
 func StartedPath(report string) string { return report + ".started" }
@@ -32,7 +42,7 @@ type Started struct {
 func openStarted(report string, fresh bool) (*Started, error) {
 	path := StartedPath(report)
 	if fresh {
-		if err := removeOwned(path); err != nil {
+		if err := removeOwned(path, startedKind); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -136,7 +137,17 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 		return nil, &job.FatalError{Code: schema.CredentialsError, Err: err, Message: "no usable AWS credentials: " + credentialHint(err)}
 	}
 	red.Add(creds.SecretAccessKey, creds.SessionToken)
-	c := &cognito{region: cfg.Region, skew: skew, endpoint: redactURL(o.endpointURL), cfg: cfg, by: map[string]*cip.Client{}}
+	// The endpoint a report's meta records is the one the SDK goes to: --endpoint-url, or the
+	// environment's and the profile's (AWS_ENDPOINT_URL...), so that a rehearsal's report is
+	// never taken for production's.
+	endpoint := o.endpointURL
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+	}
+	if endpoint == "" {
+		endpoint = aws.ToString(cfg.BaseEndpoint)
+	}
+	c := &cognito{region: cfg.Region, skew: skew, endpoint: redactURL(endpoint), cfg: cfg, by: map[string]*cip.Client{}}
 	c.opts = func(co *cip.Options) {
 		if o.endpointURL != "" {
 			co.BaseEndpoint = aws.String(o.endpointURL)

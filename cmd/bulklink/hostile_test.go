@@ -1137,7 +1137,7 @@ func TestHostileFiles(t *testing.T) {
 		err = c.Run()
 		after, _ := os.ReadFile(rep)
 		if !bytes.Equal(before, after) {
-			t.Skipf("defect: `run --input - --report R --restart < R` truncates R, the input it is reading (exit %v). "+
+			t.Errorf("`run --input - --report R --restart < R` truncates R, the input it is reading (exit %v). "+
 				"cmd/bulklink/run.go checkReportPath compares --report with --input only by path, and \"-\" stats as nothing: "+
 				"when --input is -, compare with os.Stdin.Stat() (os.SameFile) too, and refuse (exit 2)", err)
 		}
@@ -1161,7 +1161,7 @@ func TestHostileFiles(t *testing.T) {
 		}
 		after, _ := os.ReadFile(rep)
 		if !bytes.Equal(before, after) || slices.ContainsFunc(codes, func(c int) bool { return c != exitUsage }) {
-			t.Skipf("defect: undo --undo-report U, with U the run's report under another name (a hard link, ./r.csv), "+
+			t.Errorf("undo --undo-report U, with U the run's report under another name (a hard link, ./r.csv), "+
 				"exits %v (want 2 each) and with --restart truncates the run's report (changed: %v): "+
 				"cmd/bulklink/undo.go validate compares the two paths as strings (o.undoPath == o.reportPath); "+
 				"compare them with os.SameFile when U exists, as run's checkReportPath does, and refuse (exit 2)", codes, !bytes.Equal(before, after))
@@ -1290,14 +1290,8 @@ func TestHostileSecrets(t *testing.T) {
 		{"valid, expired", `{"Version":1,"AccessKeyId":"AKIAHOSTILE000000001","SecretAccessKey":"` + secret + `","SessionToken":"` + token + `","Expiration":"2001-01-01T00:00:00Z"}`, 0, -1, ""},
 		{"valid", `{"Version":1,"AccessKeyId":"AKIAHOSTILE000000001","SecretAccessKey":"` + secret + `","SessionToken":"` + token + `"}`, 0, exitOK, ""},
 		{"printed, then failed", `{"Version":1,"AccessKeyId":"AKIAHOSTILE000000001","SecretAccessKey":"` + secret + `","SessionToken":"` + token + `"}`, 1, exitFatal, ""},
-		{"escaped key names", `{"Version":1,"AccessKeyId":"AKIAHOSTILE000000001","Secret\u0041ccessKey":"` + secret + `","Session\u0054oken":"` + token + `","Expiration":"x"}`, 0, exitFatal,
-			"the SDK error quotes a credential_process output whose key names are JSON-escaped (\"Secret\\u0041ccessKey\"), which Go's decoder takes for SecretAccessKey and " +
-				"cmd/bulklink/redact.go's jsonSecret pattern does not match: the secret is printed and logged. Redact every string value of a quoted " +
-				"credential_process output (cut the text between \"process output: \" and \", error:\"), rather than match key names"},
-		{"not JSON at all", "Version: 1\nSecretAccessKey: " + secret + "\nSessionToken: " + token, 0, exitFatal,
-			"a credential_process output that is not JSON (\"SecretAccessKey: ...\") is quoted whole by the SDK's parse error, and redact.go's patterns " +
-				"match only JSON (\"key\": \"v\") and key=value forms: the secret is printed and logged. Redact the whole quoted output of a failed " +
-				"credential_process (between \"process output: \" and \", error:\")"},
+		{"escaped key names", `{"Version":1,"AccessKeyId":"AKIAHOSTILE000000001","Secret\u0041ccessKey":"` + secret + `","Session\u0054oken":"` + token + `","Expiration":"x"}`, 0, exitFatal, ""},
+		{"not JSON at all", "Version: 1\nSecretAccessKey: " + secret + "\nSessionToken: " + token, 0, exitFatal, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -1377,7 +1371,7 @@ func TestHostileSecrets(t *testing.T) {
 			}
 			// The last command's URL does not parse: its message quotes it, redacted.
 			if found := secretsIn(t, t.TempDir(), []string{tt.secret}, outs[6:]...); len(found) > 0 {
-				t.Skipf("defect: an --endpoint-url that does not parse is quoted in the usage error, and when its password holds "+
+				t.Errorf("an --endpoint-url that does not parse is quoted in the usage error, and when its password holds "+
 					"an unencoded @ (admin:p@ss...@host), cmd/bulklink/redact.go's urlUserInfo pattern ([^/\\s@]+@) stops at the "+
 					"first @ and prints the rest of the password (found %v). Match the user info up to the last @ before the "+
 					"first / ([^/\\s]*@), as url.Parse does", found)
@@ -1399,7 +1393,7 @@ func TestHostileSecrets(t *testing.T) {
 			t.Errorf("the endpoint's password found: %v", found)
 		}
 		if m := readMeta(t, rep); m["endpoint"] != h.srv.URL {
-			t.Skipf("defect: with the endpoint from AWS_ENDPOINT_URL, the report's meta records endpoint %q, not %q: "+
+			t.Errorf("with the endpoint from AWS_ENDPOINT_URL, the report's meta records endpoint %q, not %q: "+
 				"a rehearsal's report then passes for one made against AWS, and resuming it against production skips its rows. "+
 				"cmd/bulklink/client.go sets cognito.endpoint from --endpoint-url only; take the endpoint the SDK resolved "+
 				"(cfg.BaseEndpoint, and the service's AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER / profile endpoint_url) through redactURL", m["endpoint"], h.srv.URL)
@@ -1452,7 +1446,7 @@ func TestHostileEnvironment(t *testing.T) {
 		rep := filepath.Join(h.dir, "r.jsonl")
 		res := bulklinkStdin(t, in, env, h.args("run", "--input", "-", "--format", "jsonl", "--report", rep)...)
 		if got := h.links(); len(got) != 2 || res.code != exitOK {
-			t.Skipf("defect: with --input -, a credential_process that reads its standard input (as MFA prompts do) gets "+
+			t.Errorf("with --input -, a credential_process that reads its standard input (as MFA prompts do) gets "+
 				"bulklink's: it ate the first row, which is then never linked nor reported (exit %d, links %v). "+
 				"The SDK's process provider runs the command with cmd.Stdin = os.Stdin; bulklink resolves credentials "+
 				"(cmd/bulklink/client.go) before it reads the input. Fix: when --input is -, dup fd 0 for the input and "+
@@ -1476,7 +1470,7 @@ func TestHostileEnvironment(t *testing.T) {
 		}
 		res := h.run([]string{"AWS_CA_BUNDLE=" + bundle}, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
 		if res.code != exitOK {
-			t.Skipf("defect: AWS_CA_BUNDLE set (as on many corporate machines, and this one) makes every command fail "+
+			t.Errorf("AWS_CA_BUNDLE set (as on many corporate machines, and this one) makes every command fail "+
 				"(exit %d: %q): the SDK adds the bundle through the HTTP client's WithTransportOptions, which "+
 				"job.Skew.Observing's wrapper (cmd/bulklink/client.go: config.WithHTTPClient(skew.Observing(httpClient))) hides. "+
 				"Fix: load the bundle into the BuildableClient's transport before wrapping it (or have the wrapper "+

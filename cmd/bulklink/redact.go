@@ -35,8 +35,12 @@ var (
 	headerSecret = regexp.MustCompile(`(?i)(\b(?:x-amz-security-token|authorization)\s*:\s*)[^\r\n]+`)
 	// Access key IDs: AKIA (long-term), ASIA (temporary) and their kin.
 	accessKeyID = regexp.MustCompile(`\b(?:AKIA|ASIA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{12,}\b`)
-	// The user info of a URL: scheme://user:password@host.
-	urlUserInfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@`)
+	// The user info of a URL: scheme://user:password@host, up to the last @ before the
+	// path (a password may hold an @).
+	urlUserInfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@`)
+	// What a credential_process printed, as the SDK quotes it when it does not parse:
+	// whatever its shape, it may hold the secrets.
+	processOutput = regexp.MustCompile(`(?s)(process output: ).*?(, error:|$)`)
 )
 
 // Add tells the redactor a secret to scrub wherever it appears.
@@ -57,6 +61,7 @@ func (r *redactor) String(s string) string {
 		s = strings.ReplaceAll(s, secret, redacted)
 	}
 	r.mu.RUnlock()
+	s = processOutput.ReplaceAllString(s, "${1}"+redacted+"${2}")
 	s = jsonSecret.ReplaceAllString(s, `${1}"`+redacted+`"`)
 	s = iniSecret.ReplaceAllString(s, "${1}"+redacted)
 	s = headerSecret.ReplaceAllString(s, "${1}"+redacted)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -125,7 +126,7 @@ func runLink(ctx context.Context, args []string, e env) int {
 // link runs the job and returns its exit code, with the summary of the whole report (nil
 // when the run could not start), written beside the report while the lock is held.
 func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, int) {
-	if err := checkReportPath(o.reportPath, o.in.path); err != nil {
+	if err := checkReportPath(o.reportPath, o.in.path, e.stdin); err != nil {
 		errorf(e, "run", err)
 		return nil, exitCode(stop, err, false)
 	}
@@ -223,13 +224,22 @@ func (s *reportSink) Write(r *report.Record) error {
 func (s *reportSink) Flush() error { return s.w.Flush() }
 func (s *reportSink) Sync() error  { return s.w.Sync() }
 
-// checkReportPath refuses a report that is the input file.
-func checkReportPath(reportPath, inputPath string) error {
+// checkReportPath refuses a report that is the input file: by its path, or by what standard
+// input is when the input is "-" (run --input - < report.csv).
+func checkReportPath(reportPath, inputPath string, stdin io.Reader) error {
 	fi, err := os.Stat(reportPath)
 	if err != nil {
 		return nil
 	}
-	if in, err := os.Stat(inputPath); err == nil && os.SameFile(fi, in) {
+	var in os.FileInfo
+	if inputPath == "-" {
+		if f, ok := stdin.(*os.File); ok {
+			in, err = f.Stat()
+		}
+	} else {
+		in, err = os.Stat(inputPath)
+	}
+	if err == nil && in != nil && os.SameFile(fi, in) {
 		return usagef("--report %s is the input file", reportPath)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (o *undoOptions) validate() error {
 		return usagef("--report is required: the report of the run to undo")
 	case o.undoPath == "":
 		return usagef("--undo-report is required")
-	case o.undoPath == o.reportPath:
+	case o.undoPath == o.reportPath || sameFile(o.undoPath, o.reportPath):
 		return usagef("--undo-report must not be the run's report")
 	}
 	if _, err := report.FormatOf(o.reportPath); err != nil {
@@ -221,4 +222,14 @@ func statusNames(sts []schema.Status) []string {
 		s = append(s, string(st))
 	}
 	return s
+}
+
+// sameFile reports whether two paths name one existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

@@ -79,7 +79,7 @@ func (o *validateOptions) check() error {
 func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (*report.Summary, *invalidRows, error) {
 	start := time.Now()
 	if o.reportPath != "" {
-		if err := checkReportPath(o.reportPath, o.in.path); err != nil {
+		if err := checkReportPath(o.reportPath, o.in.path, e.stdin); err != nil {
 			return nil, nil, err
 		}
 		unlock, err := report.Lock(o.reportPath)
