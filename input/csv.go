@@ -230,6 +230,20 @@ func (s *byteSource) skipBOM() error {
 	return nil
 }
 
+// lineEnd reports whether c, just read, ends a line: a "\n", or a "\r" before one, which it
+// takes too. It counts the line.
+func (s *byteSource) lineEnd(c byte) bool {
+	switch {
+	case c == '\n':
+	case c == '\r' && s.peekLF():
+		s.i++
+	default:
+		return false
+	}
+	s.line++
+	return true
+}
+
 // peekLF reports whether the next byte is "\n", reading more if needed.
 func (s *byteSource) peekLF() bool {
 	if s.i >= s.n && !s.fill() {
@@ -415,22 +429,15 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 		}
 		switch state {
 		case atFieldStart, inUnquoted:
+			if s.lineEnd(c) {
+				r.end(limit)
+				return nil
+			}
 			switch c {
 			case ',':
 				r.end(limit)
 				state = atFieldStart
 				continue
-			case '\n':
-				s.line++
-				r.end(limit)
-				return nil
-			case '\r':
-				if s.peekLF() {
-					s.i++
-					s.line++
-					r.end(limit)
-					return nil
-				}
 			case '"':
 				if state == atFieldStart {
 					state, r.quoted, quoteLine = inQuoted, true, s.line
@@ -475,6 +482,10 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				}
 			}
 		case afterQuote:
+			if s.lineEnd(c) {
+				r.end(limit)
+				return nil
+			}
 			switch c {
 			case '"':
 				r.add('"')
@@ -484,17 +495,6 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				r.end(limit)
 				state = atFieldStart
 				continue
-			case '\n':
-				s.line++
-				r.end(limit)
-				return nil
-			case '\r':
-				if s.peekLF() {
-					s.i++
-					s.line++
-					r.end(limit)
-					return nil
-				}
 			}
 			r.fail(schema.UnreadableRow, `field %d: extraneous or missing " in a quoted field (line %d)`, r.fields+1, s.line)
 			broken, open = true, false

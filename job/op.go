@@ -133,13 +133,18 @@ func (Link) Call(ctx context.Context, api API, t *Target) error {
 			ProviderName:           aws.String(r.DestinationProvider),
 			ProviderAttributeValue: aws.String(r.DestinationUser),
 		},
-		SourceUser: &types.ProviderUserIdentifierType{
-			ProviderName:           aws.String(r.SourceProvider),
-			ProviderAttributeName:  aws.String(r.SourceAttribute),
-			ProviderAttributeValue: aws.String(r.SourceValue),
-		},
+		SourceUser: sourceUser(r),
 	})
 	return err
+}
+
+// sourceUser is a request's source identity, as the API names a user.
+func sourceUser(r *input.Request) *types.ProviderUserIdentifierType {
+	return &types.ProviderUserIdentifierType{
+		ProviderName:           aws.String(r.SourceProvider),
+		ProviderAttributeName:  aws.String(r.SourceAttribute),
+		ProviderAttributeValue: aws.String(r.SourceValue),
+	}
 }
 
 // Notes on rows settled by reading the user.

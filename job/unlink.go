@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
@@ -38,11 +37,7 @@ func (Unlink) Call(ctx context.Context, api API, t *Target) error {
 	r := &t.Request
 	_, err := api.AdminDisableProviderForUser(ctx, &cip.AdminDisableProviderForUserInput{
 		UserPoolId: aws.String(r.UserPoolID),
-		User: &types.ProviderUserIdentifierType{
-			ProviderName:           aws.String(r.SourceProvider),
-			ProviderAttributeName:  aws.String(r.SourceAttribute),
-			ProviderAttributeValue: aws.String(r.SourceValue),
-		},
+		User:       sourceUser(r),
 	})
 	return err
 }
