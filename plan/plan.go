@@ -93,7 +93,7 @@ var ErrDefaultPool = errors.New("the --user-pool-id pool does not exist")
 type Planner struct {
 	cfg    Config
 	pools  map[string]*Pool
-	seed   maphash.Seed
+	h      maphash.Hash // seeded at random once
 	tuples *tupleFile
 	maxLn  int
 	Counts map[schema.Code]int64 // rows the plan makes invalid, by code
@@ -104,7 +104,7 @@ func New(cfg Config) *Planner {
 	if cfg.RunTuples <= 0 {
 		cfg.RunTuples = DefaultRunTuples
 	}
-	return &Planner{cfg: cfg, pools: map[string]*Pool{}, seed: maphash.MakeSeed(), Counts: map[schema.Code]int64{}}
+	return &Planner{cfg: cfg, pools: map[string]*Pool{}, Counts: map[schema.Code]int64{}}
 }
 
 // Prefetch reads a pool before the first pass: the --user-pool-id pool, so that a Cognito
@@ -154,10 +154,21 @@ func (p *Planner) tuple(row *input.Row) tuple {
 		user = strings.ToLower(user)
 	}
 	return tuple{
-		src:  maphash.String(p.seed, q.UserPoolID+"\x00"+q.SourceProvider+"\x00"+q.SourceAttribute+"\x00"+q.SourceValue),
-		dst:  maphash.String(p.seed, q.UserPoolID+"\x00"+user),
+		src:  p.hash(q.UserPoolID, q.SourceProvider, q.SourceAttribute, q.SourceValue),
+		dst:  p.hash(q.UserPoolID, user),
 		line: uint32(row.Line),
 	}
+}
+
+// hash hashes strings, each ended by a NUL, which no value holds (input.Check refuses
+// control characters).
+func (p *Planner) hash(parts ...string) uint64 {
+	p.h.Reset()
+	for _, s := range parts {
+		p.h.WriteString(s)
+		p.h.WriteByte(0)
+	}
+	return p.h.Sum64()
 }
 
 // pool returns a pool, read on its first sight.

@@ -37,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "== go benchmarks (input readers, engine in-process and through the SDK against the emulator)"
-go test -run '^$' -bench . -benchmem -count 1 ./input ./job ./report | tee "$out/go.txt"
+go test -run '^$' -bench . -benchmem -count 1 ./input ./job ./plan ./report | tee "$out/go.txt"
 
 echo "== end-to-end harness (bench/harness): pacing, over-asking, memory, resume, side by side"
 args=(-go-bench "$out/go.txt" -out "$out/harness.md" -logs "$out/logs")
