@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
 )
 
 // inputOptions select and read the input file.
@@ -25,10 +25,11 @@ type inputOptions struct {
 	userPoolID string
 }
 
-func (o *inputOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.path, "input", "", "input file (.csv, .jsonl, .ndjson, optionally .gz), or - for stdin")
-	fs.StringVar(&o.format, "format", "", "input format, csv or jsonl (default: from the extension; required for -)")
-	fs.StringVar(&o.userPoolID, "user-pool-id", "", "user pool of rows that carry none")
+func (o *inputOptions) register(g *flagGroups) {
+	fs := g.group(groupInput)
+	fs.StringVar(&o.path, "input", "", "read the requests from `PATH`: .csv, .jsonl or .ndjson, optionally .gz; - reads stdin (with --format)")
+	fs.StringVar(&o.format, "format", "", "read the input as `csv|jsonl` (default: by its extension; required for stdin)")
+	fs.StringVar(&o.userPoolID, "user-pool-id", "", "the pool `ID` of rows that name none; its region is the default region")
 }
 
 // inputFormat is the input's format: --format, or else the file's extension.
@@ -59,10 +60,11 @@ type awsOptions struct {
 	fallbackRegion string
 }
 
-func (o *awsOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.region, "region", "", "AWS region (default: from the environment or profile)")
-	fs.StringVar(&o.profile, "profile", "", "named profile from the shared AWS config")
-	fs.StringVar(&o.endpointURL, "endpoint-url", "", "Cognito `URL`, e.g. of a local bulklink emulate (default: AWS's; AWS_ENDPOINT_URL works too)")
+func (o *awsOptions) register(g *flagGroups) {
+	fs := g.group(groupAWS)
+	fs.StringVar(&o.region, "region", "", "call Cognito in `REGION` (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else the pool id's)")
+	fs.StringVar(&o.profile, "profile", "", "use the shared AWS config's `PROFILE` (default: AWS_PROFILE, or the default profile)")
+	fs.StringVar(&o.endpointURL, "endpoint-url", "", "call Cognito at `URL`, e.g. a local bulklink emulate (default: AWS's; AWS_ENDPOINT_URL works too)")
 }
 
 // engineOptions tune the pool of workers.
@@ -76,14 +78,15 @@ type engineOptions struct {
 	allow       string // --allow-providers, comma-separated
 }
 
-func (o *engineOptions) register(fs *flag.FlagSet) {
-	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "write calls per second, a ceiling under which the pace adapts to throttling (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
-	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "AdminGetUser calls per second, used to settle ambiguous answers (0: unlimited)")
-	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "requests in flight")
-	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "attempts per row")
-	fs.DurationVar(&o.timeout, "timeout", job.DefaultTimeout, "timeout of one attempt")
-	fs.DurationVar(&o.grace, "grace", job.DefaultGrace, "after Ctrl-C or SIGTERM, how long rows in flight may take to finish")
-	fs.StringVar(&o.allow, "allow-providers", "", "comma-separated identity providers rows may link from; rows of others are invalid (default: any the pool has)")
+func (o *engineOptions) register(g *flagGroups) {
+	fs := g.group(groupPace)
+	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "send at most `N` write calls per second, adapting to throttling below that (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
+	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "send at most `N` AdminGetUser calls per second, which settle ambiguous answers (0: unlimited)")
+	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "keep up to `N` requests in flight")
+	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "try each row up to `N` times")
+	fs.DurationVar(&o.timeout, "timeout", job.DefaultTimeout, "give up on an attempt after `DURATION`")
+	fs.DurationVar(&o.grace, "grace", job.DefaultGrace, "after Ctrl-C or SIGTERM, give rows in flight `DURATION` to finish")
+	g.group(groupTrust).StringVar(&o.allow, "allow-providers", "", "link only from the identity providers `NAME,...`: rows of others are invalid (default: any the pool has)")
 }
 
 // allowed returns --allow-providers as a list; nil when it is not given.
@@ -137,11 +140,12 @@ type outputOptions struct {
 	progressEvery time.Duration
 }
 
-func (o *outputOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&o.progress, "progress", "auto", "progress: auto (a live line on a terminal, log lines otherwise), always (the live line) or never")
-	fs.DurationVar(&o.progressEvery, "progress-interval", 30*time.Second, "how often progress is logged when it is not shown live")
+func (o *outputOptions) register(g *flagGroups) {
+	fs := g.group(groupOutput)
+	fs.StringVar(&o.logFormat, "log-format", "auto", "log as `auto|console|json`: auto is console on a terminal, JSON otherwise")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log at `debug|info|warn|error` and above")
+	fs.StringVar(&o.progress, "progress", "auto", "show progress `auto|always|never`: auto draws a live bar on a terminal and logs a line every --progress-interval otherwise; always draws the bar even without a terminal")
+	fs.DurationVar(&o.progressEvery, "progress-interval", 30*time.Second, "without a live bar, log progress every `DURATION`")
 }
 
 func (o *outputOptions) validate() error {
@@ -192,6 +196,19 @@ func isTerminal(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// terminalWidth returns the width of the terminal w writes to, 0 when it is none.
+func terminalWidth(w any) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
+}
+
 // errorf prints a command's error for the operator, scrubbed of secrets.
 func errorf(e env, cmd string, err error) {
 	var fe *job.FatalError
@@ -200,4 +217,12 @@ func errorf(e env, cmd string, err error) {
 		return
 	}
 	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.red.String(err.Error()))
+}
+
+// finish tells the operator how a command ended: its summary, for a person on a terminal or
+// as a log record when logs are JSON.
+func (o *outputOptions) finish(e env, log *zap.Logger, sum *report.Summary, code int) {
+	if sum != nil {
+		sum.Print(e.stderr)
+	}
 }
