@@ -24,6 +24,7 @@ type pacer struct {
 	current float64
 	lastCut time.Time
 	lastLog time.Time
+	logged  float64 // the rate the last log line told
 }
 
 const (
@@ -43,7 +44,7 @@ func newPacer(ceiling float64, log *zap.Logger, now func() time.Time) *pacer {
 		return p
 	}
 	p.floor = math.Min(1, ceiling)
-	p.current = ceiling
+	p.current, p.logged = ceiling, ceiling
 	p.lim = rate.NewLimiter(rate.Limit(ceiling), 1)
 	return p
 }
@@ -72,7 +73,7 @@ func (p *pacer) Throttled(sent time.Time) {
 		return
 	}
 	p.lastCut = now
-	p.set(math.Max(p.floor, p.current*cutFactor), now, "throttled: rate cut")
+	p.set(math.Max(p.floor, p.current*cutFactor), now)
 }
 
 // Succeeded records a call that went through.
@@ -89,14 +90,22 @@ func (p *pacer) Succeeded() {
 	// small share of the current rate: slow near a quota found by throttling, quick to
 	// recover from a deep cut.
 	step := math.Max(minStep, p.current*raiseShare)
-	p.set(math.Min(p.ceiling, p.current+step/p.current), p.now(), "rate raised")
+	p.set(math.Min(p.ceiling, p.current+step/p.current), p.now())
 }
 
-func (p *pacer) set(r float64, now time.Time, why string) {
+// set sets the rate. A log line tells, at most every logEvery (and whenever the ceiling is
+// reached again), how the rate moved since the last line: several cuts and raises may lie
+// between two lines, and the line says where they led.
+func (p *pacer) set(r float64, now time.Time) {
 	p.current = r
 	p.lim.SetLimit(rate.Limit(r))
-	if now.Sub(p.lastLog) >= logEvery || r >= p.ceiling {
-		p.lastLog = now
-		p.log.Info(why, zap.Float64("rate", math.Round(r*10)/10), zap.Float64("ceiling", p.ceiling))
+	if r == p.logged || now.Sub(p.lastLog) < logEvery && r < p.ceiling {
+		return
 	}
+	why := "rate raised"
+	if r < p.logged {
+		why = "throttled: rate lowered"
+	}
+	p.log.Info(why, zap.Float64("rate", math.Round(r*10)/10), zap.Float64("was", math.Round(p.logged*10)/10), zap.Float64("ceiling", p.ceiling))
+	p.lastLog, p.logged = now, r
 }

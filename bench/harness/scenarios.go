@@ -184,7 +184,7 @@ func rateChanges(logPath string) string {
 		if start.IsZero() {
 			start = e.TS
 		}
-		if e.Msg != "throttled: rate cut" && e.Msg != "rate raised" {
+		if e.Msg != "throttled: rate lowered" && e.Msg != "rate raised" {
 			continue
 		}
 		if out != "" {
