@@ -138,6 +138,12 @@ type outputOptions struct {
 	logLevel      string
 	progress      string
 	progressEvery time.Duration
+
+	// Set by logger:
+	json bool        // the log is JSON lines
+	sink *swapWriter // where the log goes: stderr, or above the live bar
+	enc  zapcore.Encoder
+	red  *redactor
 }
 
 func (o *outputOptions) register(g *flagGroups) {
@@ -168,11 +174,18 @@ func (o *outputOptions) validate() error {
 	return nil
 }
 
+// live reports whether progress is the live bar.
+func (o *outputOptions) live(e env) bool {
+	return o.progress == "always" || o.progress == "auto" && isTerminal(e.stderr)
+}
+
 // logger builds the operator's log: console lines on a terminal, JSON lines otherwise,
 // every entry scrubbed of secrets by red.
 func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 	level, _ := zapcore.ParseLevel(o.logLevel)
 	console := o.logFormat == "console" || o.logFormat == "auto" && isTerminal(e.stderr)
+	o.json, o.red = !console, red
+	o.sink = newSwapWriter(e.stderr)
 	var enc zapcore.Encoder
 	if console {
 		ec := zap.NewDevelopmentEncoderConfig()
@@ -188,7 +201,8 @@ func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 		ec.EncodeDuration = zapcore.StringDurationEncoder
 		enc = zapcore.NewJSONEncoder(ec)
 	}
-	return zap.New(red.core(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level)))
+	o.enc = enc
+	return zap.New(red.core(zapcore.NewCore(enc, zapcore.AddSync(o.sink), level)))
 }
 
 func isTerminal(w any) bool {
@@ -219,10 +233,42 @@ func errorf(e env, cmd string, err error) {
 	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.red.String(err.Error()))
 }
 
-// finish tells the operator how a command ended: its summary, for a person on a terminal or
-// as a log record when logs are JSON.
-func (o *outputOptions) finish(e env, log *zap.Logger, sum *report.Summary, code int) {
-	if sum != nil {
-		sum.Print(e.stderr)
+// finish tells the operator how a command ended: its summary, for a person, or when logs
+// are JSON, as the last record of the log, with the exit code, whatever --log-level says.
+// sum is nil when the command could not start.
+func (o *outputOptions) finish(e env, log *zap.Logger, sum *report.Summary, code int, more ...zap.Field) {
+	if !o.json {
+		if sum != nil {
+			sum.Print(e.stderr)
+		}
+		return
 	}
+	_ = log.Sync()
+	level := zapcore.InfoLevel
+	switch code {
+	case exitOK:
+	case exitRows:
+		level = zapcore.WarnLevel
+	default:
+		level = zapcore.ErrorLevel
+	}
+	always := zap.New(o.red.core(zapcore.NewCore(o.enc, zapcore.AddSync(o.sink), zapcore.DebugLevel)))
+	fields := []zap.Field{zap.Int("exit_code", code), zap.String("state", stateOf(code))}
+	if sum != nil {
+		rows, byStatus, byCode := sum.Counts()
+		fields = append(fields, zap.String("command", sum.Command), zap.String("input", sum.Input),
+			zap.String("report", sum.Report), zap.Int64("rows", rows-sum.Resumed), zap.Int64("rows_in_report", rows),
+			zap.Any("by_status", byStatus), zap.Any("by_error_code", byCode),
+			zap.Float64("seconds", math.Round(sum.Seconds*1000)/1000), zap.Float64("rows_per_sec", math.Round(sum.RowsPerSec*10)/10),
+			zap.Int64("calls", sum.Calls), zap.Int64("retries", sum.Retries), zap.Int64("throttles", sum.Throttles),
+			zap.Int64("verifications", sum.Checks), zap.Int64("resumed", sum.Resumed), zap.Int64("skipped", sum.Skipped))
+		if sum.PoolChecks != "" {
+			fields = append(fields, zap.String("pool_checks", sum.PoolChecks))
+		}
+		if sum.Aborted != "" {
+			fields = append(fields, zap.String("aborted", sum.Aborted))
+		}
+	}
+	always.Check(level, "summary").Write(append(fields, more...)...)
+	_ = always.Sync()
 }

@@ -222,7 +222,7 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 	if len(o.onlyStatuses) > 0 {
 		total = -1 // a selection of the rows: their number is not known up front
 	}
-	hideProgress := startProgress(&o.out, e, log, progressSource{rows, total}, &j.Stats, rep.Journal.Records, j.Rate)
+	hideProgress := startProgress(&o.out, e, log, progressSource{rows, total}, &j.Stats, sum, j.Rate)
 	err = j.Run(kill, sel, &reportSink{w: rep.Writer, sum: sum})
 	hideProgress()
 	if cerr := rep.Close(); cerr != nil && err == nil {

@@ -223,7 +223,7 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 	sel := &report.Selection{Src: p.plan.Source(kill, rows), Done: &rep.Journal.Done, Only: o.statuses()}
 	log.Info("undo started", zap.String("report", o.reportPath), zap.String("undo_report", o.undoPath),
 		zap.Int64("resumed_rows", rep.Journal.Records), zap.Float64("rate", o.engine.rate))
-	hideProgress := startProgress(&o.out, e, log, progressSource{rows, p.selected}, &j.Stats, rep.Journal.Records, j.Rate)
+	hideProgress := startProgress(&o.out, e, log, progressSource{rows, p.selected}, &j.Stats, sum, j.Rate)
 	err = j.Run(kill, sel, &reportSink{w: rep.Writer, sum: sum})
 	hideProgress()
 	if cerr := rep.Close(); cerr != nil && err == nil {

@@ -74,9 +74,11 @@ bulklink validate --input links.csv --user-pool-id us-east-1_AbCdEf123 --predict
 						errorf(e, "validate", werr)
 					}
 				}
-				shown.print(e)
+				if !o.out.json {
+					shown.print(e)
+				}
 			}
-			o.out.finish(e, log, sum, code)
+			o.out.finish(e, log, sum, code, shown.fields(e)...)
 			return code
 		},
 	}
@@ -237,4 +239,16 @@ func (s *invalidRows) print(e env) {
 	if s.more > 0 {
 		fmt.Fprintf(e.stderr, "  and %d more (write them all with --report)\n", s.more)
 	}
+}
+
+// fields are the invalid rows kept, for the summary record of a JSON log.
+func (s *invalidRows) fields(e env) []zap.Field {
+	if s == nil || len(s.rows) == 0 {
+		return nil
+	}
+	rows := make([]map[string]any, 0, len(s.rows))
+	for _, r := range s.rows {
+		rows = append(rows, map[string]any{"line": r.Line, "error_code": string(r.Code), "error_message": e.red.String(r.Invalid)})
+	}
+	return []zap.Field{zap.Any("invalid_rows", rows), zap.Int64("invalid_rows_not_shown", s.more)}
 }
