@@ -177,3 +177,34 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// A spreadsheet's export is read, or refused in one message that says what to do.
+func TestInputDiagnostics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, content string
+		code                int
+		want                string
+	}{
+		{"semicolons", "links.csv", "destination_user;source_provider;source_value\nalice;Google;1\n", exitOK, `read the CSV with ';' between fields`},
+		{"a workbook", "links.csv", "PK\x03\x04\x14\x00\x06\x00", exitUsage, "it is a zip archive, such as an Excel workbook (.xlsx) named .csv"},
+		{"a typo", "links.csv", "destination_user,source_providr,source_value\nalice,Google,1\n", exitUsage, `(did you mean source_provider?)`},
+		{"a directory", "", "", exitUsage, "is a directory: want a .csv or .jsonl file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := t.TempDir()
+			if tt.file != "" {
+				in = writeFile(t, tt.file, tt.content)
+			}
+			res := bulklink(t, nil, "validate", "--input", in, "--user-pool-id", "us-east-1_Example1", "--offline", "--log-format", "console")
+			if res.code != tt.code || !strings.Contains(res.stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant %d and %q", res.code, res.stderr, tt.code, tt.want)
+			}
+			if tt.code == exitUsage && strings.Count(res.stderr, "bulklink validate:") != 1 {
+				t.Errorf("the error is not told once:\n%s", res.stderr)
+			}
+		})
+	}
+}
