@@ -175,7 +175,7 @@ func (s *Summary) Print(w io.Writer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	done := s.Rows - s.Resumed
-	fmt.Fprintf(w, "%s: %s in %s", s.Command, Plural(done, "row"), roundDuration(s.Seconds))
+	fmt.Fprintf(w, "%s: %s in %s", s.Command, Plural(done, "row"), HumanDuration(s.Seconds))
 	if s.Seconds >= 1 && done > 0 {
 		fmt.Fprintf(w, " (%.1f rows/s)", s.RowsPerSec)
 	}
@@ -235,8 +235,8 @@ func Plural(n int64, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// roundDuration renders seconds as a person reads them: 3ms, 1.2s, 4m12s.
-func roundDuration(seconds float64) string {
+// HumanDuration renders seconds as a person reads them: 3ms, 1.2s, 4m12s.
+func HumanDuration(seconds float64) string {
 	d := time.Duration(seconds * float64(time.Second))
 	switch {
 	case d < time.Millisecond:

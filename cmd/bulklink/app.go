@@ -34,15 +34,15 @@ type command struct {
 	long     string // what it does, for its help
 	examples string // command lines, one per line, with # comments
 	// args is what the command takes besides flags: "" for nothing, or the name of its one
-	// argument (report PATH).
-	args   string
-	flags  func(*flagGroups)
-	run    func(ctx context.Context, args []string, e env) int
-	groups *flagGroups // its flags, by purpose, once cobra made the command
+	// argument (report PATH), which argsDoc says what it is.
+	args, argsDoc string
+	flags         func(*flagGroups)
+	run           func(ctx context.Context, args []string, e env) int
+	groups        *flagGroups // its flags, by purpose, once cobra made the command
 }
 
 func commands() []*command {
-	return []*command{runLink(), runValidate(), runUndo(), runEmulate(), versionCommand()}
+	return []*command{runLink(), runValidate(), runUndo(), reportCommand(), runEmulate(), versionCommand()}
 }
 
 // run is the whole program behind main: it returns the exit code.
@@ -125,7 +125,7 @@ func (c *command) cobra(e env, code *int) *cobra.Command {
 			case c.args == "" && len(args) > 0:
 				return &flagError{cmd: cc, err: fmt.Errorf("unexpected argument %q: %s takes flags only", strings.Join(args, " "), c.name)}
 			case c.args != "" && len(args) == 0:
-				return &flagError{cmd: cc, err: fmt.Errorf("name the %s: bulklink %s %s", strings.ToLower(c.args), c.name, c.args)}
+				return &flagError{cmd: cc, err: fmt.Errorf("name %s: bulklink %s %s", c.argsDoc, c.name, c.args)}
 			case c.args != "" && len(args) > 1:
 				return &flagError{cmd: cc, err: fmt.Errorf("unexpected argument %q: %s takes one %s", strings.Join(args[1:], " "), c.name, c.args)}
 			}

@@ -105,6 +105,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"a stray argument", []string{"validate", "--input", good, "extra"}, `unexpected argument "extra": validate takes flags only`},
 		{"misspelled command", []string{"rn", "--input", good}, `bulklink: unknown command "rn" (did you mean run?); the commands: bulklink help`},
 		{"help of a misspelled command", []string{"help", "valdate"}, `unknown command "valdate" (did you mean validate?)`},
+		{"a report without its path", []string{"report"}, "bulklink report: name the report: bulklink report PATH; see bulklink help report"},
+		{"a report of an unknown status", []string{"report", "r.csv", "--status", "faild"}, `bulklink report: --status: unknown status "faild" (did you mean failed?)`},
 		{"an emulator flag's own check", []string{"emulate", "--background-schedule", "soon"}, `bulklink emulate: --background-schedule "soon": schedule "soon": want AT:RATE or AT:RATE/FOR`},
 	}
 	for _, tt := range tests {
