@@ -138,7 +138,9 @@ type outputOptions struct {
 	logLevel      string
 	progress      string
 	progressEvery time.Duration
+	metricsPath   string
 
+	metrics *metricsWriter // --metrics-file, once openMetrics opened it
 	// Set by logger:
 	json bool        // the log is JSON lines
 	sink *swapWriter // where the log goes: stderr, or above the live bar
@@ -152,6 +154,7 @@ func (o *outputOptions) register(g *flagGroups) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log at `debug|info|warn|error` and above")
 	fs.StringVar(&o.progress, "progress", "auto", "show progress `auto|always|never`: auto draws a live bar on a terminal and logs a line every --progress-interval otherwise; always draws the bar even without a terminal")
 	fs.DurationVar(&o.progressEvery, "progress-interval", 30*time.Second, "without a live bar, log progress every `DURATION`")
+	fs.StringVar(&o.metricsPath, "metrics-file", "", "write Prometheus metrics to `PATH`, a *.prom file of node_exporter's textfile collector, when rows start, every minute and at the end")
 }
 
 func (o *outputOptions) validate() error {
@@ -237,6 +240,9 @@ func errorf(e env, cmd string, err error) {
 // are JSON, as the last record of the log, with the exit code, whatever --log-level says.
 // sum is nil when the command could not start.
 func (o *outputOptions) finish(e env, log *zap.Logger, sum *report.Summary, code int, more ...zap.Field) {
+	if o.metrics != nil {
+		o.metrics.final(sum, code, log)
+	}
 	if !o.json {
 		if sum != nil {
 			sum.Print(e.stderr)

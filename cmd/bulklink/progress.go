@@ -49,6 +49,9 @@ func startProgress(o *outputOptions, e env, log *zap.Logger, in progressSource, 
 	p.samples = []sample{{p.start, 0}} // the first figures are measured from the start
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	if o.metrics != nil {
+		wg.Go(func() { o.metrics.run(ctx, metricsEvery, sum, st, p, log) })
+	}
 	switch {
 	case o.progress == "never":
 	case o.live(e):

@@ -128,6 +128,10 @@ bulklink run --endpoint-url http://127.0.0.1:9229 --input links.csv --report r.c
 				errorf(e, "run", err)
 				return exitUsage
 			}
+			if err := o.out.openMetrics("run"); err != nil {
+				errorf(e, "run", err)
+				return exitUsage
+			}
 			log := o.out.logger(e, e.red)
 			defer log.Sync()
 			stop, kill, release := withSignals(ctx, e.signals)

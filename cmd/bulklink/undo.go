@@ -103,6 +103,10 @@ bulklink undo --report links.report.csv --undo-report links.undo.csv --yes   # f
 				errorf(e, "undo", err)
 				return exitUsage
 			}
+			if err := o.out.openMetrics("undo"); err != nil {
+				errorf(e, "undo", err)
+				return exitUsage
+			}
 			log := o.out.logger(e, e.red)
 			defer log.Sync()
 			stop, kill, release := withSignals(ctx, e.signals)

@@ -58,6 +58,10 @@ bulklink validate --input links.csv --user-pool-id us-east-1_AbCdEf123 --predict
 				errorf(e, "validate", err)
 				return exitUsage
 			}
+			if err := o.out.openMetrics("validate"); err != nil {
+				errorf(e, "validate", err)
+				return exitUsage
+			}
 			log := o.out.logger(e, e.red)
 			defer log.Sync()
 			stop, _, release := withSignals(ctx, e.signals)
