@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -208,5 +209,47 @@ func TestInputDiagnostics(t *testing.T) {
 				t.Errorf("the error is not told once:\n%s", res.stderr)
 			}
 		})
+	}
+}
+
+// Mistakes of configuration are told in the operator's words, once, naming the flag.
+func TestConfigurationMessages(t *testing.T) {
+	t.Parallel()
+	good := writeFile(t, "links.csv", linkScenario(2, 0).csv())
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"a report in a missing folder", nil, []string{"run", "--input", good, "--report", dir + "/no/r.csv"},
+			"bulklink run: --report " + dir + "/no/r.csv: the folder " + dir + "/no does not exist: create it first (mkdir -p " + dir + "/no)"},
+		{"an undo report in a missing folder", nil, []string{"undo", "--report", good + ".r.csv", "--undo-report", dir + "/no/u.csv"},
+			"--undo-report " + dir + "/no/u.csv: the folder " + dir + "/no does not exist"},
+		{"a profile that is not there", nil, []string{"validate", "--input", good, "--profile", "nope", "--online"},
+			"bulklink validate: --profile nope: no such profile in /dev/null (AWS_CONFIG_FILE); aws configure list-profiles lists those there are"},
+		{"AWS_PROFILE that is not there", []string{"AWS_PROFILE=nope"}, []string{"validate", "--input", good, "--online"},
+			`bulklink validate: the profile "nope" (from AWS_PROFILE): no such profile`},
+		{"--only on a plain input", nil, []string{"run", "--input", good, "--report", dir + "/o.csv", "--only", "failed", "--endpoint-url", "http://127.0.0.1:1"},
+			"--only needs a bulklink report as --input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := bulklink(t, tt.env, append(tt.args, "--log-format", "console")...)
+			if res.code != exitUsage || !strings.Contains(res.stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant %d and %q", res.code, res.stderr, exitUsage, tt.want)
+			}
+			if n := strings.Count(res.stderr, "bulklink "+tt.args[0]+":"); n != 1 {
+				t.Errorf("the error is told %d times", n)
+			}
+			if strings.Contains(res.stderr, "lock") || strings.Contains(res.stderr, "failed to get shared config profile") {
+				t.Errorf("the message talks of the lock file or quotes the SDK:\n%s", res.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(dir + "/o.csv"); err == nil {
+		t.Errorf("--only on a plain input left a report behind")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -211,6 +212,20 @@ func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// checkReportDir refuses a report whose folder does not exist, before anything is made
+// beside it: the lock, the meta, the summary.
+func checkReportDir(flag, path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return usagef("%s %s: the folder %s does not exist: create it first (mkdir -p %s)", flag, path, dir, dir)
+	case !fi.IsDir():
+		return usagef("%s %s: %s is not a folder", flag, path, dir)
+	}
+	return nil
 }
 
 // terminalWidth returns the width of the terminal w writes to, 0 when it is none.

@@ -60,6 +60,9 @@ func (o *runOptions) check(needReport bool) error {
 		if _, err := report.FormatOf(o.reportPath); err != nil {
 			return usageError{err}
 		}
+		if err := checkReportDir("--report", o.reportPath); err != nil {
+			return err
+		}
 	}
 	if o.only != "" {
 		for _, s := range strings.Split(o.only, ",") {

@@ -65,6 +65,9 @@ func (o *undoOptions) validate() error {
 	if _, err := report.FormatOf(o.undoPath); err != nil {
 		return usageError{err}
 	}
+	if err := checkReportDir("--undo-report", o.undoPath); err != nil {
+		return err
+	}
 	var err error
 	if o.threshold, err = parseThreshold(o.maxFailures); err != nil {
 		return err
