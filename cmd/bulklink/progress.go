@@ -204,7 +204,7 @@ func (p *progress) newBar(o *outputOptions, e env) *liveBar {
 	b := &liveBar{o: o, last: snapshot{fraction: -1, eta: -1, total: p.total}}
 	opts := []mpb.ContainerOption{mpb.WithOutput(e.stderr), mpb.WithRefreshRate(redrawEvery)}
 	if !isTerminal(e.stderr) { // --progress always
-		opts = append(opts, mpb.ForceTTY(), mpb.WithWidth(80))
+		opts = append(opts, mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithWidth(80))
 	}
 	b.p = mpb.New(opts...)
 	b.bar = b.p.New(perMille,
