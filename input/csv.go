@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -41,6 +42,14 @@ func NewCSV(r io.Reader, opt Options) (Reader, error) {
 	if err := c.src.skipBOM(); err != nil {
 		return nil, err
 	}
+	head := c.src.peek()
+	if msg := diagnoseText(head); msg != "" {
+		return nil, errors.New(msg)
+	}
+	if msg := wrongFormat(head, CSV); msg != "" {
+		return nil, errors.New(msg)
+	}
+	c.src.setDelim(sniffDelimiter(firstLine(head)))
 	err := c.rec.read(c.src, 0)
 	if errors.Is(err, io.EOF) {
 		return nil, errors.New("empty input: want a header row")
@@ -60,6 +69,10 @@ func NewCSV(r io.Reader, opt Options) (Reader, error) {
 	}
 	return c, nil
 }
+
+// Delimiter returns the byte between the fields: a comma, or the semicolon, tab or vertical
+// bar of a spreadsheet's export, told by the header (see sniffDelimiter).
+func (c *csvReader) Delimiter() byte { return c.src.delim }
 
 // header learns the columns from the header's names.
 func (c *csvReader) header(names []string) error {
@@ -114,15 +127,25 @@ func (c *csvReader) header(names []string) error {
 			missing = append(missing, f.String())
 		}
 	}
-	switch {
-	case len(missing) == 4:
-		return fmt.Errorf("missing columns %s (is the first line a header?)", strings.Join(missing, ", "))
-	case len(missing) > 0 && missing[0] == schema.ColUserPoolID:
-		return fmt.Errorf("missing columns %s (or set --user-pool-id)", strings.Join(missing, ", "))
-	case len(missing) > 0:
-		return fmt.Errorf("missing columns %s", strings.Join(missing, ", "))
+	if len(missing) == 0 {
+		return nil
 	}
-	return nil
+	hint := suggestColumns(missing, names, c.cols)
+	if missing[0] == schema.ColUserPoolID && len(missing) < 4 {
+		missing[0] += " (or set --user-pool-id)"
+	}
+	msg := "missing column " + strings.Join(missing, ", ")
+	if len(missing) > 1 {
+		msg = "missing columns " + strings.Join(missing, ", ")
+	}
+	switch {
+	case hint != "":
+		msg += ": " + hint
+	case len(missing) == 4 || len(names) == 1:
+		msg += fmt.Sprintf(" (is the first line a header? want one such as %s,%s,%s, with %ss between the names)",
+			schema.ColDestinationUser, schema.ColSourceProvider, schema.ColSourceValue, delimiterName(c.src.delim))
+	}
+	return errors.New(msg)
 }
 
 func (c *csvReader) Columns() []string { return c.extras }
@@ -179,16 +202,37 @@ func column(fields []string, i int) string {
 
 // byteSource hands out the bytes of a reader one at a time, counting lines.
 type byteSource struct {
-	r    io.Reader
-	buf  []byte
-	i, n int
-	err  error        // sticky: io.EOF at the end, or the read error
-	line int          // the line of the next byte, from 1
-	read atomic.Int64 // bytes taken from r
+	delim byte      // the byte between fields: ',' unless the header says otherwise
+	plain [256]bool // the bytes that end a run of plain bytes in an unquoted field
+	r     io.Reader
+	buf   []byte
+	i, n  int
+	err   error        // sticky: io.EOF at the end, or the read error
+	line  int          // the line of the next byte, from 1
+	read  atomic.Int64 // bytes taken from r
 }
 
 func newByteSource(r io.Reader) *byteSource {
-	return &byteSource{r: r, buf: make([]byte, 64<<10), line: 1}
+	s := &byteSource{r: r, buf: make([]byte, headSize), line: 1}
+	s.setDelim(',')
+	return s
+}
+
+// peek returns the bytes ahead, reading until the buffer is full or the input ends, for the
+// header to be judged before it is read. A read error is kept for when the bytes before it
+// have been read.
+func (s *byteSource) peek() []byte {
+	for s.n < len(s.buf) && s.err == nil {
+		if s.i > 0 {
+			s.n = copy(s.buf, s.buf[s.i:s.n])
+			s.i = 0
+		}
+		n, err := s.r.Read(s.buf[s.n:])
+		s.read.Add(int64(n))
+		s.n += n
+		s.err = err
+	}
+	return s.buf[s.i:s.n]
 }
 
 // fill reads more bytes into the buffer; it reports false at the end or on an error.
@@ -299,7 +343,10 @@ func (r *csvRecord) check(want int) {
 	case want > 0 && r.fields != want:
 		r.fail(schema.UnreadableRow, "wrong number of fields: got %d, want %d", r.fields, want)
 	case !utf8.Valid(r.buf):
-		r.fail(schema.UnreadableRow, "invalid UTF-8")
+		r.fail(schema.UnreadableRow, "%s", notUTF8(r.buf, func(i int) string {
+			f, _ := slices.BinarySearch(r.ends, i+1)
+			return fmt.Sprintf("field %d", f+1)
+		}, CSV))
 	}
 }
 
@@ -320,7 +367,12 @@ func (r *csvRecord) addRun(b []byte) {
 }
 
 // The bytes that end a run of plain bytes in a field.
-var unquotedStop, quotedStop = stops(",\n\r\""), stops("\n\r\"")
+var quotedStop = stops("\n\r\"")
+
+// setDelim sets the byte between fields.
+func (s *byteSource) setDelim(d byte) {
+	s.delim, s.plain = d, stops(string([]byte{d, '\n', '\r', '"'}))
+}
 
 func stops(special string) (t [256]bool) {
 	for i := range len(special) {
@@ -433,11 +485,12 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				r.end(limit)
 				return nil
 			}
-			switch c {
-			case ',':
+			if c == s.delim {
 				r.end(limit)
 				state = atFieldStart
 				continue
+			}
+			switch c {
 			case '"':
 				if state == atFieldStart {
 					state, r.quoted, quoteLine = inQuoted, true, s.line
@@ -450,7 +503,7 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 			state = inUnquoted
 			r.add(c) // c may be a "\r" whose peek refilled the buffer: add it on its own
 			// The common case: plain bytes up to the next special one, taken at once.
-			j := s.i + span(s.buf[s.i:s.n], &unquotedStop)
+			j := s.i + span(s.buf[s.i:s.n], &s.plain)
 			r.addRun(s.buf[s.i:j])
 			raw += j - s.i
 			s.i = j
@@ -486,14 +539,15 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				r.end(limit)
 				return nil
 			}
+			if c == s.delim {
+				r.end(limit)
+				state = atFieldStart
+				continue
+			}
 			switch c {
 			case '"':
 				r.add('"')
 				state = inQuoted
-				continue
-			case ',':
-				r.end(limit)
-				state = atFieldStart
 				continue
 			}
 			r.fail(schema.UnreadableRow, `field %d: extraneous or missing " in a quoted field (line %d)`, r.fields+1, s.line)

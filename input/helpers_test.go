@@ -116,3 +116,11 @@ func checkRows(t testing.TB, got, want []Row) {
 		}
 	}
 }
+
+// notUTF8Reason is the reason of a row that is not UTF-8, its first bad byte 0xFF at where.
+func notUTF8Reason(where string, f Format) string {
+	if f == JSONL {
+		return "not UTF-8 text (byte 0xFF in " + where + "): if the file is Latin-1 or Windows-1252, convert it: iconv -f WINDOWS-1252 -t UTF-8"
+	}
+	return "not UTF-8 text (byte 0xFF in " + where + `): if the file is Latin-1 or Windows-1252, save it as "CSV UTF-8", or convert it: iconv -f WINDOWS-1252 -t UTF-8`
+}

@@ -57,7 +57,9 @@ func (j *jsonlReader) Next() (Row, error) {
 		case isBlank(ln.text):
 			continue
 		case !utf8.Valid(ln.text):
-			return Row{Line: ln.n, Code: schema.UnreadableRow, Invalid: "invalid UTF-8"}, nil
+			return Row{Line: ln.n, Code: schema.UnreadableRow, Invalid: notUTF8(ln.text, func(i int) string {
+				return fmt.Sprintf("column %d", utf8.RuneCount(ln.text[:i])+1)
+			}, JSONL)}, nil
 		}
 		if esc := unpairedSurrogate(ln.text); esc != "" {
 			return Row{Line: ln.n, Code: schema.UnreadableRow, Invalid: fmt.Sprintf(

@@ -21,7 +21,7 @@ import (
 // .ndjson, each optionally followed by .gz, in any case.
 func FormatOf(path string) (Format, error) {
 	if path == "-" {
-		return "", errors.New("the format of standard input must be given")
+		return "", errors.New("the format of standard input must be given: --format csv or --format jsonl")
 	}
 	name := strings.TrimSuffix(strings.ToLower(filepath.Base(path)), ".gz")
 	switch filepath.Ext(name) {
@@ -30,7 +30,7 @@ func FormatOf(path string) (Format, error) {
 	case ".jsonl", ".ndjson":
 		return JSONL, nil
 	}
-	return "", fmt.Errorf("cannot tell the format of %s from its name: want .csv, .jsonl or .ndjson, optionally .gz, or give the format", path)
+	return "", fmt.Errorf("cannot tell the format of %s from its name: want .csv, .jsonl or .ndjson, optionally .gz, or pass --format csv or --format jsonl", path)
 }
 
 // check reports options no row could be read with.
@@ -38,7 +38,7 @@ func (o Options) check() error {
 	switch o.Format {
 	case "", CSV, JSONL:
 	default:
-		return fmt.Errorf("unknown format %q: want csv or jsonl", o.Format)
+		return fmt.Errorf("unknown format %q: want --format csv or --format jsonl", o.Format)
 	}
 	if o.UserPoolID != "" && !validPoolID(strings.TrimSpace(o.UserPoolID)) {
 		return fmt.Errorf("invalid user pool id %q: want <region>_<id>, like us-east-1_Example1", o.UserPoolID)
@@ -79,6 +79,9 @@ type Shape struct {
 	// Columns are a CSV input's carried columns, in header order (Reader.Columns); nil for
 	// JSONL, whose keys are known row by row.
 	Columns []string
+	// Delimiter is what separates a CSV input's fields: ',', or the ';', tab or '|' of a
+	// spreadsheet's export, told by the header; 0 for JSONL.
+	Delimiter byte
 }
 
 // Open opens the input at path, or standard input when path is "-", once. The format is
@@ -90,6 +93,9 @@ func Open(ctx context.Context, path string, stdin io.Reader, opt Options, spoolD
 		return nil, err
 	}
 	if opt.Format == "" {
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			return nil, fmt.Errorf("%s is a directory: want a .csv or .jsonl file", path)
+		}
 		f, err := FormatOf(path)
 		if err != nil {
 			return nil, err
@@ -223,6 +229,9 @@ func (s *Source) Scan(ctx context.Context, visit func(*Row) error) (*Shape, erro
 		return nil, s.readErr(ctx, err)
 	}
 	sh.Columns = rd.Columns()
+	if c, ok := rd.(interface{ Delimiter() byte }); ok {
+		sh.Delimiter = c.Delimiter()
+	}
 	for {
 		row, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -289,6 +298,19 @@ func (s *Source) reader(p *pass, gz *bool) (Reader, error) {
 	}
 	text = io.TeeReader(text, &p.lc)
 	p.text = text
+	if s.opt.Format == JSONL {
+		// The CSV reader looks at the head of its text itself (NewCSV).
+		head := bufio.NewReaderSize(text, headSize)
+		b, _ := head.Peek(headSize)
+		msg := diagnoseText(b)
+		if msg == "" {
+			msg = wrongFormat(b, JSONL)
+		}
+		if msg != "" {
+			return nil, fmt.Errorf("read %s: %s", s.name, msg)
+		}
+		text = head
+	}
 	var rd Reader
 	switch s.opt.Format {
 	case CSV:

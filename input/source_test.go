@@ -160,7 +160,7 @@ func TestSourceErrors(t *testing.T) {
 		{"unknown extension", write("a.txt", []byte(csvInput)), nil, Options{}, "cannot tell the format", ""},
 		{"stdin without format", "-", strings.NewReader(csvInput), Options{}, "the format of standard input must be given", ""},
 		{"no stdin", "-", nil, Options{Format: CSV}, "no standard input to read", ""},
-		{"unknown format", "-", strings.NewReader(csvInput), Options{Format: "xml"}, `unknown format "xml": want csv or jsonl`, ""},
+		{"unknown format", "-", strings.NewReader(csvInput), Options{Format: "xml"}, `unknown format "xml": want --format csv or --format jsonl`, ""},
 		{"bad pool option", write("b.csv", []byte(csvInput)), nil, Options{UserPoolID: "x"}, `invalid user pool id "x"`, ""},
 		{"empty csv", write("e.csv", nil), nil, Options{}, "", "e.csv: empty input: want a header row"},
 		{"bad header", write("f.csv", []byte("a,b\n")), nil, Options{}, "", "f.csv: header on line 1: missing columns"},

@@ -4,16 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/bulklink/bulklink/schema"
 )
 
 // Summary is a run's totals: printed at the end and written beside the report as
-// <report>.summary.json.
+// <report>.summary.json. Add and Resume may run while another goroutine reads the counts
+// with Counts or writes the file (progress, metrics); the other fields are set by the
+// goroutine that owns the summary.
 type Summary struct {
+	mu sync.Mutex // guards ByStatus, ByErrorCode and Rows while the command runs
+
 	Command     string           `json:"command"`
 	Input       string           `json:"input"`
 	Report      string           `json:"report,omitempty"`
@@ -64,6 +72,8 @@ func NewSummary(command string, start time.Time) *Summary {
 
 // Add counts one record.
 func (s *Summary) Add(r *Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.Rows++
 	s.ByStatus[r.Status]++
 	if r.ErrorCode != "" {
@@ -74,6 +84,8 @@ func (s *Summary) Add(r *Record) {
 // Resume starts the summary from the records a resumed report holds: the summary is of
 // the whole report.
 func (s *Summary) Resume(j *Journal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.Resumed = j.Records
 	s.Rows += j.Records
 	for st, n := range j.Summary {
@@ -94,7 +106,19 @@ func (s *Summary) Predict(rate float64) {
 }
 
 // Count returns the number of records with status st.
-func (s *Summary) Count(st Status) int64 { return s.ByStatus[st] }
+func (s *Summary) Count(st Status) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ByStatus[st]
+}
+
+// Counts returns copies of the records counted so far, by status and by error code; it may
+// be called while records are added.
+func (s *Summary) Counts() (rows int64, byStatus map[Status]int64, byErrorCode map[string]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Rows, maps.Clone(s.ByStatus), maps.Clone(s.ByErrorCode)
+}
 
 // Finish stamps the end time and derived figures.
 func (s *Summary) Finish(end time.Time) {
@@ -111,7 +135,13 @@ func SummaryPath(report string) string { return report + ".summary.json" }
 
 // WriteFile writes the summary as JSON to path, atomically and readable by its owner only.
 func (s *Summary) WriteFile(path string) error {
-	if err := writeJSON(path, s, summaryKind); err != nil {
+	s.mu.Lock()
+	b, err := json.MarshalIndent(s, "", "  ")
+	s.mu.Unlock()
+	if err == nil {
+		err = writeFileAtomic(path, append(b, '\n'), summaryKind)
+	}
+	if err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
@@ -125,6 +155,11 @@ func writeJSON(path string, v any, k fileKind) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, append(b, '\n'), k)
+}
+
+// writeFileAtomic writes b to path as writeJSON does.
+func writeFileAtomic(path string, b []byte, k fileKind) error {
 	if err := checkReplaceable(path); err != nil {
 		return err
 	}
@@ -136,7 +171,7 @@ func writeJSON(path string, v any, k fileKind) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err = tmp.Write(append(b, '\n')); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -151,20 +186,26 @@ func writeJSON(path string, v any, k fileKind) error {
 	return err
 }
 
-// Print writes the summary for a person.
+// Print writes the summary for a person: what was done, how it ended, and what to do next.
 func (s *Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "%s: %d rows in %s (%.1f rows/s)\n", s.Command, s.Rows-s.Resumed,
-		time.Duration(s.Seconds*float64(time.Second)).Round(time.Millisecond), s.RowsPerSec)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done := s.Rows - s.Resumed
+	fmt.Fprintf(w, "%s: %s in %s", s.Command, Plural(done, "row"), HumanDuration(s.Seconds))
+	if s.Seconds >= 1 && done > 0 {
+		fmt.Fprintf(w, " (%.1f rows/s)", s.RowsPerSec)
+	}
+	fmt.Fprintln(w)
 	if s.Resumed > 0 {
-		fmt.Fprintf(w, "  resumed a report of %d rows: %d rows in all\n", s.Resumed, s.Rows)
+		fmt.Fprintf(w, "  resumed a report that held %s: %s in all\n", Plural(s.Resumed, "row"), Plural(s.Rows, "row"))
 	}
 	if s.Skipped > 0 {
-		fmt.Fprintf(w, "  %d rows left out by --only\n", s.Skipped)
+		fmt.Fprintf(w, "  %s left out by --only\n", Plural(s.Skipped, "row"))
 	}
 	if s.PoolChecks != "" {
 		fmt.Fprintf(w, "  pool checks: %s\n", s.PoolChecks)
 	}
-	for _, st := range sortedKeys(s.ByStatus) {
+	for _, st := range StatusOrder(s.ByStatus) {
 		fmt.Fprintf(w, "  %-15s %d\n", st, s.ByStatus[st])
 	}
 	if len(s.ByErrorCode) > 0 {
@@ -184,11 +225,70 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "  run would make %d write calls (%s), read %d users to tell\n", s.PredictedCalls, d, s.Checks)
 	}
 	if s.Aborted != "" {
-		fmt.Fprintf(w, "  aborted: %s\n", s.Aborted)
+		switch s.State {
+		case StateStopped:
+			fmt.Fprintf(w, "  %s (exit %d)", s.Aborted, s.ExitCode)
+		default:
+			fmt.Fprintf(w, "  aborted (exit %d): %s", s.ExitCode, s.Aborted)
+		}
+		if s.Report != "" {
+			fmt.Fprint(w, "; the report is consistent: run the same command to resume")
+		}
+		fmt.Fprintln(w)
 	}
 	if s.Report != "" {
 		fmt.Fprintf(w, "  report: %s\n", s.Report)
+		var bad []string
+		for _, st := range StatusOrder(s.ByStatus) {
+			if !st.OK() && s.ByStatus[st] > 0 {
+				bad = append(bad, string(st))
+			}
+		}
+		if len(bad) > 0 {
+			fmt.Fprintf(w, "  see those rows: bulklink report %s --status %s\n", s.Report, strings.Join(bad, ","))
+		}
 	}
+}
+
+// Plural returns n and noun, in the plural unless n is 1: "1 row", "2 rows".
+func Plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// HumanDuration renders seconds as a person reads them: 3ms, 1.2s, 4m12s.
+func HumanDuration(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second))
+	switch {
+	case d < time.Millisecond:
+		return "under 1ms"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// StatusOrder returns the statuses of m in the order of the schema's table, outcomes that
+// went well first, then any other alphabetically.
+func StatusOrder[V any](m map[Status]V) []Status {
+	var out []Status
+	for _, ok := range []bool{true, false} {
+		for _, i := range schema.Statuses {
+			if _, in := m[i.Status]; in && i.OK == ok {
+				out = append(out, i.Status)
+			}
+		}
+	}
+	for _, st := range sortedKeys(m) {
+		if !st.Known() {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

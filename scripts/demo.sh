@@ -2,8 +2,10 @@
 # make demo: a sample migration against the built-in Cognito emulator, then its report.
 set -euo pipefail
 bin=${1:-bin/bulklink}
-work=$(mktemp -d)
-trap 'kill "$emu" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+# The reports stay in out/demo (make clean removes it), where the summaries say they are.
+work=out/demo
+rm -rf "$work" && mkdir -p "$work"
+trap 'kill "$emu" 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$work/addr"' EXIT
 
 # A local Cognito with a pool, two identity providers and a few users (testdata/demo/seed.json).
 "$bin" emulate --listen 127.0.0.1:0 --addr-file "$work/addr" --seed testdata/demo/seed.json \
@@ -14,7 +16,7 @@ url=$(cat "$work/addr")
 echo "== emulator at $url (5% of write calls fail with a 500, every call takes 20ms)"
 
 # The emulator accepts any credentials; the real service needs real ones.
-export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=any-secret-will-do AWS_REGION=us-east-1
 echo "== bulklink run --input testdata/demo/links.csv --user-pool-id us-east-1_DEMO2026 --report report.csv --endpoint-url $url"
 set +e
 "$bin" run --input testdata/demo/links.csv --report "$work/report.csv" \

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -112,7 +114,7 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 	})))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, usagef("load the AWS configuration: %w", red.Error(err))
+		return nil, configError(err, o.profile, red)
 	}
 	if cfg.Region == "" && o.fallbackRegion != "" {
 		cfg.Region = o.fallbackRegion
@@ -156,6 +158,24 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 	}
 	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", c.endpoint))
 	return c, nil
+}
+
+// configError says what is wrong with the AWS configuration in the operator's words: a
+// profile that is not there is named, with where it was looked for.
+func configError(err error, profile string, red *redactor) error {
+	var pe config.SharedConfigProfileNotExistError
+	if errors.As(err, &pe) {
+		from := "--profile " + pe.Profile
+		if profile == "" {
+			from = "the profile " + strconv.Quote(pe.Profile) + " (from AWS_PROFILE)"
+		}
+		where := "~/.aws/config and ~/.aws/credentials"
+		if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+			where = f + " (AWS_CONFIG_FILE)"
+		}
+		return usagef("%s: no such profile in %s; aws configure list-profiles lists those there are", from, where)
+	}
+	return usagef("load the AWS configuration: %w", red.Error(err))
 }
 
 // credentialHint says what to do about credentials that could not be had, from what the SDK

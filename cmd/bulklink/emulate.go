@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -23,84 +22,50 @@ type emulateOptions struct {
 	out      outputOptions
 }
 
-const emulateHelp = `Usage: bulklink emulate [--listen 127.0.0.1:9229] [--seed PATH] [fault options]
-
-Serve a local Amazon Cognito user-pools endpoint, in memory, until Ctrl-C: the operations
-bulklink uses, answered as Cognito answers them, under Cognito's quotas, with faults on
-request. The AWS CLI, the SDKs and bulklink reach it with --endpoint-url. Any credentials
-are accepted, and so are unsigned calls (aws --no-sign-request). For --rate auto it also
-answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts.
-
-  bulklink emulate --seed seed.json --fault-5xx 0.05
-  bulklink run --endpoint-url http://127.0.0.1:9229 --region us-east-1 --input links.csv --report report.csv
-  aws cognito-idp admin-get-user --endpoint-url http://127.0.0.1:9229 --region us-east-1 \
-      --no-sign-request --user-pool-id us-east-1_Example1 --username alice
-`
-
-// register defines the flags on fs, in groups that its usage prints under their titles.
-func (o *emulateOptions) register(fs *flag.FlagSet) {
-	type group struct {
-		title string
-		*flag.FlagSet
-	}
-	newGroup := func(title string) group { return group{title, flag.NewFlagSet(title, flag.ContinueOnError)} }
-
-	serve := newGroup("Serving")
-	serve.StringVar(&o.listen, "listen", "127.0.0.1:9229", "address to serve on (port 0 picks a free one)")
-	serve.StringVar(&o.addrFile, "addr-file", "", "once listening, write the endpoint URL to this file (for scripts)")
+// register defines the flags, in groups that its help prints under their titles.
+func (o *emulateOptions) register(g *flagGroups) {
+	serve := g.group("Serving")
+	serve.StringVar(&o.listen, "listen", "127.0.0.1:9229", "serve on `ADDRESS` (port 0 picks a free one)")
+	serve.StringVar(&o.addrFile, "addr-file", "", "once listening, write the endpoint URL to `FILE` (for scripts)")
 	// Every output option keeps its default; of their flags, those about logs apply here.
-	output := flag.NewFlagSet("output", flag.ContinueOnError)
+	output := newFlagGroups()
 	o.out.register(output)
-	serve.Var(output.Lookup("log-level").Value, "log-level", "log level: debug (a line per call), info, warn or error")
-	serve.Var(output.Lookup("log-format").Value, "log-format", output.Lookup("log-format").Usage)
+	serve.Var(output.lookup("log-level").Value, "log-level", "log at `debug|info|warn|error` and above: debug logs a line per call")
+	serve.Var(output.lookup("log-format").Value, "log-format", output.lookup("log-format").Usage)
 
-	state := newGroup("State")
-	state.StringVar(&o.seed, "seed", "", "JSON file of user pools, identity providers and users to start with\n(or build them with create-user-pool, create-identity-provider, admin-create-user)")
-	state.StringVar(&o.opt.Region, "region", o.opt.Region, "region in the IDs of pools made with CreateUserPool")
+	state := g.group("State")
+	state.StringVar(&o.seed, "seed", "", "start with the user pools, identity providers and users of the JSON `FILE` (or build them with create-user-pool, create-identity-provider, admin-create-user)")
+	state.StringVar(&o.opt.Region, "region", o.opt.Region, "make the pools of CreateUserPool in `REGION`, which starts their IDs")
 
-	quotas := newGroup("Quotas, in calls per second across the emulator (0: unlimited); TooManyRequestsException beyond")
-	quotas.Float64Var(&o.opt.WriteQuota, "quota", o.opt.WriteQuota, "write calls: link, unlink, create and delete users")
-	quotas.Float64Var(&o.opt.ReadQuota, "read-quota", o.opt.ReadQuota, "AdminGetUser calls")
-	quotas.Float64Var(&o.opt.ListQuota, "list-quota", o.opt.ListQuota, "ListUsers calls")
-	quotas.Float64Var(&o.opt.AdminQuota, "admin-quota", o.opt.AdminQuota, "calls that create, describe or list pools and identity providers")
-	quotas.Float64Var(&o.opt.PerUserWriteQuota, "user-quota", o.opt.PerUserWriteQuota, "write calls to any one user")
+	quotas := g.group("Quotas, in calls per second across the emulator (0: unlimited); TooManyRequestsException beyond")
+	quotas.Float64Var(&o.opt.WriteQuota, "quota", o.opt.WriteQuota, "admit `N` write calls: link, unlink, create and delete users")
+	quotas.Float64Var(&o.opt.ReadQuota, "read-quota", o.opt.ReadQuota, "admit `N` AdminGetUser calls")
+	quotas.Float64Var(&o.opt.ListQuota, "list-quota", o.opt.ListQuota, "admit `N` ListUsers calls")
+	quotas.Float64Var(&o.opt.AdminQuota, "admin-quota", o.opt.AdminQuota, "admit `N` calls that create, describe or list pools and identity providers")
+	quotas.Float64Var(&o.opt.PerUserWriteQuota, "user-quota", o.opt.PerUserWriteQuota, "admit `N` write calls to any one user")
 
-	faults := newGroup("Faults, on write calls only (each P a probability in [0,1]), and latency")
-	faults.Float64Var(&o.opt.Fault5xx, "fault-5xx", 0, "probability `P` that a call answers InternalErrorException (500), not applied")
-	faults.Float64Var(&o.opt.FaultDrop, "fault-drop", 0, "probability `P` that a call's connection closes, the call not applied")
-	faults.Float64Var(&o.opt.FaultLost, "fault-lost", 0, "probability `P` that a call is applied, then its connection closes unanswered")
-	faults.Int64Var(&o.opt.Seed, "fault-seed", 0, "seed of the dice that pick faulty calls and application traffic's times,\nfor reproducible rehearsals (0: random)")
-	faults.DurationVar(&o.opt.Latency, "latency", 0, "added to every call, reads included, e.g. 20ms")
+	faults := g.group("Faults, on write calls only (each P a probability in [0,1]), and latency")
+	faults.Float64Var(&o.opt.Fault5xx, "fault-5xx", 0, "with probability `P`, answer InternalErrorException (500), the call not applied")
+	faults.Float64Var(&o.opt.FaultDrop, "fault-drop", 0, "with probability `P`, close the connection, the call not applied")
+	faults.Float64Var(&o.opt.FaultLost, "fault-lost", 0, "with probability `P`, apply the call, then close its connection unanswered")
+	faults.Int64Var(&o.opt.Seed, "fault-seed", 0, "roll the faulty calls and application traffic's times from `SEED`, for reproducible rehearsals (0: random)")
+	faults.DurationVar(&o.opt.Latency, "latency", 0, "add `DURATION` to every call, reads included, e.g. 20ms")
 
-	traffic := newGroup("Application traffic: write calls the emulator makes itself, from the same write quota")
-	traffic.Float64Var(&o.opt.BackgroundRate, "background-rate", 0, "`N` calls per second, at random times (0: none); counted apart, printed on exit and at\n"+
-		"GET "+emulator.BackgroundPath)
-	traffic.Func("background-schedule", "changes of the rate over time, from the start: comma-separated `AT:RATE` (RATE from AT on)\n"+
-		"or AT:RATE/FOR (a burst of RATE for FOR, then the rate before); AT and FOR are durations,\n"+
-		"e.g. 0s:5,30s:15,2m:60/10s (--background-rate is the rate before the first change)", o.setSchedule)
+	traffic := g.group("Application traffic: write calls the emulator makes itself, from the same write quota")
+	traffic.Float64Var(&o.opt.BackgroundRate, "background-rate", 0, "make `N` calls per second, at random times (0: none); counted apart, printed on exit "+
+		"and at GET "+emulator.BackgroundPath)
+	traffic.Func("background-schedule", "changes of the rate over time, from the start: comma-separated `AT:RATE` "+
+		"(RATE from AT on) or AT:RATE/FOR (a burst of RATE for FOR, then the rate before);\n"+
+		"AT and FOR are durations, e.g. 0s:5,30s:15,2m:60/10s (--background-rate is the rate\nbefore the first change)", o.setSchedule)
 
-	answers := newGroup("Answers")
+	answers := g.group("Answers")
 	answers.BoolVar(&o.opt.LegacyRepeatAnswer, "legacy-repeat-answer", false,
-		`answer a repeated link as Cognito did before mid-2024, with "Invalid SourceUser: Cognito users..."`+"\n"+
-			`instead of "SourceUser is already linked to DestinationUser"`)
-	answers.DurationVar(&o.opt.ClockSkew, "clock-skew", 0, "set the emulator's clock this far ahead of the machine's (negative: behind), e.g. -90s:\n"+
+		`answer a repeated link as Cognito did before mid-2024, with "Invalid SourceUser:`+"\n"+
+			`Cognito users..." instead of "SourceUser is already linked to DestinationUser"`)
+	answers.DurationVar(&o.opt.ClockSkew, "clock-skew", 0, "set the emulator's clock `DURATION` ahead of the machine's (negative: behind), e.g. -90s: "+
 		"its recorded dates and the Date header of its answers")
-	answers.Func("auth-error", "answer every call signed with access key KEY with error CODE, given as `KEY=CODE`;\n"+
-		"CODE is UnrecognizedClientException, ExpiredTokenException, AccessDeniedException or\nNotAuthorizedException (repeatable)", o.addAuthError)
-
-	groups := []group{serve, state, quotas, faults, traffic, answers}
-	for _, g := range groups {
-		g.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
-	}
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprint(w, emulateHelp)
-		for _, g := range groups {
-			fmt.Fprintf(w, "\n%s:\n", g.title)
-			g.SetOutput(w)
-			g.PrintDefaults()
-		}
-	}
+	answers.Func("auth-error", "answer every call signed with access key KEY with error CODE, given as `KEY=CODE`; "+
+		"CODE is UnrecognizedClientException, ExpiredTokenException, AccessDeniedException\nor NotAuthorizedException (repeatable)", o.addAuthError)
 }
 
 // setSchedule reads --background-schedule.
@@ -126,30 +91,44 @@ func (o *emulateOptions) addAuthError(s string) error {
 	return nil
 }
 
-func runEmulate(ctx context.Context, args []string, e env) int {
+// runEmulate is `bulklink emulate`.
+func runEmulate() *command {
 	o := emulateOptions{opt: emulator.Defaults()}
-	fs := newFlagSet("emulate", e)
-	o.register(fs)
-	if code := parseFlags(fs, args); code >= 0 {
-		return code
+	return &command{
+		name:     "emulate",
+		synopsis: "[--listen 127.0.0.1:9229] [--seed PATH] [fault flags]",
+		short:    "serve a local Cognito endpoint, for rehearsals",
+		long: `Serve a local Amazon Cognito user-pools endpoint, in memory, until Ctrl-C: the operations
+bulklink uses, answered as Cognito answers them, under Cognito's quotas, with faults on
+request. The AWS CLI, the SDKs and bulklink reach it with --endpoint-url. Any credentials
+are accepted, and so are unsigned calls (aws --no-sign-request). For --rate auto it also
+answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts.`,
+		examples: `bulklink emulate --seed seed.json --fault-5xx 0.05
+bulklink run --endpoint-url http://127.0.0.1:9229 --region us-east-1 --input links.csv --report report.csv
+aws cognito-idp admin-get-user --endpoint-url http://127.0.0.1:9229 --region us-east-1 \
+    --no-sign-request --user-pool-id us-east-1_Example1 --username alice`,
+		groups: newFlagGroups("Serving"),
+		flags:  o.register,
+		run: func(ctx context.Context, _ []string, e env) int {
+			if err := o.validate(); err != nil {
+				errorf(e, "emulate", err)
+				return exitUsage
+			}
+			log := o.out.logger(e, e.red)
+			defer log.Sync()
+			stop, _, release := withSignals(ctx, e.signals)
+			defer release()
+			if err := emulate(stop, &o, e, log); err != nil {
+				errorf(e, "emulate", err)
+				var ue usageError
+				if errors.As(err, &ue) {
+					return exitUsage
+				}
+				return exitFatal
+			}
+			return exitOK
+		},
 	}
-	if err := o.validate(); err != nil {
-		errorf(e, "emulate", err)
-		return exitUsage
-	}
-	log := o.out.logger(e, e.red)
-	defer log.Sync()
-	stop, _, release := withSignals(ctx, e.signals)
-	defer release()
-	if err := emulate(stop, &o, e, log); err != nil {
-		errorf(e, "emulate", err)
-		var ue usageError
-		if errors.As(err, &ue) {
-			return exitUsage
-		}
-		return exitFatal
-	}
-	return exitOK
 }
 
 func (o *emulateOptions) validate() error {

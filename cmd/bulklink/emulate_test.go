@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -26,6 +25,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
+	"github.com/spf13/pflag"
 
 	"github.com/bulklink/bulklink/emulator"
 )
@@ -957,16 +957,18 @@ func TestEmulateUsage(t *testing.T) {
 	t.Run("help", func(t *testing.T) {
 		t.Parallel()
 		res := bulklink(t, nil, "emulate", "-h")
-		if res.code != exitOK || !strings.HasPrefix(res.stderr, "Usage: bulklink emulate") {
-			t.Fatalf("got exit code %d, stderr %q; want 0 and the usage", res.code, res.stderr)
+		if res.code != exitOK || !strings.HasPrefix(res.stdout, "bulklink emulate: ") {
+			t.Fatalf("got exit code %d, stdout %q; want 0 and the help", res.code, res.stdout)
 		}
 		// Every flag is shown, in its group.
-		fs := flag.NewFlagSet("emulate", flag.ContinueOnError)
-		new(emulateOptions).register(fs)
-		fs.VisitAll(func(f *flag.Flag) {
-			if !regexp.MustCompile(`(?m)^  -` + f.Name + `\b`).MatchString(res.stderr) {
-				t.Errorf("-%s is not in the usage:\n%s", f.Name, res.stderr)
-			}
-		})
+		g := newFlagGroups()
+		new(emulateOptions).register(g)
+		for _, gr := range g.groups {
+			gr.fs.VisitAll(func(f *pflag.Flag) {
+				if !regexp.MustCompile(`(?m)^  --` + f.Name + `\b`).MatchString(res.stdout) {
+					t.Errorf("--%s is not in the help:\n%s", f.Name, res.stdout)
+				}
+			})
+		}
 	})
 }

@@ -53,7 +53,7 @@ func execute(stop, kill context.Context, x execution, e env, log *zap.Logger) (*
 	log.Info(x.command+" started", zap.String("input", x.input), zap.String("report", x.rep.Path),
 		zap.Int64("rows", x.p.shape.Rows), zap.Int64("resumed_rows", x.rep.Journal.Records),
 		zap.Float64("rate", x.cfg.Rate), zap.Int("concurrency", x.cfg.Concurrency))
-	hideProgress := startProgress(x.out, e, log, progressSource{rows, x.total}, &j.Stats, x.rep.Journal.Records, j.Rate)
+	hideProgress := startProgress(x.out, e, log, progressSource{rows, x.total}, &j.Stats, sum, j.Rate)
 	err = j.Run(kill, x.p.plan.Source(kill, sel), &reportSink{w: x.rep.Writer, sum: sum})
 	hideProgress()
 	if cerr := x.rep.Close(); cerr != nil && err == nil {

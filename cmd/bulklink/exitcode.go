@@ -33,7 +33,18 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 // signalError is the cause of a run's cancellation by a signal.
 type signalError struct{ sig os.Signal }
 
-func (e signalError) Error() string { return "received " + e.sig.String() }
+func (e signalError) Error() string { return "stopped by " + signalName(e.sig) }
+
+// signalName names a signal as operators know it: SIGINT (Ctrl-C), SIGTERM.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT (Ctrl-C)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
 
 func signalExitCode(sig os.Signal) int {
 	if sig == syscall.SIGTERM {

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
 )
 
 // inputOptions select and read the input file.
@@ -25,10 +26,11 @@ type inputOptions struct {
 	userPoolID string
 }
 
-func (o *inputOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.path, "input", "", "input file (.csv, .jsonl, .ndjson, optionally .gz), or - for stdin")
-	fs.StringVar(&o.format, "format", "", "input format, csv or jsonl (default: from the extension; required for -)")
-	fs.StringVar(&o.userPoolID, "user-pool-id", "", "user pool of rows that carry none")
+func (o *inputOptions) register(g *flagGroups) {
+	fs := g.group(groupInput)
+	fs.StringVar(&o.path, "input", "", "read the requests from `PATH`: .csv, .jsonl or .ndjson, optionally .gz; - reads stdin (with --format)")
+	fs.StringVar(&o.format, "format", "", "read the input as `csv|jsonl` (default: by its extension; required for stdin)")
+	fs.StringVar(&o.userPoolID, "user-pool-id", "", "the pool `ID` of rows that name none; its region is the default region")
 }
 
 // inputFormat is the input's format: --format, or else the file's extension.
@@ -59,10 +61,11 @@ type awsOptions struct {
 	fallbackRegion string
 }
 
-func (o *awsOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.region, "region", "", "AWS region (default: from the environment or profile)")
-	fs.StringVar(&o.profile, "profile", "", "named profile from the shared AWS config")
-	fs.StringVar(&o.endpointURL, "endpoint-url", "", "Cognito `URL`, e.g. of a local bulklink emulate (default: AWS's; AWS_ENDPOINT_URL works too)")
+func (o *awsOptions) register(g *flagGroups) {
+	fs := g.group(groupAWS)
+	fs.StringVar(&o.region, "region", "", "call Cognito in `REGION` (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else the pool id's)")
+	fs.StringVar(&o.profile, "profile", "", "use the shared AWS config's `PROFILE` (default: AWS_PROFILE, or the default profile)")
+	fs.StringVar(&o.endpointURL, "endpoint-url", "", "call Cognito at `URL`, e.g. a local bulklink emulate (default: AWS's; AWS_ENDPOINT_URL works too)")
 }
 
 // engineOptions tune the pool of workers.
@@ -76,14 +79,15 @@ type engineOptions struct {
 	allow       string // --allow-providers, comma-separated
 }
 
-func (o *engineOptions) register(fs *flag.FlagSet) {
-	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "write calls per second, a ceiling under which the pace adapts to throttling (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
-	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "AdminGetUser calls per second, used to settle ambiguous answers (0: unlimited)")
-	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "requests in flight")
-	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "attempts per row")
-	fs.DurationVar(&o.timeout, "timeout", job.DefaultTimeout, "timeout of one attempt")
-	fs.DurationVar(&o.grace, "grace", job.DefaultGrace, "after Ctrl-C or SIGTERM, how long rows in flight may take to finish")
-	fs.StringVar(&o.allow, "allow-providers", "", "comma-separated identity providers rows may link from; rows of others are invalid (default: any the pool has)")
+func (o *engineOptions) register(g *flagGroups) {
+	fs := g.group(groupPace)
+	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "send at most `N` write calls per second, adapting to throttling below that (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
+	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "send at most `N` AdminGetUser calls per second, which settle ambiguous answers (0: unlimited)")
+	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "keep up to `N` requests in flight")
+	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "try each row up to `N` times")
+	fs.DurationVar(&o.timeout, "timeout", job.DefaultTimeout, "give up on an attempt after `DURATION`")
+	fs.DurationVar(&o.grace, "grace", job.DefaultGrace, "after Ctrl-C or SIGTERM, give rows in flight `DURATION` to finish")
+	g.group(groupTrust).StringVar(&o.allow, "allow-providers", "", "link only from the identity providers `NAME,...`: rows of others are invalid (default: any the pool has)")
 }
 
 // allowed returns --allow-providers as a list; nil when it is not given.
@@ -135,13 +139,23 @@ type outputOptions struct {
 	logLevel      string
 	progress      string
 	progressEvery time.Duration
+	metricsPath   string
+
+	metrics *metricsWriter // --metrics-file, once openMetrics opened it
+	// Set by logger:
+	json bool        // the log is JSON lines
+	sink *swapWriter // where the log goes: stderr, or above the live bar
+	enc  zapcore.Encoder
+	red  *redactor
 }
 
-func (o *outputOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&o.progress, "progress", "auto", "progress: auto (a live line on a terminal, log lines otherwise), always (the live line) or never")
-	fs.DurationVar(&o.progressEvery, "progress-interval", 30*time.Second, "how often progress is logged when it is not shown live")
+func (o *outputOptions) register(g *flagGroups) {
+	fs := g.group(groupOutput)
+	fs.StringVar(&o.logFormat, "log-format", "auto", "log as `auto|console|json`: auto is console on a terminal, JSON otherwise")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log at `debug|info|warn|error` and above")
+	fs.StringVar(&o.progress, "progress", "auto", "show progress `auto|always|never`: auto draws a live bar on a terminal and logs a line every --progress-interval otherwise; always draws the bar even without a terminal")
+	fs.DurationVar(&o.progressEvery, "progress-interval", 30*time.Second, "without a live bar, log progress every `DURATION`")
+	fs.StringVar(&o.metricsPath, "metrics-file", "", "write Prometheus metrics to `PATH`, a *.prom file of node_exporter's textfile collector, when rows start, every minute and at the end")
 }
 
 func (o *outputOptions) validate() error {
@@ -164,11 +178,18 @@ func (o *outputOptions) validate() error {
 	return nil
 }
 
+// live reports whether progress is the live bar.
+func (o *outputOptions) live(e env) bool {
+	return o.progress == "always" || o.progress == "auto" && isTerminal(e.stderr)
+}
+
 // logger builds the operator's log: console lines on a terminal, JSON lines otherwise,
 // every entry scrubbed of secrets by red.
 func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 	level, _ := zapcore.ParseLevel(o.logLevel)
 	console := o.logFormat == "console" || o.logFormat == "auto" && isTerminal(e.stderr)
+	o.json, o.red = !console, red
+	o.sink = newSwapWriter(e.stderr)
 	var enc zapcore.Encoder
 	if console {
 		ec := zap.NewDevelopmentEncoderConfig()
@@ -184,12 +205,40 @@ func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 		ec.EncodeDuration = zapcore.StringDurationEncoder
 		enc = zapcore.NewJSONEncoder(ec)
 	}
-	return zap.New(red.core(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level)))
+	o.enc = enc
+	return zap.New(red.core(zapcore.NewCore(enc, zapcore.AddSync(o.sink), level)))
 }
 
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// checkReportDir refuses a report whose folder does not exist, before anything is made
+// beside it: the lock, the meta, the summary.
+func checkReportDir(flag, path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return usagef("%s %s: the folder %s does not exist: create it first (mkdir -p %s)", flag, path, dir, dir)
+	case !fi.IsDir():
+		return usagef("%s %s: %s is not a folder", flag, path, dir)
+	}
+	return nil
+}
+
+// terminalWidth returns the width of the terminal w writes to, 0 when it is none.
+func terminalWidth(w any) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // errorf prints a command's error for the operator, scrubbed of secrets.
@@ -200,4 +249,47 @@ func errorf(e env, cmd string, err error) {
 		return
 	}
 	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.red.String(err.Error()))
+}
+
+// finish tells the operator how a command ended: its summary, for a person, or when logs
+// are JSON, as the last record of the log, with the exit code, whatever --log-level says.
+// sum is nil when the command could not start.
+func (o *outputOptions) finish(e env, log *zap.Logger, sum *report.Summary, code int, more ...zap.Field) {
+	if o.metrics != nil {
+		o.metrics.final(sum, code, log)
+	}
+	if !o.json {
+		if sum != nil {
+			sum.Print(e.stderr)
+		}
+		return
+	}
+	_ = log.Sync()
+	level := zapcore.InfoLevel
+	switch code {
+	case exitOK:
+	case exitRows:
+		level = zapcore.WarnLevel
+	default:
+		level = zapcore.ErrorLevel
+	}
+	always := zap.New(o.red.core(zapcore.NewCore(o.enc, zapcore.AddSync(o.sink), zapcore.DebugLevel)))
+	fields := []zap.Field{zap.Int("exit_code", code), zap.String("state", stateOf(code))}
+	if sum != nil {
+		rows, byStatus, byCode := sum.Counts()
+		fields = append(fields, zap.String("command", sum.Command), zap.String("input", sum.Input),
+			zap.String("report", sum.Report), zap.Int64("rows", rows-sum.Resumed), zap.Int64("rows_in_report", rows),
+			zap.Any("by_status", byStatus), zap.Any("by_error_code", byCode),
+			zap.Float64("seconds", math.Round(sum.Seconds*1000)/1000), zap.Float64("rows_per_sec", math.Round(sum.RowsPerSec*10)/10),
+			zap.Int64("calls", sum.Calls), zap.Int64("retries", sum.Retries), zap.Int64("throttles", sum.Throttles),
+			zap.Int64("verifications", sum.Checks), zap.Int64("resumed", sum.Resumed), zap.Int64("skipped", sum.Skipped))
+		if sum.PoolChecks != "" {
+			fields = append(fields, zap.String("pool_checks", sum.PoolChecks))
+		}
+		if sum.Aborted != "" {
+			fields = append(fields, zap.String("aborted", sum.Aborted))
+		}
+	}
+	always.Check(level, "summary").Write(append(fields, more...)...)
+	_ = always.Sync()
 }

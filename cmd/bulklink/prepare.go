@@ -109,6 +109,9 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 	}
 	log.Info("input read", zap.Int64("rows", p.shape.Rows), zap.Int64("lines", p.shape.Lines), zap.Bool("gzip", p.shape.Gzip),
 		zap.Any("invalid_by_plan", p.planner.Counts))
+	if d := p.shape.Delimiter; d != 0 && d != ',' {
+		log.Info(fmt.Sprintf("read the CSV with %q between fields, as its header has them", d), zap.String("input", src.Name()))
+	}
 	return p, nil
 }
 

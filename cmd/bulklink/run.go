@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -35,15 +34,16 @@ type runOptions struct {
 	threshold    job.Threshold   // parsed --max-failures
 }
 
-func (o *runOptions) register(fs *flag.FlagSet) {
-	o.in.register(fs)
-	o.aws.register(fs)
-	o.engine.register(fs)
-	o.out.register(fs)
-	fs.StringVar(&o.reportPath, "report", "", "report file, .csv or .jsonl: one record per input row; running again with the same report resumes")
-	fs.BoolVar(&o.restart, "restart", false, "start the report over instead of resuming it")
-	fs.StringVar(&o.only, "only", "", "with a report as --input: run only the rows whose status was one of these, e.g. failed or failed,invalid")
-	fs.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3) once more than N rows failed, or N%% of the rows (judged after %d rows)", job.DefaultMinRows))
+func (o *runOptions) register(g *flagGroups) {
+	o.in.register(g)
+	g.group(groupInput).StringVar(&o.only, "only", "", "with a report as --input, run only its rows whose status is one of `STATUS,...`, e.g. failed or failed,invalid")
+	rep := g.group(groupReport)
+	rep.StringVar(&o.reportPath, "report", "", "write a record per input row to `PATH`, .csv or .jsonl; the same report resumes")
+	rep.BoolVar(&o.restart, "restart", false, "start the report over instead of resuming it")
+	rep.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3, resumable) once more than `N` rows failed, or N%% of them (judged after %d rows)", job.DefaultMinRows))
+	o.aws.register(g)
+	o.engine.register(g)
+	o.out.register(g)
 }
 
 func (o *runOptions) validate() error { return o.check(true) }
@@ -59,6 +59,9 @@ func (o *runOptions) check(needReport bool) error {
 	if o.reportPath != "" {
 		if _, err := report.FormatOf(o.reportPath); err != nil {
 			return usageError{err}
+		}
+		if err := checkReportDir("--report", o.reportPath); err != nil {
+			return err
 		}
 	}
 	if o.only != "" {
@@ -101,26 +104,46 @@ func parseThreshold(s string) (job.Threshold, error) {
 	return job.Threshold{Count: n, Counted: true}, nil
 }
 
-func runLink(ctx context.Context, args []string, e env) int {
+// runLink is `bulklink run`.
+func runLink() *command {
 	var o runOptions
-	fs := newFlagSet("run", e)
-	o.register(fs)
-	if code := parseFlags(fs, args); code >= 0 {
-		return code
+	return &command{
+		name:     "run",
+		synopsis: "--input PATH|- --report PATH [flags]",
+		short:    "link every row of an input file",
+		long: `Link every row of the input, a CSV or JSONL file of AdminLinkProviderForUser requests,
+in a paced pool of workers that retries with backoff and settles ambiguous answers by
+reading the user. Before any write, every row is checked and each pool read once (see
+validate). Each row gets one record in the report; running the same command again
+resumes a run that stopped, and sends no row twice.`,
+		examples: `# link, then look at the rows that failed
+bulklink run --input links.csv --user-pool-id us-east-1_AbCdEf123 --report links.report.csv
+bulklink report links.report.csv --status failed
+
+# run the failed rows again, into a new report
+bulklink run --input links.report.csv --only failed --report links.retry.csv
+
+# rehearse against a local Cognito (bulklink emulate)
+bulklink run --endpoint-url http://127.0.0.1:9229 --input links.csv --report r.csv`,
+		flags: o.register,
+		run: func(ctx context.Context, _ []string, e env) int {
+			if err := o.validate(); err != nil {
+				errorf(e, "run", err)
+				return exitUsage
+			}
+			if err := o.out.openMetrics("run"); err != nil {
+				errorf(e, "run", err)
+				return exitUsage
+			}
+			log := o.out.logger(e, e.red)
+			defer log.Sync()
+			stop, kill, release := withSignals(ctx, e.signals)
+			defer release()
+			sum, code := link(stop, kill, &o, e, log)
+			o.out.finish(e, log, sum, code)
+			return code
+		},
 	}
-	if err := o.validate(); err != nil {
-		errorf(e, "run", err)
-		return exitUsage
-	}
-	log := o.out.logger(e, e.red)
-	defer log.Sync()
-	stop, kill, release := withSignals(ctx, e.signals)
-	defer release()
-	sum, code := link(stop, kill, &o, e, log)
-	if sum != nil {
-		sum.Print(e.stderr)
-	}
-	return code
 }
 
 // link runs the job and returns its exit code, with the summary of the whole report (nil

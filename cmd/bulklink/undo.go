@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -36,18 +35,20 @@ type undoOptions struct {
 	threshold   job.Threshold
 }
 
-func (o *undoOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.reportPath, "report", "", "the run's report: its linked rows are unlinked")
-	fs.StringVar(&o.undoPath, "undo-report", "", "this undo's report, .csv or .jsonl: one record per row unlinked; running again with it resumes")
-	fs.BoolVar(&o.includeAll, "include-already-linked", false, "also unlink the rows the run found already linked (links older than the run)")
-	fs.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed when not run from a terminal)")
-	fs.BoolVar(&o.force, "force", false, "undo against another endpoint, region or --user-pool-id than the run's report records")
-	fs.BoolVar(&o.restart, "restart", false, "start the undo report over instead of resuming it")
-	fs.StringVar(&o.maxFailures, "max-failures", "", "stop (exit 3) once more than N rows failed, or N% of the rows")
-	fs.StringVar(&o.userPoolID, "user-pool-id", "", "the pool the run linked in, when the run's report does not record it (default: the report's)")
-	o.aws.register(fs)
-	o.engine.register(fs)
-	o.out.register(fs)
+func (o *undoOptions) register(g *flagGroups) {
+	in := g.group(groupInput)
+	in.StringVar(&o.reportPath, "report", "", "undo the run whose report is `PATH`: its linked rows are unlinked")
+	in.BoolVar(&o.includeAll, "include-already-linked", false, "also unlink the rows the run found already linked (links older than the run)")
+	in.StringVar(&o.userPoolID, "user-pool-id", "", "the pool `ID` the run linked in, when its report does not record it (default: the report's)")
+	rep := g.group(groupReport)
+	rep.StringVar(&o.undoPath, "undo-report", "", "write a record per row to `PATH`, .csv or .jsonl; the same undo report resumes")
+	rep.BoolVar(&o.restart, "restart", false, "start the undo report over instead of resuming it")
+	rep.StringVar(&o.maxFailures, "max-failures", "", "stop (exit 3, resumable) once more than `N` rows failed, or N% of them")
+	rep.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed when not run from a terminal)")
+	rep.BoolVar(&o.force, "force", false, "undo against another endpoint, region or --user-pool-id than the run's report records")
+	o.aws.register(g)
+	o.engine.register(g)
+	o.out.register(g)
 }
 
 func (o *undoOptions) validate() error {
@@ -64,6 +65,9 @@ func (o *undoOptions) validate() error {
 	}
 	if _, err := report.FormatOf(o.undoPath); err != nil {
 		return usageError{err}
+	}
+	if err := checkReportDir("--undo-report", o.undoPath); err != nil {
+		return err
 	}
 	var err error
 	if o.threshold, err = parseThreshold(o.maxFailures); err != nil {
@@ -83,26 +87,39 @@ func (o *undoOptions) statuses() []schema.Status {
 	return []schema.Status{schema.Linked}
 }
 
-func runUndo(ctx context.Context, args []string, e env) int {
+// runUndo is `bulklink undo`.
+func runUndo() *command {
 	var o undoOptions
-	fs := newFlagSet("undo", e)
-	o.register(fs)
-	if code := parseFlags(fs, args); code >= 0 {
-		return code
+	return &command{
+		name:     "undo",
+		synopsis: "--report PATH --undo-report PATH [flags]",
+		short:    "unlink what a run linked",
+		long: `Unlink, with AdminDisableProviderForUser, the rows a run's report has linked (and with
+--include-already-linked those it found linked), and write a record per row to the undo
+report: unlinked, not_linked or failed. It goes where the run went (the report records
+the endpoint, region and pool), asks before the first write on a terminal (--yes
+otherwise), and resumes like run.`,
+		examples: `bulklink undo --report links.report.csv --undo-report links.undo.csv
+bulklink undo --report links.report.csv --undo-report links.undo.csv --yes   # from a script`,
+		flags: o.register,
+		run: func(ctx context.Context, _ []string, e env) int {
+			if err := o.validate(); err != nil {
+				errorf(e, "undo", err)
+				return exitUsage
+			}
+			if err := o.out.openMetrics("undo"); err != nil {
+				errorf(e, "undo", err)
+				return exitUsage
+			}
+			log := o.out.logger(e, e.red)
+			defer log.Sync()
+			stop, kill, release := withSignals(ctx, e.signals)
+			defer release()
+			sum, code := undo(stop, kill, &o, e, log)
+			o.out.finish(e, log, sum, code)
+			return code
+		},
 	}
-	if err := o.validate(); err != nil {
-		errorf(e, "undo", err)
-		return exitUsage
-	}
-	log := o.out.logger(e, e.red)
-	defer log.Sync()
-	stop, kill, release := withSignals(ctx, e.signals)
-	defer release()
-	sum, code := undo(stop, kill, &o, e, log)
-	if sum != nil {
-		sum.Print(e.stderr)
-	}
-	return code
 }
 
 // undo takes the locks of both reports and runs the unlinks; it returns the summary of the

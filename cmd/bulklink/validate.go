@@ -26,41 +26,66 @@ type validateOptions struct {
 // maxShown is how many invalid rows validate prints when it writes no report.
 const maxShown = 10
 
-func runValidate(ctx context.Context, args []string, e env) int {
+// runValidate is `bulklink validate`.
+func runValidate() *command {
 	var o validateOptions
-	fs := newFlagSet("validate", e)
-	o.runOptions.register(fs)
-	fs.Lookup("report").Usage = "optional report, .csv or .jsonl: one record per input row, valid or invalid (never a run's report)"
-	fs.BoolVar(&o.offline, "offline", false, "skip the pool checks: check every row without reading Cognito")
-	fs.BoolVar(&o.online, "online", false, "require the pool checks: fail (exit 3) when Cognito cannot be read")
-	fs.BoolVar(&o.predict, "predict", false, "also read each destination user and the source's profile, and tell what run would do to each row")
-	if code := parseFlags(fs, args); code >= 0 {
-		return code
-	}
-	if err := o.check(); err != nil {
-		errorf(e, "validate", err)
-		return exitUsage
-	}
-	log := o.out.logger(e, e.red)
-	defer log.Sync()
-	stop, _, release := withSignals(ctx, e.signals)
-	defer release()
-	sum, shown, err := validate(stop, &o, e, log)
-	if err != nil {
-		errorf(e, "validate", err)
-	}
-	code := exitCode(stop, err, sum != nil && sum.Count(report.Invalid) > 0)
-	if sum != nil {
-		sum.ExitCode, sum.State = code, stateOf(code)
-		if o.reportPath != "" {
-			if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
-				errorf(e, "validate", werr)
+	return &command{
+		name:     "validate",
+		synopsis: "--input PATH|- [--report PATH] [flags]",
+		short:    "check every row, calling nothing that writes",
+		long: `Check every row as run would, and write nothing to Cognito: the fields, the pools'
+identity providers and attribute mappings (read when AWS settings resolve, unless
+--offline), conflicts across the input, and with --predict what run would do to each
+row. Without --report the first invalid rows are listed. validate takes every flag of
+run, so that swapping the verb is a dry run; those that only matter to writing are
+accepted and ignored.`,
+		examples: `# check a file offline, then against the pool
+bulklink validate --input links.csv --user-pool-id us-east-1_AbCdEf123 --offline
+bulklink validate --input links.csv --user-pool-id us-east-1_AbCdEf123 --report links.check.csv
+
+# what would run do? (reads each user, at --read-rate)
+bulklink validate --input links.csv --user-pool-id us-east-1_AbCdEf123 --predict`,
+		flags: func(g *flagGroups) {
+			o.runOptions.register(g)
+			g.lookup("report").Usage = "write a record per input row, valid or invalid, to `PATH`, .csv or .jsonl (never a run's report)"
+			fs := g.group(groupTrust)
+			fs.BoolVar(&o.offline, "offline", false, "skip the pool checks: check every row without reading Cognito")
+			fs.BoolVar(&o.online, "online", false, "require the pool checks: fail (exit 3) when Cognito cannot be read")
+			fs.BoolVar(&o.predict, "predict", false, "also read each destination user and the source's profile, and tell what run would do to each row")
+		},
+		run: func(ctx context.Context, _ []string, e env) int {
+			if err := o.check(); err != nil {
+				errorf(e, "validate", err)
+				return exitUsage
 			}
-		}
-		shown.print(e)
-		sum.Print(e.stderr)
+			if err := o.out.openMetrics("validate"); err != nil {
+				errorf(e, "validate", err)
+				return exitUsage
+			}
+			log := o.out.logger(e, e.red)
+			defer log.Sync()
+			stop, _, release := withSignals(ctx, e.signals)
+			defer release()
+			sum, shown, err := validate(stop, &o, e, log)
+			if err != nil {
+				errorf(e, "validate", err)
+			}
+			code := exitCode(stop, err, sum != nil && sum.Count(report.Invalid) > 0)
+			if sum != nil {
+				sum.ExitCode, sum.State = code, stateOf(code)
+				if o.reportPath != "" {
+					if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
+						errorf(e, "validate", werr)
+					}
+				}
+				if !o.out.json {
+					shown.print(e)
+				}
+			}
+			o.out.finish(e, log, sum, code, shown.fields(e)...)
+			return code
+		},
 	}
-	return code
 }
 
 // check checks the flags: run's, without its need for a report.
@@ -244,4 +269,16 @@ func (s *invalidRows) print(e env) {
 	if s.more > 0 {
 		fmt.Fprintf(e.stderr, "  and %d more (write them all with --report)\n", s.more)
 	}
+}
+
+// fields are the invalid rows kept, for the summary record of a JSON log.
+func (s *invalidRows) fields(e env) []zap.Field {
+	if s == nil || len(s.rows) == 0 {
+		return nil
+	}
+	rows := make([]map[string]any, 0, len(s.rows))
+	for _, r := range s.rows {
+		rows = append(rows, map[string]any{"line": r.Line, "error_code": string(r.Code), "error_message": e.red.String(r.Invalid)})
+	}
+	return []zap.Field{zap.Any("invalid_rows", rows), zap.Int64("invalid_rows_not_shown", s.more)}
 }

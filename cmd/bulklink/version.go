@@ -10,6 +10,11 @@ import (
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
+// versionCommand is `bulklink version`.
+func versionCommand() *command {
+	return &command{name: "version", short: "print the version", run: runVersion}
+}
+
 func runVersion(_ context.Context, _ []string, e env) int {
 	rev := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"go.uber.org/zap"
+
+	"github.com/bulklink/bulklink/emulator"
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
+)
+
+// readMetrics parses a textfile as node_exporter does, into values by name and label.
+func readMetrics(t *testing.T, path string) map[string]map[string]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("metrics file: %v", err)
+	}
+	defer f.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatalf("parse the metrics file: %v", err)
+	}
+	out := map[string]map[string]float64{}
+	for name, mf := range families {
+		out[name] = map[string]float64{}
+		for _, m := range mf.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() != "command" && l.GetName() != "name" {
+					key = l.GetValue()
+				} else if l.GetName() == "name" && l.GetValue() != "nightly" {
+					t.Errorf("%s: name label %q, want the file's name", name, l.GetValue())
+				}
+			}
+			v := m.GetGauge().GetValue()
+			if mf.GetType() == dto.MetricType_COUNTER {
+				v = m.GetCounter().GetValue()
+			}
+			out[name][key] = v
+		}
+	}
+	return out
+}
+
+// From cron: --metrics-file holds the rows by status and error code, the calls, the exit
+// code and the last success, and a failed run after keeps the last success.
+func TestMetricsFile(t *testing.T) {
+	t.Parallel()
+	s := linkScenario(5, 2)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	prom := filepath.Join(filepath.Dir(in), "nightly.prom")
+	res := bulklink(t, nil, "run", "--input", in, "--report", in+".report.csv", "--endpoint-url", srv.URL,
+		"--rate", "0", "--read-rate", "0", "--metrics-file", prom)
+	if res.code != exitRows {
+		t.Fatalf("exit %d, want %d", res.code, exitRows)
+	}
+	m := readMetrics(t, prom)
+	for _, tt := range []struct {
+		name, label string
+		want        float64
+	}{
+		{"bulklink_rows", "linked", 5},
+		{"bulklink_rows", "failed", 2},
+		{"bulklink_row_errors", "LimitExceededException", 2},
+		{"bulklink_calls_total", "", 7},
+		{"bulklink_throttles_total", "", 0},
+		{"bulklink_input_rows", "", 7},
+		{"bulklink_running", "", 0},
+		{"bulklink_exit_code", "", exitRows},
+	} {
+		if got, ok := m[tt.name][tt.label]; !ok || got != tt.want {
+			t.Errorf("%s{%s} = %v (present %v), want %v", tt.name, tt.label, got, ok, tt.want)
+		}
+	}
+	success := m["bulklink_last_success_timestamp_seconds"][""]
+	if age := time.Since(time.Unix(int64(success), 0)); success == 0 || age < 0 || age > time.Hour {
+		t.Errorf("last success %v, want the run's end", success)
+	}
+	for _, name := range []string{"bulklink_rows_per_second", "bulklink_start_timestamp_seconds", "bulklink_last_update_timestamp_seconds", "bulklink_retries_total"} {
+		if _, ok := m[name][""]; !ok {
+			t.Errorf("no %s", name)
+		}
+	}
+
+	// The next night, Cognito cannot be reached: exit 3, and the last success stays.
+	res = bulklink(t, nil, "run", "--input", in, "--report", in+".next.csv", "--endpoint-url", "http://127.0.0.1:1",
+		"--max-attempts", "1", "--metrics-file", prom)
+	if res.code != exitFatal {
+		t.Fatalf("exit %d, want %d", res.code, exitFatal)
+	}
+	m = readMetrics(t, prom)
+	if m["bulklink_exit_code"][""] != exitFatal || m["bulklink_last_success_timestamp_seconds"][""] != success {
+		t.Errorf("after a failed run: exit code %v, last success %v; want %d and %v", m["bulklink_exit_code"][""],
+			m["bulklink_last_success_timestamp_seconds"][""], exitFatal, success)
+	}
+
+	if res := bulklink(t, nil, "run", "--input", in, "--report", in+".r3.csv", "--metrics-file", filepath.Join(filepath.Dir(in), "m.txt")); res.code != exitUsage {
+		t.Errorf("a metrics file node_exporter would not read: exit %d, want %d", res.code, exitUsage)
+	}
+}
+
+// While a command runs, the file says so from the start, and is rewritten every interval.
+func TestMetricsWhileRunning(t *testing.T) {
+	t.Parallel()
+	o := &outputOptions{metricsPath: filepath.Join(t.TempDir(), "nightly.prom")}
+	if err := o.openMetrics("run"); err != nil {
+		t.Fatal(err)
+	}
+	var st job.Stats
+	st.Rows.Store(3)
+	sum := report.NewSummary("run", time.Now())
+	sum.Add(&report.Record{Status: report.Linked})
+	p := &progress{start: time.Now().Add(-time.Second), total: 10, pace: func() float64 { return 7 }}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the first write is made before the first interval passes
+	o.metrics.run(ctx, time.Hour, sum, &st, p, zap.NewNop())
+	m := readMetrics(t, o.metricsPath)
+	if m["bulklink_running"][""] != 1 || m["bulklink_rows"]["linked"] != 1 || m["bulklink_pace_calls_per_second"][""] != 7 {
+		t.Errorf("metrics of a running command: %v", m)
+	}
+	if _, ok := m["bulklink_exit_code"]; ok {
+		t.Errorf("an exit code while running")
+	}
+}

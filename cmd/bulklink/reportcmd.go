@@ -1,0 +1,462 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
+)
+
+// reportOptions are the flags of `bulklink report`.
+type reportOptions struct {
+	statuses string
+	codes    string
+	output   string
+	limit    int
+}
+
+// reportCommand is `bulklink report`: a report at a glance, so that nobody needs grep or
+// a spreadsheet to see what a run did and which rows to look at.
+func reportCommand() *command {
+	var o reportOptions
+	return &command{
+		name:     "report",
+		synopsis: "PATH [--status STATUS,...] [--error-code CODE,...] [flags]",
+		short:    "show a report's summary, and the rows of a status or error code",
+		long: `Show what a run, validate or undo wrote to a report: its state and exit code, its rows by
+status and by error code, its calls and throttles. With --status or --error-code, show
+those rows instead: a table on a terminal, or CSV or JSONL when the output is a file or a
+pipe, in the report's own columns, so that what it prints is itself an input for run
+(--only) or a spreadsheet. It only reads: a report being written can be looked at.`,
+		examples: `bulklink report links.report.csv
+bulklink report links.report.csv --status failed
+bulklink report links.report.csv --error-code LimitExceededException --output jsonl | jq .
+bulklink report links.report.csv --status failed,invalid > to-fix.csv`,
+		args:    "PATH",
+		argsDoc: "the report",
+		flags: func(g *flagGroups) {
+			fs := g.group("Rows")
+			fs.StringVar(&o.statuses, "status", "", "show the rows of these statuses, `STATUS,...`, e.g. failed or failed,invalid")
+			fs.StringVar(&o.codes, "error-code", "", "show the rows of these error codes, `CODE,...`, e.g. LimitExceededException")
+			fs.StringVar(&o.output, "output", "auto", "print rows as `auto|table|csv|jsonl`: auto is a table on a terminal, else the report's own format")
+			fs.IntVar(&o.limit, "limit", 0, "show at most `N` rows (0: all)")
+		},
+		groups: newFlagGroups("Rows"),
+		run: func(_ context.Context, args []string, e env) int {
+			if err := o.show(args[0], e); err != nil {
+				errorf(e, "report", err)
+				return exitUsage
+			}
+			return exitOK
+		},
+	}
+}
+
+// filter is the rows asked for.
+type filter struct {
+	statuses []report.Status
+	codes    []string
+}
+
+func (f filter) any() bool { return len(f.statuses) > 0 || len(f.codes) > 0 }
+
+func (f filter) matches(e *report.Entry) bool {
+	return (len(f.statuses) == 0 || slices.Contains(f.statuses, e.Status())) &&
+		(len(f.codes) == 0 || slices.Contains(f.codes, e.Get(schema.ColErrorCode)))
+}
+
+func (o *reportOptions) filter() (filter, error) {
+	var f filter
+	var known []string
+	for _, i := range schema.Statuses {
+		known = append(known, string(i.Status))
+	}
+	for _, s := range splitList(o.statuses) {
+		if !report.Status(s).Known() {
+			msg := fmt.Sprintf("--status: unknown status %q", s)
+			if n := nearest(s, known, 0); n != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", n)
+			}
+			return f, usagef("%s; the statuses: %s", msg, strings.Join(known, ", "))
+		}
+		f.statuses = append(f.statuses, report.Status(s))
+	}
+	f.codes = splitList(o.codes)
+	switch {
+	case o.limit < 0:
+		return f, usagef("--limit must not be negative")
+	case !slices.Contains([]string{"auto", "table", "csv", "jsonl"}, o.output):
+		return f, usagef("--output must be auto, table, csv or jsonl")
+	}
+	return f, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// show prints the report's summary, or the rows the filter asks for.
+func (o *reportOptions) show(path string, e env) error {
+	f, err := o.filter()
+	if err != nil {
+		return err
+	}
+	if _, err := report.FormatOf(path); err != nil {
+		return usageError{err}
+	}
+	if fi, err := os.Stat(path); err != nil {
+		return usageError{err}
+	} else if fi.IsDir() {
+		return usagef("%s is a directory: want a report, .csv or .jsonl", path)
+	}
+	counts := &reportCounts{byStatus: map[report.Status]int64{}, byCode: map[string]int64{}}
+	var rows *rowPrinter
+	if f.any() {
+		rows = o.printer(path, e)
+	}
+	torn, err := report.ReadEntries(path, func(en *report.Entry) error {
+		counts.add(en)
+		if rows != nil && f.matches(en) {
+			return rows.add(en)
+		}
+		return nil
+	})
+	if rows != nil {
+		if ferr := rows.flush(); err == nil {
+			err = ferr
+		}
+	}
+	if err != nil {
+		return usagef("%s: %w", path, err)
+	}
+	if rows == nil {
+		o.summary(e.stdout, path, counts, torn, e)
+		return nil
+	}
+	what := strings.Join(append(statusNames(f.statuses), f.codes...), ", ")
+	shown := ""
+	if rows.printed < rows.matched {
+		shown = fmt.Sprintf(" (the first %d shown)", rows.printed)
+	}
+	fmt.Fprintf(e.stderr, "%d of %s (%s)%s\n", rows.matched, report.Plural(counts.rows, "row"), e.red.String(what), shown)
+	if torn {
+		fmt.Fprintln(e.stderr, "the report's last record is being written, or was cut off: it is left out")
+	}
+	return nil
+}
+
+// reportCounts are a report's records, counted.
+type reportCounts struct {
+	rows     int64
+	byStatus map[report.Status]int64
+	byCode   map[string]int64
+}
+
+func (c *reportCounts) add(e *report.Entry) {
+	c.rows++
+	c.byStatus[e.Status()]++
+	if code := e.Get(schema.ColErrorCode); code != "" {
+		c.byCode[code]++
+	}
+}
+
+// summary prints what the report holds, and what its command's summary says of the run.
+func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn bool, e env) {
+	var b strings.Builder
+	meta, _ := report.ReadMeta(path)
+	sum := readSummary(path)
+	cmd := "a bulklink report"
+	if meta != nil {
+		cmd = "the report of bulklink " + string(cmdOf(meta))
+		if meta.Input != "" {
+			cmd += " of " + meta.Input
+		}
+	}
+	fmt.Fprintf(&b, "%s: %s\n", path, cmd)
+	if sum != nil {
+		fmt.Fprintf(&b, "  %s\n", runState(path, sum))
+	}
+	fmt.Fprintf(&b, "  %s\n", report.Plural(c.rows, "row"))
+	width := 15
+	for _, st := range report.StatusOrder(c.byStatus) {
+		fmt.Fprintf(&b, "    %-*s %s\n", width, st, commas(c.byStatus[st]))
+	}
+	if len(c.byCode) > 0 {
+		fmt.Fprintf(&b, "  errors:\n")
+		codes := make([]string, 0, len(c.byCode))
+		for code := range c.byCode {
+			codes = append(codes, code)
+		}
+		slices.Sort(codes)
+		for _, code := range codes {
+			fmt.Fprintf(&b, "    %-32s %s\n", code, commas(c.byCode[code]))
+		}
+	}
+	if sum != nil && sum.Calls > 0 {
+		fmt.Fprintf(&b, "  last run: calls %s, retries %s, throttled %s, verified %s\n",
+			commas(sum.Calls), commas(sum.Retries), commas(sum.Throttles), commas(sum.Checks))
+	}
+	if torn {
+		fmt.Fprintf(&b, "  the last record is being written, or was cut off: it is not counted\n")
+	}
+	var bad []string
+	for _, st := range report.StatusOrder(c.byStatus) {
+		if !st.OK() {
+			bad = append(bad, string(st))
+		}
+	}
+	if len(bad) > 0 {
+		fmt.Fprintf(&b, "  see those rows: bulklink report %s --status %s\n", path, strings.Join(bad, ","))
+	}
+	fmt.Fprint(w, e.red.String(b.String()))
+}
+
+func cmdOf(m *report.Meta) schema.Command {
+	if m.Command == "" {
+		return schema.Run
+	}
+	return m.Command
+}
+
+// readSummary reads the summary beside the report, nil when there is none.
+func readSummary(path string) *report.Summary {
+	b, err := os.ReadFile(report.SummaryPath(path))
+	if err != nil {
+		return nil
+	}
+	var s report.Summary
+	if json.Unmarshal(b, &s) != nil {
+		return nil
+	}
+	return &s
+}
+
+// runState says how the report's last command ended, or that it is running; a summary that
+// says running while no process holds the report's lock is a run that was killed.
+func runState(path string, s *report.Summary) string {
+	when := s.StartedAt.Local().Format("2006-01-02 15:04:05")
+	switch s.State {
+	case report.StateRunning:
+		if pid := lockHolder(path); pid > 0 {
+			return fmt.Sprintf("running since %s (pid %d)", when, pid)
+		}
+		return fmt.Sprintf("started %s and never ended (killed, or the machine stopped): run the same command to resume", when)
+	case "":
+		return fmt.Sprintf("ran %s, exit %d", when, s.ExitCode)
+	}
+	line := fmt.Sprintf("%s, exit %d: started %s, took %s", s.State, s.ExitCode, when, report.HumanDuration(s.Seconds))
+	if s.Aborted != "" {
+		line += "; " + s.Aborted
+	}
+	return line
+}
+
+// lockHolder returns the pid in the report's lock file when that process is alive, else 0.
+// It only reads the file: taking the lock, even for a moment, could turn a run away.
+func lockHolder(path string) int {
+	b, err := os.ReadFile(report.LockPath(path))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0
+	}
+	return pid
+}
+
+// rowPrinter prints the rows asked for: a table for a person, CSV or JSONL for a program.
+type rowPrinter struct {
+	out     *bufio.Writer
+	e       env
+	format  string // table, csv or jsonl
+	limit   int
+	matched int64 // rows that match
+	printed int64 // of those, the rows printed: --limit of them
+
+	csv     *csv.Writer
+	header  bool
+	pending []*report.Entry // table rows kept to measure the columns
+	widths  []int
+	termW   int
+}
+
+func (o *reportOptions) printer(path string, e env) *rowPrinter {
+	p := &rowPrinter{out: bufio.NewWriter(e.stdout), e: e, limit: o.limit, format: o.output}
+	if p.format == "auto" {
+		switch f, _ := report.FormatOf(path); {
+		case isTerminal(e.stdout):
+			p.format = "table"
+		case f == report.JSONL:
+			p.format = "jsonl"
+		default:
+			p.format = "csv"
+		}
+	}
+	p.csv = csv.NewWriter(p.out)
+	p.termW = terminalWidth(e.stdout)
+	if p.termW == 0 {
+		p.termW = 120
+	}
+	return p
+}
+
+func (p *rowPrinter) add(en *report.Entry) error {
+	p.matched++
+	if p.limit > 0 && p.printed >= int64(p.limit) {
+		return nil
+	}
+	p.printed++
+	switch p.format {
+	case "jsonl":
+		p.out.Write(p.redactJSON(en))
+		p.out.WriteByte('\n')
+	case "csv":
+		if !p.header {
+			p.header = true
+			p.csv.Write(report.CSVHeader(en))
+		}
+		p.csv.Write(p.redactCSV(en))
+	default:
+		if p.widths == nil {
+			p.pending = append(p.pending, copyEntry(en))
+			if len(p.pending) < 200 {
+				return nil
+			}
+			p.measure()
+		}
+		p.tableRow(en)
+	}
+	return nil
+}
+
+func (p *rowPrinter) flush() error {
+	if p.format == "table" {
+		if p.widths == nil {
+			p.measure()
+		}
+	}
+	p.csv.Flush()
+	if err := p.csv.Error(); err != nil {
+		return err
+	}
+	return p.out.Flush()
+}
+
+// The table's columns; the last, the message, takes what is left of the width.
+var tableColumns = []struct {
+	name string
+	max  int
+}{
+	{schema.ColLine, 9}, {schema.ColStatus, 14}, {schema.ColErrorCode, 30}, {schema.ColDestinationUser, 24},
+	{schema.ColSourceProvider, 16}, {schema.ColSourceValue, 28}, {schema.ColErrorMessage, 0},
+}
+
+// measure sizes the table's columns to the rows kept, prints its header and those rows.
+func (p *rowPrinter) measure() {
+	p.widths = make([]int, len(tableColumns))
+	for i, c := range tableColumns {
+		p.widths[i] = len(c.name)
+		for _, en := range p.pending {
+			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(en.Get(c.name)))
+		}
+		if c.max > 0 {
+			p.widths[i] = min(p.widths[i], c.max)
+		}
+	}
+	used := 0
+	for _, w := range p.widths[:len(p.widths)-1] {
+		used += w + 2
+	}
+	p.widths[len(p.widths)-1] = max(20, p.termW-used-1)
+	var head []string
+	for _, c := range tableColumns {
+		head = append(head, strings.ToUpper(c.name))
+	}
+	p.writeCells(head)
+	for _, en := range p.pending {
+		p.tableRow(en)
+	}
+	p.pending = nil
+}
+
+func (p *rowPrinter) tableRow(en *report.Entry) {
+	cells := make([]string, len(tableColumns))
+	for i, c := range tableColumns {
+		cells[i] = en.Get(c.name)
+	}
+	p.writeCells(cells)
+}
+
+func (p *rowPrinter) writeCells(cells []string) {
+	var b strings.Builder
+	for i, cell := range cells {
+		cell = strings.Join(strings.Fields(p.e.red.String(cell)), " ")
+		w := p.widths[i]
+		if n := utf8.RuneCountInString(cell); n > w {
+			cell = string([]rune(cell)[:max(w-1, 0)]) + "…"
+		}
+		if i == len(cells)-1 {
+			b.WriteString(cell)
+			break
+		}
+		b.WriteString(cell)
+		b.WriteString(strings.Repeat(" ", w-utf8.RuneCountInString(cell)+2))
+	}
+	p.out.WriteString(strings.TrimRight(b.String(), " "))
+	p.out.WriteByte('\n')
+}
+
+// redactCSV and redactJSON scrub the error messages of what is printed for a program. The
+// other cells are the input's own values, printed as the report holds them, so that the
+// output reads back as an input.
+func (p *rowPrinter) redactCSV(en *report.Entry) []string {
+	row := slices.Clone(en.CSVRow())
+	for i, c := range report.CSVHeader(en) {
+		if c == schema.ColErrorMessage && i < len(row) {
+			row[i] = p.e.red.String(row[i])
+		}
+	}
+	return row
+}
+
+func (p *rowPrinter) redactJSON(en *report.Entry) []byte {
+	msg := en.Get(schema.ColErrorMessage)
+	if red := p.e.red.String(msg); red != msg {
+		c := copyEntry(en)
+		for i, col := range c.Columns {
+			if col == schema.ColErrorMessage {
+				c.Values[i] = red
+			}
+		}
+		c.Raw = nil
+		return c.AppendJSON(nil)
+	}
+	return en.AppendJSON(nil)
+}
+
+func copyEntry(en *report.Entry) *report.Entry {
+	return &report.Entry{Columns: slices.Clone(en.Columns), Values: slices.Clone(en.Values), JSON: slices.Clone(en.JSON),
+		Raw: slices.Clone(en.Raw)}
+}

@@ -1,0 +1,230 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/bulklink/bulklink/schema"
+)
+
+// Entry is one record of a report read back for a person (`bulklink report`): its cells by
+// column, in the report's order. A CSV report's entries share its header; a JSONL record has
+// its own keys, the report's first, then the carried ones.
+type Entry struct {
+	Columns []string
+	Values  []string
+	// JSON marks the values that are JSON text, not strings: a JSONL record's numbers and
+	// carried values that were not strings.
+	JSON []bool
+	// Raw is a JSONL record as it is in the report.
+	Raw []byte
+}
+
+// Get returns the value of column name, "" when the entry has none.
+func (e *Entry) Get(name string) string {
+	for i, c := range e.Columns {
+		if c == name {
+			return e.Values[i]
+		}
+	}
+	return ""
+}
+
+// Status is the entry's status.
+func (e *Entry) Status() Status { return Status(e.Get(schema.ColStatus)) }
+
+// ReadEntries calls fn with each record of the report at path, in the order of the file. A
+// half-written last record (a run writing it now, or killed while it did) is left out: torn
+// is set. The entry is only valid during the call.
+func ReadEntries(path string, fn func(*Entry) error) (torn bool, err error) {
+	format, err := FormatOf(path)
+	if err != nil {
+		return false, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if format == JSONL {
+		return readJSONLEntries(f, fn)
+	}
+	return readCSVEntries(f, fn)
+}
+
+func readCSVEntries(r io.Reader, fn func(*Entry) error) (bool, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the report's header: %w", err)
+	}
+	header = append([]string(nil), header...)
+	if len(header) < 2 || header[0] != schema.ColLine || header[1] != schema.ColStatus {
+		return false, errors.New("not a bulklink report: its header does not start with line,status")
+	}
+	e := &Entry{Columns: header, JSON: make([]bool, len(header))}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) {
+			return true, nil // a quoted field still open at the end: the last record is torn
+		}
+		if err != nil {
+			return false, fmt.Errorf("read the report: %w", err)
+		}
+		if len(rec) != len(header) {
+			line, _ := cr.FieldPos(0)
+			if _, err := cr.Read(); errors.Is(err, io.EOF) {
+				return true, nil // the last record, cut short: more may be written to it
+			}
+			return false, fmt.Errorf("read the report: line %d has %d fields, the header %d", line, len(rec), len(header))
+		}
+		e.Values = rec
+		if err := fn(e); err != nil {
+			return false, err
+		}
+	}
+}
+
+func readJSONLEntries(r io.Reader, fn func(*Entry) error) (bool, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] != '\n' {
+			return true, nil // no line end: the last record is being written, or was cut off
+		}
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		e, err := jsonEntry(line)
+		if err != nil {
+			return false, fmt.Errorf("read the report: line %d: %w", n, err)
+		}
+		if err := fn(e); err != nil {
+			return false, err
+		}
+	}
+}
+
+// jsonEntry reads one JSONL record, keeping its keys' order.
+func jsonEntry(line []byte) (*Entry, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	e := &Entry{Raw: line}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		var s string
+		isString := json.Unmarshal(v, &s) == nil
+		if !isString {
+			s = string(v)
+		}
+		e.Columns = append(e.Columns, key)
+		e.Values = append(e.Values, s)
+		e.JSON = append(e.JSON, !isString)
+	}
+	return e, nil
+}
+
+// numeric are the report's columns that a JSONL report holds as numbers.
+var numeric = map[string]bool{schema.ColLine: true, schema.ColAttempts: true, schema.ColDurationMS: true}
+
+// AppendJSON appends the entry to dst as one JSONL record: a JSONL report's as it is, a CSV
+// report's with its columns as keys (line, attempts and duration_ms as numbers, as a JSONL
+// report has them).
+func (e *Entry) AppendJSON(dst []byte) []byte {
+	if e.Raw != nil {
+		return append(dst, bytes.TrimRight(e.Raw, "\r\n")...)
+	}
+	dst = append(dst, '{')
+	for i, c := range e.Columns {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, c)
+		dst = append(dst, ':')
+		if _, err := strconv.ParseInt(e.Values[i], 10, 64); err == nil && numeric[c] || i < len(e.JSON) && e.JSON[i] {
+			dst = append(dst, e.Values[i]...)
+		} else {
+			b, _ := json.Marshal(e.Values[i])
+			dst = append(dst, b...)
+		}
+	}
+	return append(dst, '}')
+}
+
+// CSVRow returns the entry's cells under the report's own columns and, for a JSONL record,
+// its carried keys as one JSON object in the extra column, as a CSV report of a JSONL input
+// has them.
+func (e *Entry) CSVRow() []string {
+	if e.Raw == nil {
+		return e.Values
+	}
+	row := make([]string, 0, len(schema.Columns)+1)
+	for _, c := range schema.Columns {
+		row = append(row, e.Get(c.Name))
+	}
+	extra := []byte{'{'}
+	for i, c := range e.Columns {
+		if schema.Reserved(c) && c != schema.ExtraColumn {
+			continue
+		}
+		if len(extra) > 1 {
+			extra = append(extra, ',')
+		}
+		k, _ := json.Marshal(c)
+		extra = append(extra, k...)
+		extra = append(extra, ':')
+		if e.JSON[i] {
+			extra = append(extra, e.Values[i]...)
+		} else {
+			v, _ := json.Marshal(e.Values[i])
+			extra = append(extra, v...)
+		}
+	}
+	extra = append(extra, '}')
+	if len(extra) == 2 {
+		return append(row, "")
+	}
+	return append(row, string(extra))
+}
+
+// CSVHeader is the header of CSVRow's rows: a CSV report's own, or for a JSONL report, its
+// columns and extra.
+func CSVHeader(e *Entry) []string {
+	if e.Raw == nil {
+		return e.Columns
+	}
+	return append(schema.ColumnNames(), schema.ExtraColumn)
+}
