@@ -200,7 +200,11 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "  resumed a report that held %s: %s in all\n", Plural(s.Resumed, "row"), Plural(s.Rows, "row"))
 	}
 	if s.Skipped > 0 {
-		fmt.Fprintf(w, "  %s left out by --only\n", Plural(s.Skipped, "row"))
+		if s.Command == string(schema.Undo) {
+			fmt.Fprintf(w, "  %s of the run's report left alone: not linked by the run\n", Plural(s.Skipped, "row"))
+		} else {
+			fmt.Fprintf(w, "  %s left out by --only\n", Plural(s.Skipped, "row"))
+		}
 	}
 	if s.PoolChecks != "" {
 		fmt.Fprintf(w, "  pool checks: %s\n", s.PoolChecks)

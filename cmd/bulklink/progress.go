@@ -101,7 +101,6 @@ type progress struct {
 
 	mu      sync.Mutex
 	samples []sample // the last window's worth, oldest first
-	last    snapshot // the latest figures, for metrics
 }
 
 // snapshot is what every display shows.
@@ -152,15 +151,7 @@ func (p *progress) snap(now time.Time) snapshot {
 			}
 		}
 	}
-	p.last = s
 	return s
-}
-
-// latest returns the figures last measured.
-func (p *progress) latest() snapshot {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.last
 }
 
 // log writes one progress record: done, total, percent, rate, pace, ETA.
