@@ -36,10 +36,12 @@ func TestUndoAsksOnATerminal(t *testing.T) {
 			t.Fatalf("start in a pseudo-terminal: %v", err)
 		}
 		defer tty.Close()
-		var screen strings.Builder
+		var screen strings.Builder // written by the reader below until done closes
 		r := bufio.NewReader(io.TeeReader(tty, &screen))
 		asked := make(chan bool, 1)
+		done := make(chan struct{})
 		go func() {
+			defer close(done)
 			for {
 				line, err := r.ReadString(']')
 				if strings.Contains(line, "[y/N]") {
@@ -57,10 +59,14 @@ func TestUndoAsksOnATerminal(t *testing.T) {
 		case ok := <-asked:
 			if !ok {
 				cmd.Wait()
+				<-done
 				t.Fatalf("undo did not ask:\n%s", screen.String())
 			}
 		case <-time.After(30 * time.Second):
 			cmd.Process.Kill()
+			cmd.Wait()
+			tty.Close()
+			<-done
 			t.Fatalf("no question after 30s:\n%s", screen.String())
 		}
 		if srv.Calls("AdminDisableProviderForUser") != 0 {
@@ -68,6 +74,7 @@ func TestUndoAsksOnATerminal(t *testing.T) {
 		}
 		tty.Write([]byte(answer + "\r"))
 		err = cmd.Wait()
+		<-done // the program's end ends the terminal's output
 		var ee *exec.ExitError
 		code := 0
 		if errors.As(err, &ee) {
