@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/quota"
 )
 
 // inputOptions select and read the input file.
@@ -68,6 +69,8 @@ func (o *awsOptions) register(fs *flag.FlagSet) {
 // engineOptions tune the pool of workers.
 type engineOptions struct {
 	rate        float64
+	auto        bool    // --rate auto
+	margin      float64 // --rate-margin
 	readRate    float64
 	concurrency int
 	maxAttempts int
@@ -77,7 +80,9 @@ type engineOptions struct {
 }
 
 func (o *engineOptions) register(fs *flag.FlagSet) {
-	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "write calls per second, a ceiling under which the pace adapts to throttling (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
+	o.rate, o.margin = job.DefaultRate, quota.DefaultMargin
+	fs.Var(rateValue{&o.rate, &o.auto}, "rate", "write calls per second, `N` or auto: a ceiling under which the pace adapts to throttling (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail); auto: the quota's headroom, read every minute")
+	fs.Var(marginValue{&o.margin}, "rate-margin", "with --rate auto, the `share` of the headroom left unused: 10% or 0.1")
 	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "AdminGetUser calls per second, used to settle ambiguous answers (0: unlimited)")
 	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "requests in flight")
 	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "attempts per row")
