@@ -246,16 +246,22 @@ func (a *Auto) read(ctx context.Context, r *region) (headroom, error) {
 	h := headroom{quota: q}
 	off := a.cfg.Offset()
 	end := a.cfg.Now().Add(off).Truncate(time.Minute)
-	minute, calls, err := a.usage(ctx, r, end.Add(-usageWindow), end)
-	if err != nil {
+	from := end.Add(-usageWindow)
+	minute, calls, err := a.usage(ctx, r, from, end)
+	switch {
+	case err != nil:
 		return headroom{}, err
-	}
-	if !minute.IsZero() {
+	case minute.IsZero() && r.ownCalls(from.Add(-off), end.Add(-off)) >= 1:
+		return headroom{}, errUnpublished // not "no calls": the run made some
+	case !minute.IsZero():
 		h.minute, h.account = minute, calls
 		h.own = r.ownCalls(minute.Add(-off), minute.Add(time.Minute-off))
 	}
 	return h, nil
 }
+
+// errUnpublished is a usage read that found no minute with calls, where the run made some.
+var errUnpublished = errors.New("CloudWatch has no UserUpdate usage for the last 5 minutes yet, though this run made calls in them")
 
 // set sets r's ceiling from what a read found, and logs it.
 func (a *Auto) set(r *region, h headroom) {

@@ -389,6 +389,25 @@ func TestReadFails(t *testing.T) {
 		t.Errorf("%d warnings that the read failed, want 1", n)
 	}
 
+	// Own calls the usage does not show (they never reached the emulator): it is not
+	// published yet, and the ceiling stays.
+	srv2 := startAt(t, emulator.Options{WriteQuota: 25}, clk)
+	late := newJob()
+	a = quota.New(late, map[string]quota.Clients{"us-east-1": clientsOf(srv2, emulator.TestAccessKeyID)},
+		quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+	a.Read(t.Context())
+	for range 30 {
+		late.sent("us-east-1")
+	}
+	clk.advance(time.Minute)
+	a.Read(t.Context())
+	if got := late.set("us-east-1"); len(got) != 1 || !near(got[0], 22.5) {
+		t.Errorf("usage not published: ceilings %v, want 22.5 kept", got)
+	}
+	if n := logs.FilterMessageSnippet("could not read").FilterFieldKey("error").Len(); n != 2 {
+		t.Errorf("%d warnings that the read failed, want 2", n)
+	}
+
 	never := newJob()
 	a = quota.New(never, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
 		quota.Config{Fallback: 7, Now: clk.now})
