@@ -1,9 +1,11 @@
 """Link every row of a bulklink CSV input the way a boto3 user writes it: one client, a
 thread pool, one admin_link_provider_for_user per row, botocore's default config (retries
-included). A row that raises counts as failed.
+included), or with --retry-mode one of botocore's retry modes (legacy, standard, adaptive:
+standard's retries with a client-side rate limiter that slows down when throttled). A row
+that raises counts as failed.
 
     python3 bench/boto3_link.py --input links.csv --endpoint-url http://127.0.0.1:9229 \
-        --threads 8 --result result.json
+        --threads 8 [--retry-mode adaptive] --result result.json
 
 Credentials and region come from the environment, as boto3 finds them.
 """
@@ -15,6 +17,7 @@ import json
 import time
 
 import boto3
+from botocore.config import Config
 
 
 def main():
@@ -22,10 +25,13 @@ def main():
     p.add_argument("--input", required=True)
     p.add_argument("--endpoint-url", required=True)
     p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--retry-mode", choices=["legacy", "standard", "adaptive"],
+                   help="botocore's retry mode (default: botocore's own default)")
     p.add_argument("--result", required=True, help="JSON file for the counts")
     args = p.parse_args()
 
-    client = boto3.client("cognito-idp", endpoint_url=args.endpoint_url)
+    config = Config(retries={"mode": args.retry_mode}) if args.retry_mode else None
+    client = boto3.client("cognito-idp", endpoint_url=args.endpoint_url, config=config)
 
     def link(row):
         client.admin_link_provider_for_user(

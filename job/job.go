@@ -174,6 +174,11 @@ func (j *Job) Rate() float64 { return j.paces.rate() }
 // Safe to call while the job runs.
 func (j *Job) SetCeiling(region string, perSecond float64) { j.paces.setCeiling(region, perSecond) }
 
+// Calls is the number of write calls sent so far to the pools of a region, throttled ones
+// included: the account's usage less these is the application's (--rate auto). Safe to
+// call while the job runs.
+func (j *Job) Calls(region string) int64 { return j.paces.calls(region) }
+
 // FatalError stops a run: a condition no row can succeed under, such as a missing pool or
 // credentials that are refused. The report stays consistent and the run can be resumed.
 type FatalError struct {

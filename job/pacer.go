@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -126,10 +127,11 @@ const (
 // it, never above the ceiling (--rate). The design is described above. All its decisions
 // use the injected clock, so that it can be tested without sleeping.
 type pacer struct {
-	lim  *rate.Limiter
-	log  *zap.Logger
-	now  func() time.Time
-	turn chan struct{} // held by the one waiter whose send is booked
+	lim   *rate.Limiter
+	log   *zap.Logger
+	now   func() time.Time
+	turn  chan struct{} // held by the one waiter whose send is booked
+	calls atomic.Int64  // write calls sent at this pace, throttled ones included
 
 	mu      sync.Mutex
 	ceiling float64 // +Inf: unlimited, no pacing

@@ -229,5 +229,9 @@ func TestPoolPacesEachRegion(t *testing.T) {
 		if got := j.Rate(); got != 20 {
 			t.Errorf("Rate %v, want 20: 10 in each region", got)
 		}
+		// Each region counts its own calls, for --rate auto to subtract from its usage.
+		if us, eu, none := j.Calls("us-east-1"), j.Calls("eu-west-1"), j.Calls("ap-south-1"); us != 20 || eu != 20 || none != 0 {
+			t.Errorf("Calls: us-east-1 %d, eu-west-1 %d, ap-south-1 %d; want 20, 20 and 0", us, eu, none)
+		}
 	})
 }

@@ -54,3 +54,14 @@ func (r *regions) rate() float64 {
 
 // setCeiling sets the ceiling of a region's pace (--rate auto); ≤ 0 removes it.
 func (r *regions) setCeiling(region string, c float64) { r.region(region).SetCeiling(c) }
+
+// calls is the number of write calls sent to a region's pools so far.
+func (r *regions) calls(region string) int64 {
+	r.mu.Lock()
+	p := r.by[region]
+	r.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	return p.calls.Load()
+}

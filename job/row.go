@@ -41,6 +41,7 @@ func (j *Job) attempt(intake, hard context.Context, t *Target) (outcome, error) 
 	}
 	sent := j.cfg.Now()
 	j.Stats.Calls.Add(1)
+	pace.calls.Add(1)
 	ctx, cancel := context.WithTimeout(hard, j.cfg.Timeout)
 	err := j.op.Call(ctx, j.api, t)
 	cancel()

@@ -2,7 +2,7 @@
 # make bench: the Go benchmarks of the readers and the engine, then the end-to-end harness
 # (bench/harness) against the emulator on loopback; the numbers go into BENCHMARKS.md.
 #
-#   scripts/bench.sh            everything (about 20 minutes on 2 cores), rewrites BENCHMARKS.md
+#   scripts/bench.sh            everything (about 30 minutes on 2 cores), rewrites BENCHMARKS.md
 #   scripts/bench.sh --quick    a smoke check in a few minutes; BENCHMARKS.md is left alone
 #
 # Raw output goes to out/bench/: go.txt, harness.md and the tools' logs.
@@ -21,10 +21,11 @@ rm -rf "$out/logs"
 echo "== make build"
 make --no-print-directory build
 
-# The side-by-side runs Debian's boto3 under /usr/bin/python3, and bulklink's peak RSS comes
-# from GNU time. Install them when missing and we may; the harness skips what is still missing.
+# The boto3 contenders run under the python3 on PATH that has boto3, else Debian's
+# /usr/bin/python3 (python3-boto3); bulklink's peak RSS comes from GNU time. Install them
+# when missing and we may; the harness skips what is still missing.
 missing=()
-/usr/bin/python3 -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
+python3 -c 'import boto3' 2>/dev/null || /usr/bin/python3 -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
 [ -x /usr/bin/time ] || missing+=(time)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -39,7 +40,7 @@ fi
 echo "== go benchmarks (input readers, engine in-process and through the SDK against the emulator)"
 go test -run '^$' -bench . -benchmem -count 1 ./input ./job ./plan ./report | tee "$out/go.txt"
 
-echo "== end-to-end harness (bench/harness): pacing, over-asking, memory, resume, side by side"
+echo "== end-to-end harness (bench/harness): pacing, over-asking, memory, resume, side by side, sharing the quota with an application (steady, step), a quota of 50 without one"
 args=(-go-bench "$out/go.txt" -out "$out/harness.md" -logs "$out/logs")
 if [ -n "$quick" ]; then
   args+=(-quick)

@@ -5,11 +5,13 @@
 // section per scenario and, with -write, puts them into BENCHMARKS.md after the
 // hand-written part.
 //
-//	go run ./bench/harness [-only pacing,overask,memory,resume,sidebyside] [-quick] [-write BENCHMARKS.md]
+//	go run ./bench/harness [-only pacing,overask,memory,resume,sidebyside,shared,step,quota50] [-quick] [-write BENCHMARKS.md]
 //
 // Scenarios: pacing accuracy at --rate 25, 100 and 1,000; --rate 100 against a quota of 25;
 // peak RSS of validate and run up to 10M rows; the time to skip 1M finished rows on resume;
-// and the AWS CLI and a boto3 thread pool side by side with bulklink. -quick scales every
+// the AWS CLI and a boto3 thread pool side by side with bulklink; bulklink and boto3 beside
+// the emulator's simulated application, steady (shared) and stepping up (step); and --rate
+// 200 against a quota of 50 without an application (quota50). -quick scales every
 // scenario down, for a smoke check in a few minutes. Run it from the repository root after
 // `make build`; Linux only (peak RSS comes from ru_maxrss).
 package main
@@ -66,11 +68,14 @@ var scenarios = []scenario{
 	{"memory", memory},
 	{"resume", resume},
 	{"sidebyside", sideBySide},
+	{"shared", sharedSteady},
+	{"step", sharedStep},
+	{"quota50", quota50},
 }
 
 func run(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
-	only := fs.String("only", "", "comma-separated scenarios to run (default all): pacing, overask, memory, resume, sidebyside")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all): pacing, overask, memory, resume, sidebyside, shared, step, quota50")
 	quick := fs.Bool("quick", false, "scale every scenario down, for a smoke check")
 	bin := fs.String("bin", "bin/bulklink", "the bulklink binary (make build)")
 	script := fs.String("boto3-script", "bench/boto3_link.py", "the boto3 contender")
@@ -161,7 +166,7 @@ func run(ctx context.Context, args []string) int {
 // render puts the sections together under a table of every target.
 func render(sections []*section, bin string, quick bool, took time.Duration) string {
 	var b strings.Builder
-	title := "End to end (issue 5)"
+	title := "End to end (issues 5 and 13)"
 	if quick {
 		title += ", -quick: scaled down, not the reference numbers"
 	}

@@ -56,17 +56,15 @@ func sideBySide(ctx context.Context, h *harness) (*section, error) {
 		}
 	}
 
-	python := "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import boto3, botocore; print(boto3.__version__, botocore.__version__)").Output(); err != nil {
-		skipped = append(skipped, "boto3: `"+python+" -c 'import boto3'` fails (scripts/bench.sh installs Debian's python3-boto3)")
+	if py, err := findBoto3(); err != nil {
+		skipped = append(skipped, "boto3: "+err.Error())
 	} else {
-		v := strings.Fields(string(out))
 		for _, threads := range []int{8, 32} {
 			contenders = append(contenders, contender{
 				name: fmt.Sprintf("boto3, %d threads", threads),
-				how:  fmt.Sprintf("`bench/boto3_link.py --threads %d`: ThreadPoolExecutor, one client, default botocore config; boto3 %s, botocore %s", threads, v[0], v[len(v)-1]),
+				how:  fmt.Sprintf("`bench/boto3_link.py --threads %d`: ThreadPoolExecutor, one client, default botocore config; %s", threads, py.versions),
 				rows: rows,
-				link: h.boto3(python, threads),
+				link: h.boto3(py.path, threads),
 			})
 		}
 	}
@@ -153,6 +151,26 @@ func sideBySide(ctx context.Context, h *harness) (*section, error) {
 	return s, nil
 }
 
+// python is a Python interpreter that has boto3.
+type python struct {
+	path     string // the interpreter itself, not a shim
+	versions string // "boto3 X, botocore Y"
+}
+
+// findBoto3 finds a Python with boto3: the python3 on PATH first, as a user would run the
+// script, then Debian's /usr/bin/python3, where scripts/bench.sh installs python3-boto3
+// when no Python has it.
+func findBoto3() (python, error) {
+	const probe = "import sys, boto3, botocore; print(sys.executable, boto3.__version__, botocore.__version__)"
+	for _, name := range []string{"python3", "/usr/bin/python3"} {
+		out, err := exec.Command(name, "-c", probe).Output()
+		if v := strings.Fields(string(out)); err == nil && len(v) == 3 {
+			return python{path: v[0], versions: "boto3 " + v[1] + ", botocore " + v[2]}, nil
+		}
+	}
+	return python{}, fmt.Errorf("neither python3 on PATH nor /usr/bin/python3 imports boto3 (scripts/bench.sh installs Debian's python3-boto3)")
+}
+
 // awsCLI runs the AWS CLI once per row, parallel at a time.
 func (h *harness) awsCLI(aws string, parallel int) func(context.Context, *endpoint, string, int) (child, int64, error) {
 	return func(ctx context.Context, ep *endpoint, in string, rows int) (child, int64, error) {
@@ -200,12 +218,12 @@ func countLines(path, sub string) (int64, error) {
 	return n, sc.Err()
 }
 
-// boto3 runs bench/boto3_link.py with a pool of threads.
-func (h *harness) boto3(python string, threads int) func(context.Context, *endpoint, string, int) (child, int64, error) {
+// boto3 runs bench/boto3_link.py with a pool of threads, and its extra flags.
+func (h *harness) boto3(python string, threads int, extra ...string) func(context.Context, *endpoint, string, int) (child, int64, error) {
 	return func(ctx context.Context, ep *endpoint, in string, rows int) (child, int64, error) {
 		result := h.ws.path("boto3.json")
-		c, err := h.tools.start(ctx, time.Duration(rows)*time.Second+time.Minute, fmt.Sprintf("boto3-%d", threads),
-			python, h.boto3Script, "--input", in, "--endpoint-url", ep.URL, "--threads", strconv.Itoa(threads), "--result", result)
+		args := append([]string{h.boto3Script, "--input", in, "--endpoint-url", ep.URL, "--threads", strconv.Itoa(threads), "--result", result}, extra...)
+		c, err := h.tools.start(ctx, time.Duration(rows)*time.Second+time.Minute, fmt.Sprintf("boto3-%d", threads), python, args...)
 		if err != nil {
 			return c, 0, err
 		}

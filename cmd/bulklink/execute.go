@@ -23,6 +23,7 @@ type execution struct {
 	rep     *report.Report
 	cfg     job.Config // the engine's: op, pacing, retries, Since, Skew, Started
 	api     job.API
+	auto    *autoRate       // --rate auto; nil: --rate is a number
 	only    []schema.Status // the selection of a report's rows
 	total   int64           // rows to show progress against; -1 when unknown
 	out     *outputOptions
@@ -47,12 +48,15 @@ func execute(stop, kill context.Context, x execution, e env, log *zap.Logger) (*
 	}
 	j := job.New(x.api, x.cfg)
 	context.AfterFunc(stop, j.Stop)
+	if x.auto != nil {
+		defer x.auto.start(kill, j, x.p.byPool, log)()
+	}
 	// The selection comes first: rows the run leaves out are not judged again (the first
 	// pass did not read their pools).
 	sel := &report.Selection{Src: rows, Done: &x.rep.Journal.Done, Only: x.only}
 	log.Info(x.command+" started", zap.String("input", x.input), zap.String("report", x.rep.Path),
 		zap.Int64("rows", x.p.shape.Rows), zap.Int64("resumed_rows", x.rep.Journal.Records),
-		zap.Float64("rate", x.cfg.Rate), zap.Int("concurrency", x.cfg.Concurrency))
+		zap.Float64("rate", x.cfg.Rate), zap.Bool("rate_auto", x.auto != nil), zap.Int("concurrency", x.cfg.Concurrency))
 	hideProgress := startProgress(x.out, e, log, progressSource{rows, x.total}, &j.Stats, sum, j.Rate)
 	err = j.Run(kill, x.p.plan.Source(kill, sel), &reportSink{w: x.rep.Writer, sum: sum})
 	hideProgress()

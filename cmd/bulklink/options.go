@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/quota"
 	"github.com/bulklink/bulklink/report"
 )
 
@@ -71,6 +72,8 @@ func (o *awsOptions) register(g *flagGroups) {
 // engineOptions tune the pool of workers.
 type engineOptions struct {
 	rate        float64
+	auto        bool    // --rate auto
+	margin      float64 // --rate-margin
 	readRate    float64
 	concurrency int
 	maxAttempts int
@@ -81,7 +84,9 @@ type engineOptions struct {
 
 func (o *engineOptions) register(g *flagGroups) {
 	fs := g.group(groupPace)
-	fs.Float64Var(&o.rate, "rate", job.DefaultRate, "send at most `N` write calls per second, adapting to throttling below that (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail)")
+	o.rate, o.margin = job.DefaultRate, quota.DefaultMargin
+	fs.Var(rateValue{&o.rate, &o.auto}, "rate", "send at most `N` write calls per second, adapting to throttling below that (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail); auto: the quota's headroom, read every minute")
+	fs.Var(marginValue{&o.margin}, "rate-margin", "with --rate auto, leave this `share` of the headroom unused: 10% or 0.1")
 	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "send at most `N` AdminGetUser calls per second, which settle ambiguous answers (0: unlimited)")
 	fs.IntVar(&o.concurrency, "concurrency", job.DefaultConcurrency, "keep up to `N` requests in flight")
 	fs.IntVar(&o.maxAttempts, "max-attempts", job.DefaultMaxAttempts, "try each row up to `N` times")

@@ -201,7 +201,7 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 		total = p.selected
 	}
 	return execute(stop, kill, execution{command: "run", input: o.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		only: o.onlyStatuses, total: total, out: &o.out}, e, log)
+		auto: o.engine.autoRate(&o.aws, api), only: o.onlyStatuses, total: total, out: &o.out}, e, log)
 }
 
 // reportError makes a report that cannot be opened a usage error (exit 2): another input or

@@ -201,7 +201,7 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 	cfg := o.engine.config(log)
 	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{}, o.threshold, api.skew, rep.Started
 	return execute(stop, kill, execution{command: "undo", input: o.reportPath, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		only: o.statuses(), total: p.selected, out: &o.out}, e, log)
+		auto: o.engine.autoRate(&o.aws, api), only: o.statuses(), total: p.selected, out: &o.out}, e, log)
 }
 
 // confirm says, before the first write, how many rows will be unlinked from which pools, and

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
+	"go.uber.org/zap"
+
+	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/quota"
+)
+
+// autoRate is --rate auto's part of a run or an undo: what it reads the quota and the usage
+// with.
+type autoRate struct {
+	margin   float64
+	cfg      aws.Config // Cognito's, copied per region
+	endpoint string     // --endpoint-url, for every service; "" for AWS's own
+	skew     *job.Skew
+}
+
+// autoRate returns --rate auto's part for a run whose Cognito is api; nil when --rate is a
+// number.
+func (o *engineOptions) autoRate(a *awsOptions, api *cognito) *autoRate {
+	if !o.auto {
+		return nil
+	}
+	return &autoRate{margin: o.margin, cfg: api.cfg, endpoint: a.endpointURL, skew: api.skew}
+}
+
+// clients builds the Service Quotas and CloudWatch clients of a region from Cognito's
+// configuration, as cognito.client builds Cognito's: the same credentials, HTTP client and
+// endpoint. Unlike Cognito's, they retry with the SDK's standard retryer: a read that fails
+// leaves the ceiling as it was for a minute.
+func (a *autoRate) clients(region string) quota.Clients {
+	cfg := a.cfg.Copy()
+	cfg.Region = region
+	cfg.Retryer = func() aws.Retryer { return retry.NewStandard() }
+	return quota.Clients{
+		Quotas: servicequotas.NewFromConfig(cfg, func(o *servicequotas.Options) {
+			if a.endpoint != "" {
+				o.BaseEndpoint = aws.String(a.endpoint)
+			}
+		}),
+		Metrics: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+			if a.endpoint != "" {
+				o.BaseEndpoint = aws.String(a.endpoint)
+			}
+		}),
+	}
+}
+
+// start sets the ceiling of every region the pools are in from a first read, then keeps it
+// at the headroom, read every minute, until ctx ends or stop is called.
+func (a *autoRate) start(ctx context.Context, j *job.Job, pools map[string]int64, log *zap.Logger) (stop func()) {
+	clients := map[string]quota.Clients{}
+	for _, pool := range slices.Sorted(maps.Keys(pools)) {
+		if r := input.PoolRegion(pool); r != "" && clients[r] == (quota.Clients{}) {
+			clients[r] = a.clients(r)
+		}
+	}
+	offset := func() time.Duration {
+		lo, hi := a.skew.Bounds()
+		return (lo + hi) / 2
+	}
+	auto := quota.New(j, clients, quota.Config{Margin: a.margin, Fallback: job.DefaultRate, Logger: log, Offset: offset})
+	auto.Read(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { auto.Run(ctx) })
+	return func() { cancel(); wg.Wait() }
+}
