@@ -15,10 +15,13 @@ build:
 # packages. The end-to-end tests of cmd/bulklink drive the real binary; with
 # BULKLINK_LONG_TESTS=1 (.ci/run sets it) they run under the race detector too, the binary
 # built with it, and the long soaks and the AWS CLI walk-through run as well.
+# The end-to-end tests mostly wait (on the binary, on a paced emulator): they run E2E_PARALLEL
+# at a time rather than go test's default of one per core (fewer under the race detector).
 PKGS := $(shell $(GO) list ./... | grep -v /cmd/)
+E2E_PARALLEL ?= $(if $(filter 1,$(BULKLINK_LONG_TESTS)),4,8)
 test:
 	$(GO) test -race -count=1 $(PKGS)
-	$(GO) test -count=1 $(if $(filter 1,$(BULKLINK_LONG_TESTS)),-race) ./cmd/...
+	$(GO) test -count=1 -parallel $(E2E_PARALLEL) $(if $(filter 1,$(BULKLINK_LONG_TESTS)),-race) ./cmd/...
 
 # vet, staticcheck, gofmt and a tidy go.mod.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
