@@ -479,8 +479,7 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 			}
 			continue
 		}
-		switch state {
-		case atFieldStart, inUnquoted:
+		if state != inQuoted {
 			if s.lineEnd(c) {
 				r.end(limit)
 				return nil
@@ -490,8 +489,10 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				state = atFieldStart
 				continue
 			}
-			switch c {
-			case '"':
+		}
+		switch state {
+		case atFieldStart, inUnquoted:
+			if c == '"' {
 				if state == atFieldStart {
 					state, r.quoted, quoteLine = inQuoted, true, s.line
 					continue
@@ -502,13 +503,8 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 			}
 			state = inUnquoted
 			r.add(c) // c may be a "\r" whose peek refilled the buffer: add it on its own
-			// The common case: plain bytes up to the next special one, taken at once.
-			j := s.i + span(s.buf[s.i:s.n], &s.plain)
-			r.addRun(s.buf[s.i:j])
-			raw += j - s.i
-			s.i = j
-			if want == 0 && raw > MaxRecordBytes {
-				return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
+			if err := r.takeRun(s, &s.plain, &raw, want == 0); err != nil {
+				return err
 			}
 		case inQuoted:
 			switch c {
@@ -526,26 +522,12 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 				r.add(c)
 			default:
 				r.add(c)
-				j := s.i + span(s.buf[s.i:s.n], &quotedStop)
-				r.addRun(s.buf[s.i:j])
-				raw += j - s.i
-				s.i = j
-				if want == 0 && raw > MaxRecordBytes {
-					return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
+				if err := r.takeRun(s, &quotedStop, &raw, want == 0); err != nil {
+					return err
 				}
 			}
 		case afterQuote:
-			if s.lineEnd(c) {
-				r.end(limit)
-				return nil
-			}
-			if c == s.delim {
-				r.end(limit)
-				state = atFieldStart
-				continue
-			}
-			switch c {
-			case '"':
+			if c == '"' {
 				r.add('"')
 				state = inQuoted
 				continue
@@ -554,6 +536,19 @@ func (r *csvRecord) scan(s *byteSource, want int) error {
 			broken, open = true, false
 		}
 	}
+}
+
+// takeRun adds the plain bytes that follow in s, up to the next one in stop, to r at once: the
+// common case. It counts them in raw; past MaxRecordBytes, a header is an error.
+func (r *csvRecord) takeRun(s *byteSource, stop *[256]bool, raw *int, header bool) error {
+	j := s.i + span(s.buf[s.i:s.n], stop)
+	r.addRun(s.buf[s.i:j])
+	*raw += j - s.i
+	s.i = j
+	if header && *raw > MaxRecordBytes {
+		return fmt.Errorf("header on line %d: longer than %d bytes: is this a CSV file?", r.line, MaxRecordBytes)
+	}
+	return nil
 }
 
 // spanned notes, on a broken record, the lines it took.

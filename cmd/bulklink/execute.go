@@ -107,6 +107,25 @@ func lockAll(paths ...string) (unlock func(), err error) {
 	return unlock, nil
 }
 
+// underLock runs body, a run or an undo, with the locks of paths held: the report it writes
+// comes last. It returns the summary of that report (nil when the command could not start),
+// written beside it with the exit code, and the exit code.
+func underLock(stop context.Context, e env, name string, log *zap.Logger, body func() (*report.Summary, error), paths ...string) (*report.Summary, int) {
+	unlock, err := lockAll(paths...)
+	if err != nil {
+		errorf(e, name, err)
+		return nil, exitCode(stop, err, false)
+	}
+	defer unlock()
+	sum, err := body()
+	if err != nil {
+		errorf(e, name, err)
+	}
+	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
+	ended(sum, code, paths[len(paths)-1], log)
+	return sum, code
+}
+
 // ended writes the summary of a command that ran, with its exit code, beside its report.
 func ended(sum *report.Summary, code int, reportPath string, log *zap.Logger) {
 	if sum == nil {

@@ -256,6 +256,28 @@ func errorf(e env, cmd string, err error) {
 	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.red.String(err.Error()))
 }
 
+// serve is the frame of a command that writes a report (run, undo, validate): its flags
+// checked, its metrics file opened, its logger and signals set up, then body, whose summary
+// and exit code finish tells. It returns the exit code.
+func (o *outputOptions) serve(ctx context.Context, e env, name string, check func() error,
+	body func(stop, kill context.Context, log *zap.Logger) (sum *report.Summary, code int, more []zap.Field)) int {
+	if err := check(); err != nil {
+		errorf(e, name, err)
+		return exitUsage
+	}
+	if err := o.openMetrics(name); err != nil {
+		errorf(e, name, err)
+		return exitUsage
+	}
+	log := o.logger(e, e.red)
+	defer log.Sync()
+	stop, kill, release := withSignals(ctx, e.signals)
+	defer release()
+	sum, code, more := body(stop, kill, log)
+	o.finish(e, log, sum, code, more...)
+	return code
+}
+
 // finish tells the operator how a command ended: its summary, for a person, or when logs
 // are JSON, as the last record of the log, with the exit code, whatever --log-level says.
 // sum is nil when the command could not start.

@@ -127,21 +127,10 @@ bulklink run --input links.report.csv --only failed --report links.retry.csv
 bulklink run --endpoint-url http://127.0.0.1:9229 --input links.csv --report r.csv`,
 		flags: o.register,
 		run: func(ctx context.Context, _ []string, e env) int {
-			if err := o.validate(); err != nil {
-				errorf(e, "run", err)
-				return exitUsage
-			}
-			if err := o.out.openMetrics("run"); err != nil {
-				errorf(e, "run", err)
-				return exitUsage
-			}
-			log := o.out.logger(e, e.red)
-			defer log.Sync()
-			stop, kill, release := withSignals(ctx, e.signals)
-			defer release()
-			sum, code := link(stop, kill, &o, e, log)
-			o.out.finish(e, log, sum, code)
-			return code
+			return o.out.serve(ctx, e, "run", o.validate, func(stop, kill context.Context, log *zap.Logger) (*report.Summary, int, []zap.Field) {
+				sum, code := link(stop, kill, &o, e, log)
+				return sum, code, nil
+			})
 		},
 	}
 }
@@ -153,19 +142,7 @@ func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*r
 		errorf(e, "run", err)
 		return nil, exitCode(stop, err, false)
 	}
-	unlock, err := lockAll(o.reportPath)
-	if err != nil {
-		errorf(e, "run", err)
-		return nil, exitCode(stop, err, false)
-	}
-	defer unlock()
-	sum, err := linkLocked(stop, kill, o, e, log)
-	if err != nil {
-		errorf(e, "run", err)
-	}
-	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
-	ended(sum, code, o.reportPath, log)
-	return sum, code
+	return underLock(stop, e, "run", log, func() (*report.Summary, error) { return linkLocked(stop, kill, o, e, log) }, o.reportPath)
 }
 
 // linkLocked runs the job, with the report's lock held, until the input is done, stop ends

@@ -103,21 +103,10 @@ otherwise), and resumes like run.`,
 bulklink undo --report links.report.csv --undo-report links.undo.csv --yes   # from a script`,
 		flags: o.register,
 		run: func(ctx context.Context, _ []string, e env) int {
-			if err := o.validate(); err != nil {
-				errorf(e, "undo", err)
-				return exitUsage
-			}
-			if err := o.out.openMetrics("undo"); err != nil {
-				errorf(e, "undo", err)
-				return exitUsage
-			}
-			log := o.out.logger(e, e.red)
-			defer log.Sync()
-			stop, kill, release := withSignals(ctx, e.signals)
-			defer release()
-			sum, code := undo(stop, kill, &o, e, log)
-			o.out.finish(e, log, sum, code)
-			return code
+			return o.out.serve(ctx, e, "undo", o.validate, func(stop, kill context.Context, log *zap.Logger) (*report.Summary, int, []zap.Field) {
+				sum, code := undo(stop, kill, &o, e, log)
+				return sum, code, nil
+			})
 		},
 	}
 }
@@ -125,19 +114,8 @@ bulklink undo --report links.report.csv --undo-report links.undo.csv --yes   # f
 // undo takes the locks of both reports and runs the unlinks; it returns the summary of the
 // undo report (nil when the undo could not start) and the exit code.
 func undo(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, int) {
-	unlock, err := lockAll(o.reportPath, o.undoPath)
-	if err != nil {
-		errorf(e, "undo", err)
-		return nil, exitCode(stop, err, false)
-	}
-	defer unlock()
-	sum, err := undoLocked(stop, kill, o, e, log)
-	if err != nil {
-		errorf(e, "undo", err)
-	}
-	code := exitCode(stop, err, sum != nil && sum.Count(report.Failed)+sum.Count(report.Invalid) > 0)
-	ended(sum, code, o.undoPath, log)
-	return sum, code
+	return underLock(stop, e, "undo", log, func() (*report.Summary, error) { return undoLocked(stop, kill, o, e, log) },
+		o.reportPath, o.undoPath)
 }
 
 // runReport reads the meta of the report to undo: it must be a run's.

@@ -54,36 +54,25 @@ bulklink validate --input links.csv --user-pool-id us-east-1_AbCdEf123 --predict
 			fs.BoolVar(&o.predict, "predict", false, "also read each destination user and the source's profile, and tell what run would do to each row")
 		},
 		run: func(ctx context.Context, _ []string, e env) int {
-			if err := o.check(); err != nil {
-				errorf(e, "validate", err)
-				return exitUsage
-			}
-			if err := o.out.openMetrics("validate"); err != nil {
-				errorf(e, "validate", err)
-				return exitUsage
-			}
-			log := o.out.logger(e, e.red)
-			defer log.Sync()
-			stop, _, release := withSignals(ctx, e.signals)
-			defer release()
-			sum, shown, err := validate(stop, &o, e, log)
-			if err != nil {
-				errorf(e, "validate", err)
-			}
-			code := exitCode(stop, err, sum != nil && sum.Count(report.Invalid) > 0)
-			if sum != nil {
-				sum.ExitCode, sum.State = code, stateOf(code)
-				if o.reportPath != "" {
-					if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
-						errorf(e, "validate", werr)
+			return o.out.serve(ctx, e, "validate", o.check, func(stop, _ context.Context, log *zap.Logger) (*report.Summary, int, []zap.Field) {
+				sum, shown, err := validate(stop, &o, e, log)
+				if err != nil {
+					errorf(e, "validate", err)
+				}
+				code := exitCode(stop, err, sum != nil && sum.Count(report.Invalid) > 0)
+				if sum != nil {
+					sum.ExitCode, sum.State = code, stateOf(code)
+					if o.reportPath != "" {
+						if werr := sum.WriteFile(report.SummaryPath(o.reportPath)); werr != nil {
+							errorf(e, "validate", werr)
+						}
+					}
+					if !o.out.json {
+						shown.print(e)
 					}
 				}
-				if !o.out.json {
-					shown.print(e)
-				}
-			}
-			o.out.finish(e, log, sum, code, shown.fields(e)...)
-			return code
+				return sum, code, shown.fields(e)
+			})
 		},
 	}
 }
