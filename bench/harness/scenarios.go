@@ -90,20 +90,11 @@ func overAsking(ctx context.Context, h *harness) (*section, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := startEndpoint(quotaOptions(), 0, n)
+	o, err := h.overask(ctx, quotaOptions(), "overask", in, n, 100)
 	if err != nil {
 		return nil, err
 	}
-	rep := h.ws.path("overask.csv")
-	r, err := h.tools.bulklinkReport(ctx, time.Duration(n)*time.Second/5+2*time.Minute, "overask", rep, runArgs(ep, in, rep, "--rate", "100")...)
-	ep.Close()
-	if err != nil {
-		return nil, err
-	}
-	calls, throttles, share := ep.throttledShare()
-	st := ep.rec.stats()
-	achieved := st.acceptedRate()
-	missing := ep.notLinked(0, n)
+	r, calls, throttles, share, st, achieved, missing := o.r, o.calls, o.throttles, o.share, o.stats, o.achieved, o.missing
 	okRate, okShare, okFailed := achieved >= 0.9*25, share <= 0.05, r.failed() == 0 && missing == 0
 	s.check("over-asking: ≥ 90% of the quota achieved", pct(achieved/25)+" of the quota", okRate)
 	s.check("over-asking: ≤ 5% of calls throttled", pct(share)+" throttled", okShare)

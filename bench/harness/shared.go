@@ -232,17 +232,7 @@ func sharedSteady(ctx context.Context, h *harness) (*section, error) {
 		"rows/s = rows / wall time, process start to exit; share of the spare = rows/s ÷ %g; its throttled = TooManyRequestsException / "+
 		"its link calls; the application's throttled = the application's calls refused by the quota / its calls during the contender's run "+
 		"(the emulator's background counters). One run each.\n\n", sharedQuota, appRate, spare, rows, spare)
-	var table [][]string
-	for _, t := range trials {
-		table = append(table, []string{
-			t.name, strconv.Itoa(t.rows), secs(t.wall), f1(t.rowsPerSec()), f3(t.rowsPerSec() / spare),
-			strconv.FormatInt(t.calls, 10), strconv.FormatInt(t.throttles, 10), pct2(t.share()),
-			strconv.FormatInt(t.app, 10), strconv.FormatInt(t.appThrottle, 10), pct2(t.appShare()),
-			failedCell(t.failed), strconv.Itoa(t.missing),
-		})
-	}
-	s.table([]string{"contender", "rows", "wall", "rows/s", "share of the spare", "its link calls", "its throttled", "its throttled share",
-		"application's calls", "application's throttled", "application's throttled share", "rows failed (tool's count)", "rows not linked (emulator)"}, table)
+	s.trials(trials, "share of the spare", func(t trial) string { return f3(t.rowsPerSec() / spare) }, "rows failed (tool's count)")
 	s.printf("How each ran:\n\n")
 	for _, t := range trials {
 		s.printf("- %s: %s\n", t.name, t.how)
@@ -286,6 +276,22 @@ func failedCell(n int64) string {
 		return "–"
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// trials prints the table of the contenders of the shared and step scenarios; the column
+// named score compares each with the best it could do.
+func (s *section) trials(trials []trial, score string, of func(trial) string, failed string) {
+	var table [][]string
+	for _, t := range trials {
+		table = append(table, []string{
+			t.name, strconv.Itoa(t.rows), secs(t.wall), f1(t.rowsPerSec()), of(t),
+			strconv.FormatInt(t.calls, 10), strconv.FormatInt(t.throttles, 10), pct2(t.share()),
+			strconv.FormatInt(t.app, 10), strconv.FormatInt(t.appThrottle, 10), pct2(t.appShare()),
+			failedCell(t.failed), strconv.Itoa(t.missing),
+		})
+	}
+	s.table([]string{"contender", "rows", "wall", "rows/s", score, "its link calls", "its throttled", "its throttled share",
+		"application's calls", "application's throttled", "application's throttled share", failed, "rows not linked (emulator)"}, table)
 }
 
 // sharedStep: the application steps from 5 to 15 writes/s while bulklink runs; the spare
@@ -350,17 +356,7 @@ func sharedStep(ctx context.Context, h *harness) (*section, error) {
 		"through a whole minute before the run (it warmed while the first contender ran), then the step came %s after the run started, "+
 		"as for the other. One run each.\n\n", sharedQuota, rows, stepFrom, stepTo, seconds(stepAt)+" s", before, after,
 		secs(time.Duration(ideal*float64(time.Second))), f1(best), stepFrom, seconds(stepAt)+" s")
-	var table [][]string
-	for _, t := range trials {
-		table = append(table, []string{
-			t.name, strconv.Itoa(t.rows), secs(t.wall), f1(t.rowsPerSec()), pct(t.rowsPerSec() / best),
-			strconv.FormatInt(t.calls, 10), strconv.FormatInt(t.throttles, 10), pct2(t.share()),
-			strconv.FormatInt(t.app, 10), strconv.FormatInt(t.appThrottle, 10), pct2(t.appShare()),
-			failedCell(t.failed), strconv.Itoa(t.missing),
-		})
-	}
-	s.table([]string{"contender", "rows", "wall", "rows/s", "% of best possible", "its link calls", "its throttled", "its throttled share",
-		"application's calls", "application's throttled", "application's throttled share", "rows failed", "rows not linked (emulator)"}, table)
+	s.trials(trials, "% of best possible", func(t trial) string { return pct(t.rowsPerSec() / best) }, "rows failed")
 	for _, t := range trials {
 		s.printf("%s: throttles by 10 s window, the application's / its own: %s.", t.name, throttleWindows(t.ticks, 10*time.Second))
 		if reads := autoReads(t.log); reads != "" {
@@ -460,19 +456,11 @@ func quota50(ctx context.Context, h *harness) (*section, error) {
 	var failed int64
 	var changes string
 	for i := range runs {
-		ep, err := startEndpoint(opt, 0, rows)
+		o, err := h.overask(ctx, opt, "quota50", in, rows, 200)
 		if err != nil {
 			return nil, err
 		}
-		rep := h.ws.path("quota50.csv")
-		r, err := h.tools.bulklinkReport(ctx, time.Duration(rows)*time.Second/10+2*time.Minute, "quota50", rep, runArgs(ep, in, rep, "--rate", "200")...)
-		ep.Close()
-		if err != nil {
-			return nil, err
-		}
-		calls, throttles, share := ep.throttledShare()
-		achieved := ep.rec.stats().acceptedRate()
-		missing := ep.notLinked(0, rows)
+		r, calls, throttles, share, achieved, missing := o.r, o.calls, o.throttles, o.share, o.achieved, o.missing
 		worstRate, worstShare = math.Min(worstRate, achieved/quota), math.Max(worstShare, share)
 		failed += r.failed() + int64(missing)
 		table = append(table, []string{
@@ -492,4 +480,35 @@ func quota50(ctx context.Context, h *harness) (*section, error) {
 	s.check("no application: zero failed rows", strconv.FormatInt(failed, 10)+" failed", failed == 0)
 	s.verdict(fmt.Sprintf("Worst of %d runs: %s of the quota (target ≥ 97%%), %s of calls throttled (target ≤ 1%%); %d rows failed.", runs, pct(worstRate), pct2(worstShare), failed))
 	return s, nil
+}
+
+// overasked is what one run over a quota measured.
+type overasked struct {
+	r                runResult
+	calls, throttles int64
+	share            float64   // throttled share of the calls
+	stats            callStats // of the calls the emulator accepted
+	achieved         float64   // accepted calls per second
+	missing          int       // rows the emulator does not hold linked
+}
+
+// overask runs bulklink at --rate rate over the first rows rows of in, against a fresh
+// emulator with opt's quota, into the report name.csv.
+func (h *harness) overask(ctx context.Context, opt emulator.Options, name, in string, rows int, rate float64) (overasked, error) {
+	ep, err := startEndpoint(opt, 0, rows)
+	if err != nil {
+		return overasked{}, err
+	}
+	rep := h.ws.path(name + ".csv")
+	// A run that ends up at a twentieth of its rate has gone wrong: it is cut.
+	timeout := time.Duration(rows)*time.Second/time.Duration(max(1, int(rate/20))) + 2*time.Minute
+	r, err := h.tools.bulklinkReport(ctx, timeout, name, rep, runArgs(ep, in, rep, "--rate", strconv.FormatFloat(rate, 'f', -1, 64))...)
+	ep.Close()
+	if err != nil {
+		return overasked{}, err
+	}
+	o := overasked{r: r, stats: ep.rec.stats(), missing: ep.notLinked(0, rows)}
+	o.calls, o.throttles, o.share = ep.throttledShare()
+	o.achieved = o.stats.acceptedRate()
+	return o, nil
 }

@@ -96,6 +96,17 @@ func (h *hostile) file(name, content string) string {
 	return p
 }
 
+// linked runs content, as links.csv, into the report r.csv: the run must finish (exit 0). It
+// returns the input's path and the report's.
+func (h *hostile) linked(content string) (in, rep string) {
+	h.t.Helper()
+	in, rep = h.file("links.csv", content), filepath.Join(h.dir, "r.csv")
+	if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
+		h.t.Fatalf("run: exit %d\n%s", res.code, tail(res.stderr, 2000))
+	}
+	return in, rep
+}
+
 // args are cmd's arguments against the test's emulator, then extra.
 func (h *hostile) args(cmd string, extra ...string) []string {
 	a := []string{cmd, "--endpoint-url", h.srv.URL, "--rate", "0", "--read-rate", "0", "--log-format", "json"}
@@ -1117,11 +1128,7 @@ func TestHostileFiles(t *testing.T) {
 	t.Run("report is standard input", func(t *testing.T) {
 		t.Parallel()
 		h := newHostile(t)
-		in := h.file("links.csv", good)
-		rep := filepath.Join(h.dir, "r.csv")
-		if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
-			t.Fatalf("first run: exit %d", res.code)
-		}
+		_, rep := h.linked(good)
 		before, _ := os.ReadFile(rep)
 		f, err := os.Open(rep)
 		if err != nil {
@@ -1143,11 +1150,7 @@ func TestHostileFiles(t *testing.T) {
 	t.Run("undo report is the run's report", func(t *testing.T) {
 		t.Parallel()
 		h := newHostile(t)
-		in := h.file("links.csv", good)
-		rep := filepath.Join(h.dir, "r.csv")
-		if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
-			t.Fatalf("run: exit %d", res.code)
-		}
+		_, rep := h.linked(good)
 		before, _ := os.ReadFile(rep)
 		hard := filepath.Join(h.dir, "u.csv")
 		must(t, os.Link(rep, hard))
@@ -1174,11 +1177,7 @@ func TestHostileFiles(t *testing.T) {
 			t.Skip("needs root")
 		}
 		h := newHostile(t)
-		in := h.file("links.csv", good)
-		rep := filepath.Join(h.dir, "r.csv")
-		if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
-			t.Fatalf("run: exit %d", res.code)
-		}
+		_, rep := h.linked(good)
 		for _, owner := range []int{4242, 0} {
 			for _, suffix := range []string{"", ".lock", ".meta.json", ".summary.json"} {
 				u := filepath.Join(h.dir, "u.csv")
@@ -1203,11 +1202,7 @@ func TestHostileFiles(t *testing.T) {
 	t.Run("undo report is a link", func(t *testing.T) {
 		t.Parallel()
 		h := newHostile(t)
-		in := h.file("links.csv", good)
-		rep := filepath.Join(h.dir, "r.csv")
-		if res := h.run(nil, "run", "--input", in, "--report", rep); res.code != exitOK {
-			t.Fatalf("run: exit %d", res.code)
-		}
+		_, rep := h.linked(good)
 		for _, suffix := range []string{"", ".lock", ".meta.json", ".summary.json"} {
 			u := filepath.Join(h.dir, "u.csv")
 			for _, p := range []string{u, u + ".lock", u + ".meta.json", u + ".summary.json"} {
