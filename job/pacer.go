@@ -108,6 +108,7 @@ const (
 	doubtSpan     = 30 * time.Second       // pooled samples shorter than this...
 	probeDoubt    = 2.0                    // ...probe up to this many times sooner and faster
 	pairEvery     = 8                      // one send in this many follows the previous one at once
+	catchUp       = 10 * time.Millisecond  // a waiter woken this late still sends at the rate (the bucket's depth)
 	coolCalls     = 2                      // a reaction holds for a round trip and this many calls at the new rate
 	logEvery      = 5 * time.Second        // rate changes are logged at most this often
 )
@@ -439,6 +440,11 @@ func (p *pacer) apply(r float64, now time.Time) {
 		p.lim.SetLimitAt(now, rate.Inf)
 	} else {
 		p.lim.SetLimitAt(now, rate.Limit(r))
+		// Waiters book one at a time, each from the moment it books: one woken late by the
+		// timer (a millisecond is common on a busy machine, the gap between sends at 1,000/s)
+		// would lose that time for good with a bucket of one. A bucket of catchUp's worth of
+		// sends lets the next catch up; at 100/s or less it stays one, as the quota wants.
+		p.lim.SetBurstAt(now, max(1, int(r*catchUp.Seconds())))
 	}
 	close(p.changed)
 	p.changed = make(chan struct{})

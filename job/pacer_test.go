@@ -444,3 +444,26 @@ func TestPacerPairsSends(t *testing.T) {
 		t.Errorf("%d sends took %.3f s, want about %.3f at %v/s", 8*pairEvery, got, want, r)
 	}
 }
+
+// Waiters woken late by their timers still send at the rate, up to catchUp late: at 1,000/s a
+// late millisecond is a whole send, and a bucket of one would lose it for good.
+func TestPacerCatchesUpLateWakeups(t *testing.T) {
+	for _, tc := range []struct {
+		rate float64
+		late time.Duration
+	}{{1000, 700 * time.Microsecond}, {1000, 3 * time.Millisecond}, {400, 2 * time.Millisecond}} {
+		at := time.Unix(1e9, 0)
+		p := newPacer(tc.rate, zap.NewNop(), func() time.Time { return at })
+		start, n := at, int(tc.rate)*5 // five seconds' worth
+		for range n {
+			d, _ := p.book(at)
+			at = at.Add(max(d, 0))
+			if d > 0 {
+				at = at.Add(tc.late) // the timer fires late
+			}
+		}
+		if got := float64(n-1) / at.Sub(start).Seconds(); got < 0.99*tc.rate || got > 1.01*tc.rate {
+			t.Errorf("--rate %g, every timer %s late: %.1f sends/s, want the rate within 1%%", tc.rate, tc.late, got)
+		}
+	}
+}
