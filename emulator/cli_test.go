@@ -25,28 +25,8 @@ func TestAWSCLI(t *testing.T) {
 		t.Skip("the AWS CLI (aws) is not on PATH: skipping the independent-client check")
 	}
 	srv, _ := start(t, emulator.Options{})
-	dir := t.TempDir()
-	env := []string{
-		"AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=x",
-		"AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
 	aws := func(args ...string) (stdout, stderr string, err error) {
-		args = append([]string{"cognito-idp"}, args...)
-		args = append(args, "--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json", "--user-pool-id", poolID)
-		cmd := exec.CommandContext(t.Context(), "aws", args...)
-		cmd.Env = env
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err = cmd.Run()
-		return out.String(), errOut.String(), err
+		return runAWS(t, srv.URL, append(append([]string{"cognito-idp"}, args...), "--user-pool-id", poolID)...)
 	}
 
 	link := []string{"admin-link-provider-for-user",

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/bulklink/bulklink/internal/testseed"
 	"github.com/bulklink/bulklink/schema"
 )
 
@@ -204,7 +205,7 @@ func compareWithEncodingCSV(t *testing.T, data []byte, rows []Row) {
 // TestCSVMatchesEncodingCSV compares the reader with encoding/csv on generated well-formed
 // files whose quoted fields run over many lines and up to MaxRecordBytes and beyond.
 func TestCSVMatchesEncodingCSV(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	for range 30 {
 		var b strings.Builder
@@ -261,20 +262,6 @@ func randomField(rng *rand.Rand) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// testSeed returns the seed of a randomised test: BULKLINK_TEST_SEED when set, else a new
-// one, logged either way so that a failure can be replayed.
-func testSeed(t *testing.T) uint64 {
-	t.Helper()
-	seed := rand.Uint64()
-	if s := os.Getenv("BULKLINK_TEST_SEED"); s != "" {
-		if _, err := fmt.Sscan(s, &seed); err != nil {
-			t.Fatalf("BULKLINK_TEST_SEED=%q: %v", s, err)
-		}
-	}
-	t.Logf("seed %d (replay with BULKLINK_TEST_SEED=%d)", seed, seed)
-	return seed
 }
 
 func FuzzJSONL(f *testing.F) {

@@ -164,9 +164,9 @@ func (h *hostile) checkNoCallFor(recs []record, called map[string]int64) {
 	}
 }
 
-// readRecords reads a report, CSV or JSONL, sorted by line. JSONL records are checked for
+// readReport reads a report, CSV or JSONL, sorted by line. JSONL records are checked for
 // duplicate keys; values that are not strings are kept as their JSON text.
-func readRecords(t *testing.T, path string) []record {
+func readReport(t *testing.T, path string) []record {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -461,7 +461,7 @@ func TestHostileInputs(t *testing.T) {
 				}
 				return
 			}
-			recs := readRecords(t, r.rep)
+			recs := readReport(t, r.rep)
 			got := outcomesOf(recs)
 			for line, want := range in.want {
 				if got[line] != want {
@@ -486,7 +486,7 @@ func TestHostileInputs(t *testing.T) {
 			if r.back.code != exitOK && r.back.code != exitRows {
 				t.Fatalf("validate of the report as an input: exit %d, want 0 or 1\n%s", r.back.code, tail(r.back.stderr, 2000))
 			}
-			if n := len(readRecords(t, r.rep+".back"+jb.ext)); n != len(recs) {
+			if n := len(readReport(t, r.rep+".back"+jb.ext)); n != len(recs) {
 				t.Errorf("the report read back as %d rows, want its %d records", n, len(recs))
 			}
 			if r.retry.code != exitOK && r.retry.code != exitRows {
@@ -522,7 +522,7 @@ func TestHostileResumeCarried(t *testing.T) {
 			if after, _ := os.ReadFile(rep); !bytes.Equal(before, after) {
 				t.Errorf("resume changed the report:\n%q\n%q", before, after)
 			}
-			if got := outcomesOf(readRecords(t, rep)); len(got) != 3 || got[2] != "linked" || got[6] != "linked" || got[7] != "linked" {
+			if got := outcomesOf(readReport(t, rep)); len(got) != 3 || got[2] != "linked" || got[6] != "linked" || got[7] != "linked" {
 				t.Errorf("records %v, want lines 2, 6 and 7 linked", got)
 			}
 		})
@@ -583,7 +583,7 @@ func TestHostileFormulaRoundTrip(t *testing.T) {
 				t.Fatalf("validate of the report: exit %d\n%s", res.code, res.stderr)
 			}
 			want := map[string][2]string{"2": {"=1+1", "@SUM(A1)"}, "3": {"+x", "-y"}, "4": {"@z", "=cmd|'/C calc'!A0"}}
-			for _, r := range readRecords(t, back) {
+			for _, r := range readReport(t, back) {
 				w := want[r["input_line"]]
 				if r["source_value"] != w[0] || r["note"] != w[1] {
 					t.Errorf("line %s read back as %q, %q; want %q, %q", r["input_line"], r["source_value"], r["note"], w[0], w[1])
@@ -634,7 +634,7 @@ func TestHostileGzip(t *testing.T) {
 		if res.code != exitOK || h.srv.Calls("AdminLinkProviderForUser") != calls {
 			t.Errorf("the same command again: exit %d, %d more calls; want 0 and none (resumed)", res.code, h.srv.Calls("AdminLinkProviderForUser")-calls)
 		}
-		if recs := readRecords(t, rep); len(recs) != 6 {
+		if recs := readReport(t, rep); len(recs) != 6 {
 			t.Errorf("%d records, want 6", len(recs))
 		}
 	})
@@ -710,7 +710,7 @@ func TestHostileStreams(t *testing.T) {
 		if n := h.srv.Calls("AdminLinkProviderForUser") - calls; n != 0 {
 			t.Errorf("the resume sent %d calls, want none: the same bytes are the same input", n)
 		}
-		if got := outcomesOf(readRecords(t, rep)); len(got) != 3 || got[2] != "linked" || got[3] != "linked" || got[5] != "linked" {
+		if got := outcomesOf(readReport(t, rep)); len(got) != 3 || got[2] != "linked" || got[3] != "linked" || got[5] != "linked" {
 			t.Errorf("records %v, want lines 2, 3, 5 linked", got)
 		}
 	})
@@ -981,7 +981,7 @@ func TestHostileSignals(t *testing.T) {
 					}
 				}
 				stopsOn(t, c, stderr, s.sig, s.code, limit)
-				for _, r := range readRecords(t, rep) {
+				for _, r := range readReport(t, rep) {
 					if r["status"] == "failed" {
 						t.Errorf("line %s failed because the run was stopped", r["line"])
 					}

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,20 +86,6 @@ func cleanEnv() []string {
 	return append(env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
 }
 
-// testSeed returns the seed of a randomised test: BULKLINK_TEST_SEED when set, else a new
-// one, logged either way so that a failure can be replayed.
-func testSeed(t *testing.T) uint64 {
-	t.Helper()
-	seed := rand.Uint64()
-	if s := os.Getenv("BULKLINK_TEST_SEED"); s != "" {
-		if _, err := fmt.Sscan(s, &seed); err != nil {
-			t.Fatalf("BULKLINK_TEST_SEED=%q: %v", s, err)
-		}
-	}
-	t.Logf("seed %d (replay with BULKLINK_TEST_SEED=%d)", seed, seed)
-	return seed
-}
-
 // longTests says whether the long versions of the soak tests run: BULKLINK_LONG_TESTS=1,
 // which .ci/run sets.
 func longTests() bool { return os.Getenv("BULKLINK_LONG_TESTS") == "1" }
@@ -118,56 +99,6 @@ func tail(s string, n int) string {
 
 // record is one report record, keyed by column name.
 type record map[string]string
-
-// readReport reads a CSV or JSONL report and returns its records sorted by line.
-func readReport(t *testing.T, path string) []record {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("open report: %v", err)
-	}
-	defer f.Close()
-	var recs []record
-	if strings.HasSuffix(path, ".csv") {
-		rows, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatalf("read report %s: %v", path, err)
-		}
-		for _, row := range rows[1:] {
-			r := record{}
-			for i, name := range rows[0] {
-				r[name] = row[i]
-			}
-			recs = append(recs, r)
-		}
-	} else {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var m map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				t.Fatalf("report line %q: %v", sc.Text(), err)
-			}
-			r := record{}
-			for k, v := range m {
-				switch v := v.(type) {
-				case string:
-					r[k] = v
-				case float64:
-					r[k] = strconv.FormatFloat(v, 'f', -1, 64)
-				default:
-					t.Fatalf("report key %s: unexpected value %v", k, v)
-				}
-			}
-			recs = append(recs, r)
-		}
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	slices.SortFunc(recs, func(a, b record) int { return atoi(t, a["line"]) - atoi(t, b["line"]) })
-	return recs
-}
 
 func atoi(t *testing.T, s string) int {
 	t.Helper()

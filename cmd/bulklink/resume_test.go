@@ -24,6 +24,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/bulklink/bulklink/emulator"
+	"github.com/bulklink/bulklink/internal/testseed"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
 )
@@ -153,7 +154,7 @@ func TestRunCrashSoak(t *testing.T) {
 			in := writeFile(t, "links.csv", s.csv())
 			rep := in + ".report." + ext
 			args := []string{"--input", in, "--report", rep, "--endpoint-url", c.URL, "--rate", "0", "--read-rate", "0", "--concurrency", "8", "--progress", "never"}
-			seed := testSeed(t)
+			seed := testseed.Seed(t)
 			rnd := rand.New(rand.NewPCG(seed, 1))
 			sentBefore := map[string]int{} // calls for each row finished before some kill
 			kills := 0

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/bulklink/bulklink/emulator"
+	"github.com/bulklink/bulklink/internal/testseed"
 )
 
 // poolState is every user's identities in a pool, "provider:userId", sorted.
@@ -247,7 +248,7 @@ func TestUndoCrashSoak(t *testing.T) {
 		t.Fatalf("run: exit %d", res.code)
 	}
 	args := append([]string{"undo", "--report", rep, "--undo-report", undoRep, "--yes"}, common...)
-	rnd := rand.New(rand.NewPCG(testSeed(t), 2))
+	rnd := rand.New(rand.NewPCG(testseed.Seed(t), 2))
 	kills := 0
 	for attempt := 0; kills < 10 && attempt < 40; attempt++ {
 		if len(finishedLines(t, undoRep)) == n {
