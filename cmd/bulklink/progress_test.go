@@ -103,9 +103,7 @@ func TestProgressWithoutATerminal(t *testing.T) {
 	t.Parallel()
 	s := linkScenario(200, 3)
 	srv := startEmulator(t, emulator.Options{WriteQuota: 40}, s.seed)
-	in := writeFile(t, "links.csv", s.csv())
-	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+	rep, res := runCSV(t, s, srv,
 		"--rate", "40", "--read-rate", "0", "--progress-interval", "500ms")
 	if res.code != exitRows {
 		t.Fatalf("exit %d, want %d", res.code, exitRows)

@@ -16,9 +16,7 @@ func TestRunRateAuto(t *testing.T) {
 	t.Parallel()
 	s := linkScenario(120, 0)
 	srv := startEmulator(t, emulator.Options{WriteQuota: 25, BackgroundRate: 10}, s.seed)
-	in := writeFile(t, "links.csv", s.csv())
-	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+	rep, res := runCSV(t, s, srv,
 		"--rate", "auto", "--rate-margin", "20%", "--log-format", "json", "--progress", "never")
 	if res.code != exitOK {
 		t.Errorf("exit code %d, want %d: every row linked", res.code, exitOK)

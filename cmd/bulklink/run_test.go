@@ -30,9 +30,7 @@ func TestRunMixedCSV(t *testing.T) {
 	t.Parallel()
 	s := mixedScenario(1000)
 	srv := startEmulator(t, emulator.Options{}, s.seed)
-	in := writeFile(t, "links.csv", s.csv())
-	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+	rep, res := runCSV(t, s, srv,
 		"--rate", "0", "--read-rate", "0", "--concurrency", "16", "--log-format", "json")
 	if res.code != exitRows {
 		t.Errorf("exit code %d, want %d (some rows failed or were invalid)", res.code, exitRows)
@@ -71,6 +69,15 @@ func checkHeader(t *testing.T, path, want string) {
 	}
 }
 
+// runCSV runs bulklink run over s, written as links.csv, against srv with flags, into the
+// report links.csv.report.csv; it returns the report's path and the result.
+func runCSV(t *testing.T, s *scenario, srv *emulator.Server, flags ...string) (rep string, res result) {
+	t.Helper()
+	in := writeFile(t, "links.csv", s.csv())
+	rep = in + ".report.csv"
+	return rep, bulklink(t, nil, append([]string{"run", "--input", in, "--report", rep, "--endpoint-url", srv.URL}, flags...)...)
+}
+
 // linkScenario is n new links, each to its own user, then sixth rows that would give a
 // user a sixth identity.
 func linkScenario(n, sixth int) *scenario {
@@ -105,9 +112,7 @@ func TestRunThrottledNeverFailsAndNeverRetriesTheIdentityLimit(t *testing.T) {
 	t.Parallel()
 	s := linkScenario(400, 20)
 	srv := startEmulator(t, emulator.Options{WriteQuota: 50}, s.seed)
-	in := writeFile(t, "links.csv", s.csv())
-	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+	rep, res := runCSV(t, s, srv,
 		"--rate", "200", "--concurrency", "16")
 	if res.code != exitRows {
 		t.Errorf("exit code %d, want %d (the sixth-identity rows fail)", res.code, exitRows)
@@ -135,9 +140,7 @@ func TestRunFaultsEndLinked(t *testing.T) {
 		s.rows = append(s.rows, r)
 	}
 	srv := startEmulator(t, emulator.Options{Fault5xx: 0.05, FaultLost: 0.02, FaultDrop: 0.02, Seed: 7}, s.seed)
-	in := writeFile(t, "links.csv", s.csv())
-	rep := in + ".report.csv"
-	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL,
+	rep, res := runCSV(t, s, srv,
 		"--rate", "0", "--read-rate", "0", "--concurrency", "16", "--max-attempts", "10")
 	if res.code != exitOK {
 		t.Errorf("exit code %d, want %d", res.code, exitOK)
