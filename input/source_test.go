@@ -46,15 +46,19 @@ func scanAll(t *testing.T, path string, stdin io.Reader, opt Options) ([]Row, *S
 	return first, shape
 }
 
+// writeIn writes data to name in dir and returns its path.
+func writeIn(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestSource(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, data []byte) string { return writeIn(t, dir, name, data) }
 	file := func(path string) *os.File {
 		f, err := os.Open(path)
 		if err != nil {
@@ -135,13 +139,7 @@ func TestSourceFingerprint(t *testing.T) {
 
 func TestSourceErrors(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, data []byte) string { return writeIn(t, dir, name, data) }
 	whole := gzipped(t, strings.Repeat(csvInput, 1000))
 	corrupt := bytes.Clone(whole)
 	corrupt[len(corrupt)/2] ^= 0xff
