@@ -174,24 +174,41 @@ func (r runResult) rowsPerSec() float64 { return float64(r.newRows()) / r.wall.S
 // and fingerprints the input and reads a resumed report back; after it, it reads the input
 // and runs the rows. ok is false when the log has no such line.
 func (r runResult) phases() (setup, rows time.Duration, ok bool) {
-	f, err := os.Open(r.log)
+	logRecords(r.log, func(e logRecord) bool {
+		if e.Msg == "run started" {
+			setup, rows, ok = e.TS.Sub(r.start), r.wall-e.TS.Sub(r.start), true
+		}
+		return !ok
+	})
+	return setup, rows, ok
+}
+
+// logRecord is the part of a bulklink JSON log record the harness reads.
+type logRecord struct {
+	TS          time.Time `json:"ts"`
+	Msg         string    `json:"msg"`
+	Rate        *float64  `json:"rate"`
+	Ceiling     float64   `json:"ceiling"`
+	Application float64   `json:"application"`
+}
+
+// logRecords passes each record of the bulklink JSON log at path to each, until each returns
+// false; lines that are not JSON records are passed over, and a log that cannot be read has
+// none.
+func logRecords(path string, each func(logRecord) bool) {
+	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, false
+		return
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var e struct {
-			TS  time.Time `json:"ts"`
-			Msg string    `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == "run started" {
-			setup = e.TS.Sub(r.start)
-			return setup, r.wall - setup, true
+		var e logRecord
+		if json.Unmarshal(sc.Bytes(), &e) == nil && !each(e) {
+			return
 		}
 	}
-	return 0, 0, false
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }

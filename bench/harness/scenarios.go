@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -154,36 +152,26 @@ func overAsking(ctx context.Context, h *harness) (*section, error) {
 
 // rateChanges lists the pacing rate changes a bulklink JSON log records, as "t: rate".
 func rateChanges(logPath string) string {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
 	var out string
 	var start time.Time
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 0; sc.Scan() && n < 200; {
-		var e struct {
-			TS   time.Time `json:"ts"`
-			Msg  string    `json:"msg"`
-			Rate *float64  `json:"rate"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Rate == nil {
-			continue
+	n := 0
+	logRecords(logPath, func(e logRecord) bool {
+		if e.Rate == nil {
+			return true
 		}
 		if start.IsZero() {
 			start = e.TS
 		}
 		if e.Msg != "rate lowered" && e.Msg != "rate raised" {
-			continue
+			return true
 		}
 		if out != "" {
 			out += ", "
 		}
 		out += fmt.Sprintf("%.1f s %s → %s/s", e.TS.Sub(start).Seconds(), e.Msg, f1(*e.Rate))
 		n++
-	}
+		return n < 200
+	})
 	return out
 }
 

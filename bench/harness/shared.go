@@ -3,12 +3,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -407,32 +404,17 @@ func throttleWindows(ticks []tick, d time.Duration) string {
 // autoReads lists the ceilings --rate auto read, from a bulklink JSON log: "t s: ceiling
 // (application a/s)", t from the log's first line.
 func autoReads(logPath string) string {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
 	var out []string
 	var start time.Time
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var e struct {
-			TS          time.Time `json:"ts"`
-			Msg         string    `json:"msg"`
-			Ceiling     float64   `json:"ceiling"`
-			Application float64   `json:"application"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue
-		}
+	logRecords(logPath, func(e logRecord) bool {
 		if start.IsZero() {
 			start = e.TS
 		}
 		if e.Msg == "rate auto: ceiling from the quota's headroom" {
 			out = append(out, fmt.Sprintf("%.0f s: %s/s (application %s/s)", e.TS.Sub(start).Seconds(), f1(e.Ceiling), f1(e.Application)))
 		}
-	}
+		return true
+	})
 	return strings.Join(out, ", ")
 }
 
