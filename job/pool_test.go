@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -234,4 +235,54 @@ func TestPoolPacesEachRegion(t *testing.T) {
 			t.Errorf("Calls: us-east-1 %d, eu-west-1 %d, ap-south-1 %d; want 20, 20 and 0", us, eu, none)
 		}
 	})
+}
+
+// A row goes into the started list when its first call is about to be sent, not when a
+// worker takes it: the rows a stop finds waiting for the pace are not noted, so that a
+// resumed run does not take a link that was there before for one its lost call made.
+func TestPoolNotesAStartJustBeforeTheCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(10 * time.Millisecond)
+		var st startedList
+		j := job.New(f, job.Config{Rate: 1, Concurrency: 4, Grace: time.Second, Started: &st})
+		src := &listRows{}
+		for i := range 10 {
+			src.rows = append(src.rows, row(i+2, fmt.Sprintf("u%d", i), fmt.Sprintf("g%d", i)))
+		}
+		var s sink
+		done := make(chan error)
+		go func() { done <- j.Run(context.Background(), src, &s) }()
+		time.Sleep(2500 * time.Millisecond) // calls at 0, 1 and 2 s; four rows wait for the pace
+		j.Stop()
+		if err := <-done; !errors.Is(err, job.ErrStopped) {
+			t.Fatalf("Run after Stop: %v, want ErrStopped", err)
+		}
+		if noted, calls := st.len(), f.callCount(); noted != calls || calls != 3 {
+			t.Errorf("%d rows noted as started, %d calls sent: want the 3 sent, and only those", noted, calls)
+		}
+	})
+}
+
+// startedList is an in-memory job.Started.
+type startedList struct {
+	mu    sync.Mutex
+	lines map[int]bool
+}
+
+func (s *startedList) Start(line int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lines == nil {
+		s.lines = map[int]bool{}
+	}
+	s.lines[line] = true
+	return nil
+}
+
+func (s *startedList) Before(int) bool { return false }
+
+func (s *startedList) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.lines)
 }

@@ -30,14 +30,23 @@ type outcome struct {
 	err     error
 }
 
-// attempt makes one write call of op for t: it waits for the run's pace and the destination
-// user's spacing, sends under the attempt's timeout, and classifies the answer. It returns
-// errCancelled when intake ends before the call is sent, or hard ends while it is.
-func (j *Job) attempt(intake, hard context.Context, t *Target) (outcome, error) {
+// attempt makes one write call of op for t: it waits for the pace of t's region and the
+// destination user's spacing, sends under the attempt's timeout, and classifies the answer.
+// It returns errCancelled when intake ends before the call is sent, or hard ends while it is.
+//
+// Before the row's first call it notes the row's start in the started list (noted says it
+// is there): after the waits, so that a row the run stopped before sending is not taken
+// for one whose call may have gone.
+func (j *Job) attempt(intake, hard context.Context, t *Target, pace *pacer, noted *bool) (outcome, error) {
 	// The per-user wait comes last, so that it spaces the sends themselves.
-	pace := j.paces.of(t.Request.UserPoolID)
 	if pace.Wait(intake) != nil || j.users.Wait(intake, userKey(&t.Request)) != nil {
 		return outcome{}, errCancelled
+	}
+	if !*noted {
+		if err := j.cfg.Started.Start(t.Row.Line); err != nil {
+			return outcome{}, &sinkError{fmt.Errorf("note the row's start: %w", err)}
+		}
+		*noted = true
 	}
 	sent := j.cfg.Now()
 	j.Stats.Calls.Add(1)
@@ -79,13 +88,13 @@ func (j *Job) process(intake, hard context.Context, row *input.Row) (*report.Rec
 		rec.Duration = rec.FinishedAt.Sub(start)
 		return rec, nil
 	}
-	var h History // Unknown: an attempt may have taken effect unheard
-	if j.cfg.Started != nil {
+	var h History                 // Unknown: an attempt may have taken effect unheard
+	noted := j.cfg.Started == nil // no list to note it in
+	if !noted {
 		h.Begun = j.cfg.Started.Before(row.Line)
-		if err := j.cfg.Started.Start(row.Line); err != nil {
-			return nil, &sinkError{fmt.Errorf("note the row's start: %w", err)}
-		}
+		noted = h.Begun // the line is in it already
 	}
+	pace := j.paces.of(t.Request.UserPoolID)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			j.Stats.Retries.Add(1)
@@ -93,7 +102,7 @@ func (j *Job) process(intake, hard context.Context, row *input.Row) (*report.Rec
 				return nil, errCancelled
 			}
 		}
-		o, err := j.attempt(intake, hard, t)
+		o, err := j.attempt(intake, hard, t, pace, &noted)
 		if err != nil {
 			return nil, err
 		}
