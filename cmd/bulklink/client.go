@@ -139,23 +139,18 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 		return nil, &job.FatalError{Code: schema.CredentialsError, Err: err, Message: "no usable AWS credentials: " + credentialHint(err)}
 	}
 	red.Add(creds.SecretAccessKey, creds.SessionToken)
-	// The endpoint a report's meta records is the one the SDK goes to: --endpoint-url, or the
-	// environment's and the profile's (AWS_ENDPOINT_URL...), so that a rehearsal's report is
-	// never taken for production's.
-	endpoint := o.endpointURL
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
-	}
-	if endpoint == "" {
-		endpoint = aws.ToString(cfg.BaseEndpoint)
-	}
-	c := &cognito{region: cfg.Region, skew: skew, endpoint: redactURL(endpoint), cfg: cfg, by: map[string]*cip.Client{}}
+	c := &cognito{region: cfg.Region, skew: skew, cfg: cfg, by: map[string]*cip.Client{}}
 	c.opts = func(co *cip.Options) {
 		if o.endpointURL != "" {
 			co.BaseEndpoint = aws.String(o.endpointURL)
 		}
 		co.APIOptions = append(co.APIOptions, skew.Middleware)
 	}
+	// The endpoint a report's meta records is the one the SDK goes to, as a client resolves
+	// it: --endpoint-url, or the environment's and the profile's (AWS_ENDPOINT_URL...,
+	// a [services] section's endpoint_url), so that a rehearsal's report is never taken for
+	// production's.
+	c.endpoint = redactURL(aws.ToString(cip.NewFromConfig(cfg, c.opts).Options().BaseEndpoint))
 	log.Debug("aws configuration", zap.String("region", cfg.Region), zap.String("endpoint", c.endpoint))
 	return c, nil
 }

@@ -1391,6 +1391,23 @@ func TestHostileSecrets(t *testing.T) {
 				"(cfg.BaseEndpoint, and the service's AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER / profile endpoint_url) through redactURL", m["endpoint"], h.srv.URL)
 		}
 	})
+
+	t.Run("a profile's services endpoint_url", func(t *testing.T) {
+		t.Parallel()
+		h := newHostile(t)
+		in := h.file("links.csv", good)
+		rep := filepath.Join(h.dir, "r.csv")
+		conf := h.file("config", "[profile rehearsal]\nregion = us-east-1\nservices = emu\n\n"+
+			"[services emu]\ncognito_identity_provider =\n  endpoint_url = "+h.srv.URL+"\n")
+		a := []string{"run", "--rate", "0", "--user-pool-id", hostilePool, "--input", in, "--report", rep}
+		res := bulklink(t, []string{"AWS_CONFIG_FILE=" + conf, "AWS_PROFILE=rehearsal"}, a...)
+		if res.code != exitOK {
+			t.Fatalf("exit %d\n%s", res.code, res.stderr)
+		}
+		if m := readMeta(t, rep); m["endpoint"] != h.srv.URL {
+			t.Errorf("with the endpoint from the profile's [services] section, the report's meta records endpoint %q, not %q", m["endpoint"], h.srv.URL)
+		}
+	})
 }
 
 // processesWith returns the pids of the processes whose command line holds s.
