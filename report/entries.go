@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,40 +58,42 @@ func ReadEntries(path string, fn func(*Entry) error) (torn bool, err error) {
 	return readCSVEntries(f, fn)
 }
 
+// readCSVEntries reads records as Recover does (readCSVRecord, splitCSV): a last record
+// without its line end is torn, wherever it was cut.
 func readCSVEntries(r io.Reader, fn func(*Entry) error) (bool, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return false, nil
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	next := func() ([]string, error) {
+		var err error
+		if buf, err = readCSVRecord(br, buf[:0]); err != nil {
+			return nil, err
+		}
+		return splitCSV(bytes.TrimSuffix(buf, []byte{'\n'})), nil
 	}
-	if err != nil {
+	header, err := next()
+	switch {
+	case errors.Is(err, io.EOF):
+		return false, nil
+	case errors.Is(err, errTorn):
+		return true, nil // the header is being written
+	case err != nil:
 		return false, fmt.Errorf("read the report's header: %w", err)
 	}
-	header = append([]string(nil), header...)
 	if len(header) < 2 || header[0] != schema.ColLine || header[1] != schema.ColStatus {
 		return false, errors.New("not a bulklink report: its header does not start with line,status")
 	}
 	e := &Entry{Columns: header, JSON: make([]bool, len(header))}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
+	for n := 2; ; n++ {
+		rec, err := next()
+		switch {
+		case errors.Is(err, io.EOF):
 			return false, nil
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) {
-			return true, nil // a quoted field still open at the end: the last record is torn
-		}
-		if err != nil {
+		case errors.Is(err, errTorn):
+			return true, nil // the last record, cut short: more may be written to it
+		case err != nil:
 			return false, fmt.Errorf("read the report: %w", err)
-		}
-		if len(rec) != len(header) {
-			line, _ := cr.FieldPos(0)
-			if _, err := cr.Read(); errors.Is(err, io.EOF) {
-				return true, nil // the last record, cut short: more may be written to it
-			}
-			return false, fmt.Errorf("read the report: line %d has %d fields, the header %d", line, len(rec), len(header))
+		case len(rec) != len(header):
+			return false, fmt.Errorf("read the report: record %d has %d fields, the header %d", n, len(rec), len(header))
 		}
 		e.Values = rec
 		if err := fn(e); err != nil {

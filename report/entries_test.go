@@ -17,6 +17,8 @@ func TestReadEntries(t *testing.T) {
 		{"csv", "r.csv", csvHead + "2,linked,,a\n3,failed,E,\"b\nc\"\n", []string{"linked/a", "failed/b\nc"}, false},
 		{"csv cut in a quoted field", "r.csv", csvHead + "2,linked,,a\n3,failed,E,\"b", []string{"linked/a"}, true},
 		{"csv cut short", "r.csv", csvHead + "2,linked,,a\n3,fai", []string{"linked/a"}, true},
+		{"csv cut in its last column", "r.csv", csvHead + "2,linked,,a\n3,failed,E,b", []string{"linked/a"}, true},
+		{"csv with a quote in a middle record", "r.csv", csvHead + "2,linked,,\"a\"\"b\"\n3,failed,E,c\n", []string{"linked/a\"b", "failed/c"}, false},
 		{"jsonl", "r.jsonl", `{"line":2,"status":"linked","note":"a"}` + "\n" + `{"line":3,"status":"failed","note":{"x":1}}` + "\n",
 			[]string{"linked/a", `failed/{"x":1}`}, false},
 		{"jsonl cut", "r.jsonl", `{"line":2,"status":"linked","note":"a"}` + "\n" + `{"line":3,"sta`, []string{"linked/a"}, true},
