@@ -271,6 +271,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 		errMu.Unlock()
 		stopIntake(err)
 	}
+	broken := func(err error) { fail(err); abort() } // the report cannot be written: cut calls too
 
 	// The reader is not waited for: it may be blocked in a read (a quiet pipe) when the run
 	// stops. It never blocks on a send once intake has ended.
@@ -318,8 +319,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 				case errors.As(err, &fe):
 					fail(fe)
 				case errors.As(err, &se):
-					fail(se.err) // the report's files cannot be written: stop at once
-					abort()
+					broken(se.err) // the report's files cannot be written: stop at once
 				case err == nil:
 					results <- rec // the loop below drains results until it is closed
 				}
@@ -328,7 +328,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	}
 	go func() { workers.Wait(); close(results) }()
 
-	sinkErr := j.drain(results, sink, func(err error) { fail(err); abort() }, fail)
+	sinkErr := j.drain(results, sink, broken, fail)
 	errMu.Lock()
 	defer errMu.Unlock()
 	finished := eof.Load() && j.Stats.Rows.Load() == j.Stats.Read.Load()

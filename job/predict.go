@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
 )
@@ -34,9 +35,6 @@ type Predictor struct {
 	dest   *Destination    // and what it held
 	links  map[uint64]bool // identities the prediction links, to tell repeats
 }
-
-// MaxIdentities is how many identities Cognito links to one user.
-const MaxIdentities = 5
 
 func (p *Predictor) init() {
 	if p.reader != nil {
@@ -95,9 +93,9 @@ func (p *Predictor) Predict(ctx context.Context, row *input.Row) (report.Status,
 	if !seen {
 		n = has
 	}
-	if n >= MaxIdentities {
+	if n >= plan.MaxIdentities {
 		return report.Invalid, schema.IdentityLimitReached, fmt.Sprintf(
-			"%s would hold more than %d identities: it has %d, and the rows before this one add %d", user, MaxIdentities, has, n-has), nil
+			"%s would hold more than %d identities: it has %d, and the rows before this one add %d", user, plan.MaxIdentities, has, n-has), nil
 	}
 	p.given[key] = n + 1
 	p.links[identity] = true

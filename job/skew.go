@@ -53,6 +53,12 @@ func (s *Skew) Bounds() (lo, hi time.Duration) {
 	return s.lo, s.hi
 }
 
+// Offset is the best estimate of the offset: the middle of Bounds.
+func (s *Skew) Offset() time.Duration {
+	lo, hi := s.Bounds()
+	return (lo + hi) / 2
+}
+
 // Middleware adds to an SDK client's stack the step that feeds s with every answer's Date
 // header: pass it in the client's APIOptions. It sits next to the transport, so that the
 // times it takes are the request's and the answer's.

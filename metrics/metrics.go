@@ -46,7 +46,8 @@ type Figures struct {
 
 // File is a textfile that a command rewrites, every minute and when it ends.
 type File struct {
-	path, name  string
+	path        string
+	name        string  // the name label: the file's name without .prom, so that the files of several jobs do not collide
 	lastSuccess float64 // seconds since the epoch; 0 for never
 }
 
@@ -79,10 +80,6 @@ func Open(path string) (*File, error) {
 	}
 	return f, nil
 }
-
-// Name is the value of the name label: the file's name without .prom, so that bulklink jobs
-// whose files one node_exporter reads do not collide.
-func (f *File) Name() string { return f.name }
 
 const lastSuccessName = "bulklink_last_success_timestamp_seconds"
 

@@ -107,14 +107,14 @@ func New(cfg Config) *Planner {
 	return &Planner{cfg: cfg, pools: map[string]*Pool{}, Counts: map[schema.Code]int64{}}
 }
 
-// Prefetch reads a pool before the first pass: the --user-pool-id pool, so that a Cognito
+// Prefetch reads the default pool (--user-pool-id) before the first pass, so that a Cognito
 // out of reach, refused credentials or a missing pool stop the command before the input is
-// read. It does nothing offline.
-func (p *Planner) Prefetch(ctx context.Context, id string) error {
-	if p.cfg.Pools == nil || id == "" {
+// read. It does nothing offline or without a default pool.
+func (p *Planner) Prefetch(ctx context.Context) error {
+	if p.cfg.Pools == nil || p.cfg.DefaultPool == "" {
 		return nil
 	}
-	_, err := p.pool(ctx, id)
+	_, err := p.pool(ctx, p.cfg.DefaultPool)
 	if errors.Is(err, ErrOffline) {
 		return nil
 	}

@@ -23,6 +23,8 @@ import (
 	sqtypes "github.com/aws/aws-sdk-go-v2/service/servicequotas/types"
 	"github.com/aws/smithy-go"
 	"go.uber.org/zap"
+
+	"github.com/bulklink/bulklink/job"
 )
 
 // Job is the run whose ceilings Auto keeps: *job.Job implements it.
@@ -60,8 +62,8 @@ const (
 	// rate of the latest minute is an estimate (Poisson traffic of 10 calls/s varies by ±0.4/s
 	// from minute to minute), and a bucket that stays nearly full absorbs its bursts.
 	DefaultMargin = 0.1
-	// DefaultFallback is the ceiling without the reads: job.DefaultRate.
-	DefaultFallback = 10
+	// DefaultFallback is the ceiling without the reads: the run's default.
+	DefaultFallback = job.DefaultRate
 	// MinCeiling is the lowest ceiling Auto sets: when the application takes the whole quota,
 	// the run creeps on rather than stopping.
 	MinCeiling = 1.0

@@ -47,11 +47,17 @@ func (c *cognito) client(pool *string) *cip.Client {
 	if cl, ok := c.by[region]; ok {
 		return cl
 	}
-	cfg := c.cfg.Copy()
-	cfg.Region = region
-	cl := cip.NewFromConfig(cfg, c.opts)
+	cl := cip.NewFromConfig(c.regionConfig(region), c.opts)
 	c.by[region] = cl
 	return cl
+}
+
+// regionConfig is the configuration of a region's clients, Cognito's and --rate auto's: the
+// same credentials and HTTP client, in that region.
+func (c *cognito) regionConfig(region string) aws.Config {
+	cfg := c.cfg.Copy()
+	cfg.Region = region
+	return cfg
 }
 
 func (c *cognito) AdminLinkProviderForUser(ctx context.Context, in *cip.AdminLinkProviderForUserInput, o ...func(*cip.Options)) (*cip.AdminLinkProviderForUserOutput, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math"
 	"sync"
 	"time"
 
@@ -36,8 +35,9 @@ func (o *outputOptions) openMetrics(command string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	o.metrics = &metricsWriter{file: f, command: command, started: time.Now(),
-		last: metrics.Figures{Command: command, InputRows: -1}}
+	now := time.Now()
+	o.metrics = &metricsWriter{file: f, command: command, started: now,
+		last: metrics.Figures{Command: command, InputRows: -1, Started: now}}
 	return nil
 }
 
@@ -57,13 +57,10 @@ func (m *metricsWriter) run(ctx context.Context, every time.Duration, sum *repor
 
 // running are the figures of a command that runs.
 func (m *metricsWriter) running(sum *report.Summary, st *job.Stats, p *progress, now time.Time) metrics.Figures {
-	_, byStatus, byCode := sum.Counts()
-	fig := metrics.Figures{Command: m.command, Running: true, ByStatus: map[string]int64{}, ByErrorCode: byCode,
+	byStatus, byCode := counts(sum)
+	fig := metrics.Figures{Command: m.command, Running: true, ByStatus: byStatus, ByErrorCode: byCode,
 		InputRows: p.total, Calls: st.Calls.Load(), Throttles: st.Throttles.Load(), Retries: st.Retries.Load(),
 		Verifications: st.Checks.Load(), Pace: p.pace(), Started: m.started, Updated: now}
-	for s, n := range byStatus {
-		fig.ByStatus[string(s)] = n
-	}
 	if d := now.Sub(p.start).Seconds(); d > 0 {
 		fig.RowsPerSecond = float64(st.Rows.Load()) / d
 	}
@@ -81,22 +78,22 @@ func (m *metricsWriter) final(sum *report.Summary, code int, log *zap.Logger) {
 	m.mu.Unlock()
 	fig.Running, fig.ExitCode, fig.Updated = false, code, time.Now()
 	fig.Succeeded = code == exitOK || code == exitRows
-	if fig.Started.IsZero() {
-		fig.Started = m.started
-	}
 	if sum != nil {
-		_, byStatus, byCode := sum.Counts()
-		fig.ByStatus, fig.ByErrorCode = map[string]int64{}, byCode
-		for s, n := range byStatus {
-			fig.ByStatus[string(s)] = n
-		}
+		fig.ByStatus, fig.ByErrorCode = counts(sum)
 		fig.Calls, fig.Throttles, fig.Retries, fig.Verifications = sum.Calls, sum.Throttles, sum.Retries, sum.Checks
 		fig.RowsPerSecond = sum.RowsPerSec
 	}
-	if math.IsInf(fig.Pace, 0) {
-		fig.Pace = 0
+	m.write(fig, log) // an unlimited pace (+Inf) is left out of the file
+}
+
+// counts are the summary's records by status and by error code, as the metrics name them.
+func counts(sum *report.Summary) (byStatus, byCode map[string]int64) {
+	_, st, byCode := sum.Counts()
+	byStatus = make(map[string]int64, len(st))
+	for s, n := range st {
+		byStatus[string(s)] = n
 	}
-	m.write(fig, log)
+	return byStatus, byCode
 }
 
 func (m *metricsWriter) write(fig metrics.Figures, log *zap.Logger) {

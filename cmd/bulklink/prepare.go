@@ -65,7 +65,7 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 	p.planner = plan.New(cfg)
 	// One cheap read before the first row: Cognito answers, takes the credentials, has the
 	// --user-pool-id pool.
-	if err := p.planner.Prefetch(ctx, o.in.userPoolID); err != nil {
+	if err := p.planner.Prefetch(ctx); err != nil {
 		if errors.Is(err, plan.ErrDefaultPool) {
 			return nil, &job.FatalError{Code: "ResourceNotFoundException", Message: err.Error(), Err: err}
 		}

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -22,9 +19,8 @@ import (
 // with.
 type autoRate struct {
 	margin   float64
-	cfg      aws.Config // Cognito's, copied per region
-	endpoint string     // --endpoint-url, for every service; "" for AWS's own
-	skew     *job.Skew
+	api      *cognito // its configuration, copied per region, and its clock skew
+	endpoint string   // --endpoint-url, for every service; "" for AWS's own
 }
 
 // autoRate returns --rate auto's part for a run whose Cognito is api; nil when --rate is a
@@ -33,16 +29,15 @@ func (o *engineOptions) autoRate(a *awsOptions, api *cognito) *autoRate {
 	if !o.auto {
 		return nil
 	}
-	return &autoRate{margin: o.margin, cfg: api.cfg, endpoint: a.endpointURL, skew: api.skew}
+	return &autoRate{margin: o.margin, api: api, endpoint: a.endpointURL}
 }
 
 // clients builds the Service Quotas and CloudWatch clients of a region from Cognito's
-// configuration, as cognito.client builds Cognito's: the same credentials, HTTP client and
-// endpoint. Unlike Cognito's, they retry with the SDK's standard retryer: a read that fails
-// leaves the ceiling as it was for a minute.
+// configuration (cognito.regionConfig): the same credentials, HTTP client and endpoint.
+// Unlike Cognito's, they retry with the SDK's standard retryer: a read that fails leaves the
+// ceiling as it was for a minute.
 func (a *autoRate) clients(region string) quota.Clients {
-	cfg := a.cfg.Copy()
-	cfg.Region = region
+	cfg := a.api.regionConfig(region)
 	cfg.Retryer = func() aws.Retryer { return retry.NewStandard() }
 	return quota.Clients{
 		Quotas: servicequotas.NewFromConfig(cfg, func(o *servicequotas.Options) {
@@ -62,16 +57,14 @@ func (a *autoRate) clients(region string) quota.Clients {
 // at the headroom, read every minute, until ctx ends or stop is called.
 func (a *autoRate) start(ctx context.Context, j *job.Job, pools map[string]int64, log *zap.Logger) (stop func()) {
 	clients := map[string]quota.Clients{}
-	for _, pool := range slices.Sorted(maps.Keys(pools)) {
-		if r := input.PoolRegion(pool); r != "" && clients[r] == (quota.Clients{}) {
-			clients[r] = a.clients(r)
+	for pool := range pools {
+		if r := input.PoolRegion(pool); r != "" {
+			if _, ok := clients[r]; !ok {
+				clients[r] = a.clients(r)
+			}
 		}
 	}
-	offset := func() time.Duration {
-		lo, hi := a.skew.Bounds()
-		return (lo + hi) / 2
-	}
-	auto := quota.New(j, clients, quota.Config{Margin: a.margin, Fallback: job.DefaultRate, Logger: log, Offset: offset})
+	auto := quota.New(j, clients, quota.Config{Margin: a.margin, Logger: log, Offset: a.api.skew.Offset})
 	auto.Read(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -163,7 +163,7 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 		return nil, err
 	}
 	defer p.src.Close()
-	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), Region: api.region,
+	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: statusNames(o.onlyStatuses), Region: api.region,
 		Endpoint: api.endpoint, UserPoolID: o.in.userPoolID, Version: version}
 	rep, err := report.Open(report.Spec{Path: o.reportPath, Command: schema.Run, Layout: reportLayout(o.reportPath, o.in, p.shape),
 		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})
@@ -196,15 +196,6 @@ func logOpened(log *zap.Logger, rep *report.Report) {
 	if rep.Resumed {
 		log.Info("resuming the report", zap.String("report", rep.Path), zap.Int64("rows_done", rep.Journal.Records))
 	}
-}
-
-// onlyMeta is --only as the report's meta records it.
-func (o *runOptions) onlyMeta() []string {
-	var s []string
-	for _, st := range o.onlyStatuses {
-		s = append(s, string(st))
-	}
-	return s
 }
 
 // reportSink writes the job's records to the report and counts them in the summary.

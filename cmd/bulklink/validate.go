@@ -96,11 +96,8 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 		if err := checkReportPath(o.reportPath, o.in.path, e.stdin); err != nil {
 			return nil, nil, err
 		}
-		unlock, err := report.Lock(o.reportPath)
+		unlock, err := lockAll(o.reportPath)
 		if err != nil {
-			if _, locked := errors.AsType[*report.LockedError](err); !locked {
-				err = usageError{err}
-			}
 			return nil, nil, err
 		}
 		defer unlock()
@@ -141,7 +138,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 
 	var rep *report.Report
 	if o.reportPath != "" {
-		meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: o.onlyMeta(), UserPoolID: o.in.userPoolID, Version: version}
+		meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: statusNames(o.onlyStatuses), UserPoolID: o.in.userPoolID, Version: version}
 		if api != nil {
 			meta.Region, meta.Endpoint = api.region, api.endpoint
 		}
