@@ -298,19 +298,6 @@ func (s *Source) reader(p *pass, gz *bool) (Reader, error) {
 	}
 	text = io.TeeReader(text, &p.lc)
 	p.text = text
-	if s.opt.Format == JSONL {
-		// The CSV reader looks at the head of its text itself (NewCSV).
-		head := bufio.NewReaderSize(text, headSize)
-		b, _ := head.Peek(headSize)
-		msg := diagnoseText(b)
-		if msg == "" {
-			msg = wrongFormat(b, JSONL)
-		}
-		if msg != "" {
-			return nil, fmt.Errorf("read %s: %s", s.name, msg)
-		}
-		text = head
-	}
 	var rd Reader
 	switch s.opt.Format {
 	case CSV:
@@ -320,7 +307,18 @@ func (s *Source) reader(p *pass, gz *bool) (Reader, error) {
 		}
 		rd = r
 	default:
-		rd = NewJSONL(text, s.opt)
+		// The CSV reader looks at the head of its text itself (NewCSV); the JSONL one's head
+		// is looked at here, in its own buffer.
+		j := NewJSONL(text, s.opt).(*jsonlReader)
+		b, _ := j.lines.br.Peek(headSize)
+		msg := diagnoseText(b)
+		if msg == "" {
+			msg = wrongFormat(b, JSONL)
+		}
+		if msg != "" {
+			return nil, fmt.Errorf("read %s: %s", s.name, msg)
+		}
+		rd = j
 	}
 	return rd, nil
 }
