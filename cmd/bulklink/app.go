@@ -96,11 +96,13 @@ func run(ctx context.Context, args []string, e env) int {
 
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
-	if sub, _, err := root.Find(args); err == nil && sub == root && !strings.HasPrefix(args[0], "-") {
-		return unknownCommand(e, args[0], root)
-	}
-	if sub, _, err := root.Find(args); err == nil && sub != root {
-		args = gnuArgs(sub.Flags(), args)
+	if sub, _, err := root.Find(args); err == nil {
+		if sub == root && !strings.HasPrefix(args[0], "-") {
+			return unknownCommand(e, args[0], root)
+		}
+		if sub != root {
+			args = gnuArgs(sub.Flags(), args)
+		}
 	}
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {

@@ -66,10 +66,7 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 	// One cheap read before the first row: Cognito answers, takes the credentials, has the
 	// --user-pool-id pool.
 	if err := p.planner.Prefetch(ctx); err != nil {
-		if errors.Is(err, plan.ErrDefaultPool) {
-			return nil, &job.FatalError{Code: "ResourceNotFoundException", Message: err.Error(), Err: err}
-		}
-		return nil, err
+		return nil, poolError(err)
 	}
 	log.Info("reading the input", zap.String("input", src.Name()), zap.Bool("stream", src.Stream()), zap.Bool("pool_checks", o.pools != nil))
 	p.shape, err = src.Scan(ctx, func(row *input.Row) error {
@@ -90,7 +87,7 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 	})
 	switch {
 	case errors.Is(err, plan.ErrDefaultPool):
-		return nil, &job.FatalError{Code: "ResourceNotFoundException", Message: err.Error(), Err: err}
+		return nil, poolError(err)
 	case err != nil:
 		var fe *job.FatalError
 		if errors.As(err, &fe) || ctx.Err() != nil {
@@ -147,4 +144,13 @@ func tempDir(report string) string {
 		return ""
 	}
 	return filepath.Dir(report)
+}
+
+// poolError makes a --user-pool-id pool that does not exist fatal (exit 3), as Cognito names
+// it; other errors pass as they are.
+func poolError(err error) error {
+	if errors.Is(err, plan.ErrDefaultPool) {
+		return &job.FatalError{Code: "ResourceNotFoundException", Message: err.Error(), Err: err}
+	}
+	return err
 }
