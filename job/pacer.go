@@ -444,7 +444,9 @@ func (p *pacer) apply(r float64, now time.Time) {
 		// timer (a millisecond is common on a busy machine, the gap between sends at 1,000/s)
 		// would lose that time for good with a bucket of one. A bucket of catchUp's worth of
 		// sends lets the next catch up; at 100/s or less it stays one, as the quota wants.
-		p.lim.SetBurstAt(now, max(1, int(r*catchUp.Seconds())))
+		if b := max(1, int(r*catchUp.Seconds())); b != p.lim.Burst() {
+			p.lim.SetBurstAt(now, b)
+		}
 	}
 	close(p.changed)
 	p.changed = make(chan struct{})
