@@ -133,6 +133,19 @@ func (s *Summary) Finish(end time.Time) {
 // SummaryPath is where the summary of the report at path is written.
 func SummaryPath(report string) string { return report + ".summary.json" }
 
+// ReadSummary reads the summary written beside the report at path (SummaryPath).
+func ReadSummary(report string) (*Summary, error) {
+	b, err := os.ReadFile(SummaryPath(report))
+	if err != nil {
+		return nil, err
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", SummaryPath(report), err)
+	}
+	return &s, nil
+}
+
 // WriteFile writes the summary as JSON to path, atomically and readable by its owner only.
 func (s *Summary) WriteFile(path string) error {
 	s.mu.Lock()

@@ -151,15 +151,11 @@ func (t *tools) bulklinkReport(ctx context.Context, timeout time.Duration, logNa
 	if c.exit != 0 && c.exit != 1 {
 		return runResult{child: c}, fmt.Errorf("bulklink %s exited %d (log: %s)", args[0], c.exit, c.log)
 	}
-	b, err := os.ReadFile(report.SummaryPath(reportPath))
+	sum, err := report.ReadSummary(reportPath)
 	if err != nil {
 		return runResult{child: c}, err
 	}
-	var sum report.Summary
-	if err := json.Unmarshal(b, &sum); err != nil {
-		return runResult{child: c}, fmt.Errorf("%s: %w", report.SummaryPath(reportPath), err)
-	}
-	return runResult{child: c, sum: &sum}, nil
+	return runResult{child: c, sum: sum}, nil
 }
 
 // failed is the rows the run reported failed or invalid.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -238,15 +237,8 @@ func cmdOf(m *report.Meta) schema.Command {
 
 // readSummary reads the summary beside the report, nil when there is none.
 func readSummary(path string) *report.Summary {
-	b, err := os.ReadFile(report.SummaryPath(path))
-	if err != nil {
-		return nil
-	}
-	var s report.Summary
-	if json.Unmarshal(b, &s) != nil {
-		return nil
-	}
-	return &s
+	s, _ := report.ReadSummary(path)
+	return s
 }
 
 // runState says how the report's last command ended, or that it is running; a summary that
