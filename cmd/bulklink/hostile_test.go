@@ -107,6 +107,14 @@ func (h *hostile) linked(content string) (in, rep string) {
 	return in, rep
 }
 
+// noCalls fails the test when the emulator received any call of op.
+func (h *hostile) noCalls(op string) {
+	h.t.Helper()
+	if n := h.srv.Calls(op); n != 0 {
+		h.t.Errorf("%d %s calls, want none", n, op)
+	}
+}
+
 // args are cmd's arguments against the test's emulator, then extra.
 func (h *hostile) args(cmd string, extra ...string) []string {
 	a := []string{cmd, "--endpoint-url", h.srv.URL, "--rate", "0", "--read-rate", "0", "--log-format", "json"}
@@ -668,9 +676,7 @@ func TestHostileGzip(t *testing.T) {
 			if res.code != want {
 				t.Errorf("exit %d, want %d\n%s", res.code, want, res.stderr)
 			}
-			if n := h.srv.Calls("AdminLinkProviderForUser"); n != 0 {
-				t.Errorf("%d link calls, want none", n)
-			}
+			h.noCalls("AdminLinkProviderForUser")
 		})
 	}
 }
@@ -891,9 +897,7 @@ func TestHostileSignals(t *testing.T) {
 					w.Write([]byte(phase.sent))
 					ready(t, stderr, `"msg":"aws configuration"`)
 					stopsOn(t, c, stderr, s.sig, s.code, limit)
-					if n := h.srv.Calls("AdminLinkProviderForUser"); n != 0 {
-						t.Errorf("%d link calls, want none", n)
-					}
+					h.noCalls("AdminLinkProviderForUser")
 				})
 			}
 			t.Run("run: a FIFO nobody opens", func(t *testing.T) {
@@ -1120,9 +1124,7 @@ func TestHostileFiles(t *testing.T) {
 				}
 			}
 		}
-		if n := h.srv.Calls("AdminLinkProviderForUser"); n != 0 {
-			t.Errorf("%d link calls, want none", n)
-		}
+		h.noCalls("AdminLinkProviderForUser")
 	})
 
 	t.Run("report is standard input", func(t *testing.T) {
@@ -1166,9 +1168,7 @@ func TestHostileFiles(t *testing.T) {
 				"cmd/bulklink/undo.go validate compares the two paths as strings (o.undoPath == o.reportPath); "+
 				"compare them with os.SameFile when U exists, as run's checkReportPath does, and refuse (exit 2)", codes, !bytes.Equal(before, after))
 		}
-		if n := h.srv.Calls("AdminDisableProviderForUser"); n != 0 {
-			t.Errorf("%d unlink calls, want none", n)
-		}
+		h.noCalls("AdminDisableProviderForUser")
 	})
 
 	t.Run("undo report is another user's or not bulklink's", func(t *testing.T) {
@@ -1194,9 +1194,7 @@ func TestHostileFiles(t *testing.T) {
 				}
 			}
 		}
-		if n := h.srv.Calls("AdminDisableProviderForUser"); n != 0 {
-			t.Errorf("%d unlink calls, want none", n)
-		}
+		h.noCalls("AdminDisableProviderForUser")
 	})
 
 	t.Run("undo report is a link", func(t *testing.T) {
@@ -1217,9 +1215,7 @@ func TestHostileFiles(t *testing.T) {
 				t.Errorf("undo report%s a link: the victim now holds %q", suffix, b)
 			}
 		}
-		if n := h.srv.Calls("AdminDisableProviderForUser"); n != 0 {
-			t.Errorf("%d unlink calls, want none", n)
-		}
+		h.noCalls("AdminDisableProviderForUser")
 		if got := h.links(); len(got) != 1 {
 			t.Errorf("links %v, want alice's still in place", got)
 		}
