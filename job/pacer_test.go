@@ -118,7 +118,7 @@ func TestPacerFirstThrottleLandsAtHalfTheLastSecond(t *testing.T) {
 	if d.p.phase != phaseDiscover || !near(d.p.land, firstCut*last, 1e-9) {
 		t.Fatalf("phase %v, landing %v; want discovery landing at half of the %v calls of the last second", d.p.phase, d.p.land, last)
 	}
-	if got, want := d.p.Rate(), d.p.land*dipShare; !near(got, want, 1e-9) {
+	if got, want := d.p.Rate(), d.p.land*discoverShare; !near(got, want, 1e-9) {
 		t.Errorf("rate %v, want %v: discovery waits under the landing", got, want)
 	}
 }
@@ -142,7 +142,7 @@ func TestPacerReactsOncePerEpisode(t *testing.T) {
 	land := d.p.land
 	d.c.add(time.Second) // slow answers of calls sent before the reaction
 	d.p.Throttled(before)
-	d.p.Throttled(d.p.cutAt.Add(d.p.cooldown() - time.Millisecond))
+	d.p.Throttled(d.p.cutAt.Add(d.p.cooldown() / 2)) // sent while the reaction took effect
 	if d.p.land != land || d.p.phase != phaseDiscover {
 		t.Fatalf("landing %v, phase %v after throttles of the same episode, want %v, discovery", d.p.land, d.p.phase, land)
 	}
@@ -171,16 +171,16 @@ func TestPacerRampSampleThenSettle(t *testing.T) {
 	if !near(d.p.est, want, 1e-9) {
 		t.Fatalf("estimate %v, want the calls accepted between the two empty buckets per second, %v", d.p.est, want)
 	}
-	if d.p.phase != phaseDip || !near(d.p.Rate(), dipShare*want, 1e-9) {
-		t.Fatalf("phase %v at %v/s after the ramp, want a dip at %v", d.p.phase, d.p.Rate(), dipShare*want)
+	if d.p.phase != phasePause || d.p.Rate() != d.p.floor {
+		t.Fatalf("phase %v at %v/s after the ramp, want a pause at %v/s", d.p.phase, d.p.Rate(), d.p.floor)
 	}
-	d.accept(dipTime - 100*time.Millisecond)
-	if d.p.phase != phaseDip {
-		t.Fatalf("phase %v before the dip's end", d.p.phase)
+	d.accept(pauseTime - 100*time.Millisecond)
+	if d.p.phase != phasePause {
+		t.Fatalf("phase %v before the pause's end", d.p.phase)
 	}
 	d.untilCruise()
 	if !near(d.p.Rate(), freshSettle*want, 1e-9) {
-		t.Fatalf("phase %v at %v/s after the dip, want a cruise at %v (the first one)", d.p.phase, d.p.Rate(), freshSettle*want)
+		t.Fatalf("phase %v at %v/s after the pause, want a cruise at %v (the first one)", d.p.phase, d.p.Rate(), freshSettle*want)
 	}
 }
 
@@ -211,11 +211,11 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 		}
 		want := d.p.est * trimShare
 		d.throttle()
-		if !near(d.p.est, want, 1e-9) || d.p.phase != phaseDip {
-			t.Errorf("estimate %v, phase %v, want %v and a dip", d.p.est, d.p.phase, want)
+		if !near(d.p.est, want, 1e-9) || d.p.phase != phasePause {
+			t.Errorf("estimate %v, phase %v, want %v and a pause", d.p.est, d.p.phase, want)
 		}
 	})
-	t.Run("right after the dip: rediscovered", func(t *testing.T) {
+	t.Run("right after the pause: rediscovered", func(t *testing.T) {
 		d := newDrive(t, 100)
 		d.settled()
 		d.accept(time.Second)
@@ -225,16 +225,20 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 			t.Errorf("phase %v landing at %v, want discovery from half the cruise, %v", d.p.phase, d.p.land, cruise*discoverCut)
 		}
 	})
-	t.Run("during the dip: rediscovered", func(t *testing.T) {
+	t.Run("during the pause: the same episode", func(t *testing.T) {
 		d := newDrive(t, 100)
 		d.settled()
 		d.accept(5 * time.Second)
 		d.throttle()
-		dip := d.p.Rate()
-		d.accept(d.p.cooldown() + 100*time.Millisecond)
+		est := d.p.est
+		d.c.add(pauseTime - 100*time.Millisecond) // nothing answered in the pause: a call sent in it now
 		d.throttle()
-		if d.p.phase != phaseDiscover || !near(d.p.land, dip*discoverCut, 1e-9) {
-			t.Errorf("phase %v landing at %v, want discovery from half the dip, %v", d.p.phase, d.p.land, dip*discoverCut)
+		if d.p.phase != phasePause || d.p.est != est {
+			t.Errorf("phase %v, estimate %v; want the pause going on and the estimate %v", d.p.phase, d.p.est, est)
+		}
+		d.untilCruise()
+		if !near(d.p.Rate(), settleShare*est, 1e-9) {
+			t.Errorf("cruising at %v after the pause, want %v", d.p.Rate(), settleShare*est)
 		}
 	})
 }
@@ -431,7 +435,8 @@ func TestPacerPairsSends(t *testing.T) {
 	start, r := d.c.now(), d.p.Rate()
 	pairs := 0
 	for range 8 * pairEvery {
-		wait, _ := d.p.book(d.c.now())
+		wait, _, _ := d.p.book(d.c.now())
+		d.p.sent()
 		if wait == 0 {
 			pairs++
 		}
@@ -456,7 +461,7 @@ func TestPacerCatchesUpLateWakeups(t *testing.T) {
 		p := newPacer(tc.rate, zap.NewNop(), func() time.Time { return at })
 		start, n := at, int(tc.rate)*5 // five seconds' worth
 		for range n {
-			d, _ := p.book(at)
+			d, _, _ := p.book(at)
 			at = at.Add(max(d, 0))
 			if d > 0 {
 				at = at.Add(tc.late) // the timer fires late
@@ -466,4 +471,91 @@ func TestPacerCatchesUpLateWakeups(t *testing.T) {
 			t.Errorf("--rate %g, every timer %s late: %.1f sends/s, want the rate within 1%%", tc.rate, tc.late, got)
 		}
 	}
+}
+
+// Pairs are counted in sends, not bookings: a waiter that books again because the rate
+// changed under it (every answer changes it in the ramp) makes no extra pair.
+func TestPacerPairsCountSendsNotBookings(t *testing.T) {
+	d := newDrive(t, 100)
+	d.settled()
+	d.p.book(d.c.now())
+	d.p.sends = 0
+	pairs := 0
+	for range 8 * pairEvery {
+		for range 3 { // booked, then the rate changed twice before the send
+			d.p.book(d.c.now())
+			d.p.unbook(d.c.now())
+		}
+		wait, _, _ := d.p.book(d.c.now())
+		d.p.sent()
+		if wait == 0 {
+			pairs++
+		}
+		d.c.add(wait)
+	}
+	if pairs != 8 {
+		t.Errorf("%d sends of %d went at once with three bookings a send, want 8", pairs, 8*pairEvery)
+	}
+}
+
+// The pause after a throttle ends with time, not with an answer: at its floor of one call a
+// second, a waiter booked past the pause's end wakes at the end and books again at the
+// cruise's rate.
+func TestPacerPauseEndsOnTime(t *testing.T) {
+	d := newDrive(t, 100)
+	d.settled()
+	d.accept(5 * time.Second)
+	d.throttle()
+	if d.p.phase != phasePause {
+		t.Fatalf("phase %v after a throttle, want the pause", d.p.phase)
+	}
+	end := d.p.phaseAt.Add(pauseTime)
+	for { // the floor's sends, a second apart, until one would fall after the pause's end
+		wait, _, recheck := d.p.book(d.c.now())
+		if recheck {
+			if !d.c.now().Add(wait).Equal(end) {
+				t.Fatalf("booked in the pause: wake %v on, want at the pause's end, %v on", wait, end.Sub(d.c.now()))
+			}
+			break
+		}
+		if d.c.now().Add(wait).After(end) {
+			t.Fatalf("booked a send %v after the pause's end, without waking at the end", d.c.now().Add(wait).Sub(end))
+		}
+		d.c.add(wait)
+		d.p.sent()
+	}
+	d.p.unbook(d.c.now())
+	d.c.t = end
+	wait, _, recheck := d.p.book(d.c.now())
+	if d.p.phase != phaseCruise || recheck || wait > time.Duration(float64(time.Second)/d.p.Rate()) {
+		t.Errorf("at the pause's end: phase %v, wait %v, recheck %v; want the cruise at %v/s", d.p.phase, wait, recheck, d.p.Rate())
+	}
+}
+
+func TestPacerWaitWakesAtThePauseEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(100, zap.NewNop(), time.Now)
+		p.rtt = time.Millisecond
+		// A ramp's sample: accepted calls at 20/s for 3 s between two throttles.
+		p.Throttled(time.Now())
+		for range 60 {
+			time.Sleep(50 * time.Millisecond)
+			p.Succeeded(time.Now())
+		}
+		p.phase = phaseRamp
+		p.Throttled(time.Now())
+		if p.phase != phasePause {
+			t.Fatalf("phase %v, want the pause", p.phase)
+		}
+		end := p.phaseAt.Add(pauseTime)
+		gap := time.Duration(float64(time.Second) / (p.est * settleShare)) // between sends in the cruise
+		for time.Now().Before(end) {
+			if err := p.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if late := time.Since(end); late > gap {
+			t.Errorf("the first send after the pause went %v after its end, want within one gap of the cruise's rate, %v", late, gap)
+		}
+	})
 }
