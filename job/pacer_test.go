@@ -59,7 +59,7 @@ func (d *drive) sent() time.Time { return d.c.now().Add(-d.rtt) }
 // throttle answers the call sent a round trip ago with a throttle.
 func (d *drive) throttle() { d.p.Throttled(d.sent()) }
 
-// untilCruise runs until the dip ends: the pacer moves on as answers come.
+// untilCruise runs until the pause ends: the pacer moves on as answers come.
 func (d *drive) untilCruise() {
 	d.t.Helper()
 	for deadline := d.c.now().Add(5 * time.Second); d.p.phase != phaseCruise; {
@@ -109,21 +109,21 @@ func TestHistoryCount(t *testing.T) {
 	}
 }
 
-func TestPacerFirstThrottleLandsAtHalfTheLastSecond(t *testing.T) {
+func TestPacerFirstThrottleLandsUnderTheLastSecond(t *testing.T) {
 	d := newDrive(t, 100)
 	d.accept(300 * time.Millisecond) // the bucket's burst: about 30 calls
 	sent := d.sent()
 	last := d.p.hist.count(sent.Add(-time.Second), sent)
 	d.throttle()
 	if d.p.phase != phaseDiscover || !near(d.p.land, firstCut*last, 1e-9) {
-		t.Fatalf("phase %v, landing %v; want discovery landing at half of the %v calls of the last second", d.p.phase, d.p.land, last)
+		t.Fatalf("phase %v, landing %v; want discovery landing at %v of the %v calls of the last second", d.p.phase, d.p.land, firstCut, last)
 	}
 	if got, want := d.p.Rate(), d.p.land*discoverShare; !near(got, want, 1e-9) {
 		t.Errorf("rate %v, want %v: discovery waits under the landing", got, want)
 	}
 }
 
-// A run that starts on an empty bucket has no second to go by: it halves.
+// A run that starts on an empty bucket has no second to go by: it lands at firstCut of the ceiling.
 func TestPacerFirstCallThrottled(t *testing.T) {
 	d := newDrive(t, 40)
 	d.c.add(time.Second)
@@ -143,8 +143,8 @@ func TestPacerReactsOncePerEpisode(t *testing.T) {
 	d.c.add(time.Second) // slow answers of calls sent before the reaction
 	d.p.Throttled(before)
 	d.p.Throttled(d.p.cutAt.Add(d.p.cooldown() / 2)) // sent while the reaction took effect
-	if d.p.land != land || d.p.phase != phaseDiscover {
-		t.Fatalf("landing %v, phase %v after throttles of the same episode, want %v, discovery", d.p.land, d.p.phase, land)
+	if d.p.land != land || d.p.phase != phaseRamp {
+		t.Fatalf("landing %v, phase %v after throttles of the same episode, want %v and the ramp (discovery ended on time)", d.p.land, d.p.phase, land)
 	}
 	d.p.Throttled(d.c.now()) // a call sent after the reaction: another round
 	if want := land * discoverCut; !near(d.p.land, want, 1e-9) {
@@ -230,15 +230,16 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 		d.settled()
 		d.accept(5 * time.Second)
 		d.throttle()
-		est := d.p.est
-		d.c.add(pauseTime - 100*time.Millisecond) // nothing answered in the pause: a call sent in it now
-		d.throttle()
+		est, end := d.p.est, d.p.pauseEnd
+		d.c.t = end.Add(-200 * time.Millisecond)
+		d.p.Throttled(end.Add(-300 * time.Millisecond)) // sent and answered in the pause
 		if d.p.phase != phasePause || d.p.est != est {
-			t.Errorf("phase %v, estimate %v; want the pause going on and the estimate %v", d.p.phase, d.p.est, est)
+			t.Fatalf("phase %v, estimate %v; want the pause going on and the estimate %v", d.p.phase, d.p.est, est)
 		}
-		d.untilCruise()
-		if !near(d.p.Rate(), settleShare*est, 1e-9) {
-			t.Errorf("cruising at %v after the pause, want %v", d.p.Rate(), settleShare*est)
+		d.c.t = end.Add(100 * time.Millisecond)
+		d.p.Throttled(end.Add(-50 * time.Millisecond)) // sent in the pause, answered after it
+		if d.p.phase != phaseCruise || d.p.est != est || !near(d.p.Rate(), settleShare*est, 1e-9) {
+			t.Errorf("phase %v at %v/s, estimate %v; want the cruise at %v and the estimate %v", d.p.phase, d.p.Rate(), d.p.est, settleShare*est, est)
 		}
 	})
 }
@@ -474,7 +475,8 @@ func TestPacerCatchesUpLateWakeups(t *testing.T) {
 }
 
 // Pairs are counted in sends, not bookings: a waiter that books again because the rate
-// changed under it (every answer changes it in the ramp) makes no extra pair.
+// changed under it (every answer changes it in the ramp) makes no extra pair. Each send here
+// is booked up to five times, as Wait books: a booking that may go at once is the send.
 func TestPacerPairsCountSendsNotBookings(t *testing.T) {
 	d := newDrive(t, 100)
 	d.settled()
@@ -482,19 +484,23 @@ func TestPacerPairsCountSendsNotBookings(t *testing.T) {
 	d.p.sends = 0
 	pairs := 0
 	for range 8 * pairEvery {
-		for range 3 { // booked, then the rate changed twice before the send
-			d.p.book(d.c.now())
-			d.p.unbook(d.c.now())
+		var wait time.Duration
+		for range 5 {
+			if wait, _, _ = d.p.book(d.c.now()); wait == 0 {
+				break
+			}
+			d.p.unbook(d.c.now()) // the rate changed before the send
 		}
-		wait, _, _ := d.p.book(d.c.now())
-		d.p.sent()
 		if wait == 0 {
 			pairs++
+		} else {
+			wait, _, _ = d.p.book(d.c.now())
 		}
+		d.p.sent()
 		d.c.add(wait)
 	}
 	if pairs != 8 {
-		t.Errorf("%d sends of %d went at once with three bookings a send, want 8", pairs, 8*pairEvery)
+		t.Errorf("%d sends of %d went at once with rate changes before each, want 8", pairs, 8*pairEvery)
 	}
 }
 
