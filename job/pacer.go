@@ -526,9 +526,13 @@ func (p *pacer) apply(r float64, now time.Time) {
 }
 
 // maybeLog logs the rate when it moved since the last time it was logged, at most every
-// logEvery: "rate lowered" or "rate raised" against the rate last logged.
+// logEvery: "rate lowered" or "rate raised" against the rate last logged. The pause and
+// discovery last a second or less: their rate, logged and left standing for logEvery, would
+// read as a stop, so the rate that follows them is logged instead (each throttle is at
+// debug level).
 func (p *pacer) maybeLog(now time.Time) {
-	if math.IsInf(p.current, 1) || now.Sub(p.lastLog) < logEvery || math.Abs(p.current-p.logged) < 0.01*p.logged {
+	if math.IsInf(p.current, 1) || p.phase == phasePause || p.phase == phaseDiscover ||
+		now.Sub(p.lastLog) < logEvery || math.Abs(p.current-p.logged) < 0.01*p.logged {
 		return
 	}
 	msg := "rate raised"

@@ -362,6 +362,9 @@ func TestPacerLogsRateChangesWithTheRightWords(t *testing.T) {
 	prev, at := 100.0, time.Time{}
 	for _, e := range entries {
 		r := e.ContextMap()["rate"].(float64)
+		if r <= d.p.floor {
+			t.Errorf("logged %v/s, the floor of a pause: it lasts a second, the line %v", r, logEvery)
+		}
 		want := "rate raised"
 		if r < prev {
 			want = "rate lowered"
