@@ -35,7 +35,7 @@ check:
 demo: build
 	./scripts/demo.sh $(BIN)
 
-# Go benchmarks, then the end-to-end harness against the emulator (~30 min); writes
+# Go benchmarks, then the end-to-end harness against the emulator (~45 min); writes
 # BENCHMARKS.md. A smoke check in a few minutes: ./scripts/bench.sh --quick
 bench:
 	./scripts/bench.sh

@@ -2,7 +2,7 @@
 # make bench: the Go benchmarks of the readers and the engine, then the end-to-end harness
 # (bench/harness) against the emulator on loopback; the numbers go into BENCHMARKS.md.
 #
-#   scripts/bench.sh            everything (about 30 minutes on 2 cores), rewrites BENCHMARKS.md
+#   scripts/bench.sh            everything (about 45 minutes on 2 cores), rewrites BENCHMARKS.md
 #   scripts/bench.sh --quick    a smoke check in a few minutes; BENCHMARKS.md is left alone
 #
 # Raw output goes to out/bench/: go.txt, harness.md and the tools' logs.
