@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -222,15 +223,7 @@ func (s *Summary) Print(w io.Writer) {
 	if s.PoolChecks != "" {
 		fmt.Fprintf(w, "  pool checks: %s\n", s.PoolChecks)
 	}
-	for _, st := range StatusOrder(s.ByStatus) {
-		fmt.Fprintf(w, "  %-15s %d\n", st, s.ByStatus[st])
-	}
-	if len(s.ByErrorCode) > 0 {
-		fmt.Fprintf(w, "  errors:\n")
-		for _, c := range sortedKeys(s.ByErrorCode) {
-			fmt.Fprintf(w, "    %-32s %d\n", c, s.ByErrorCode[c])
-		}
-	}
+	WriteCounts(w, "  ", s.ByStatus, s.ByErrorCode, func(n int64) string { return strconv.FormatInt(n, 10) })
 	if s.Calls > 0 {
 		fmt.Fprintf(w, "  calls %d, retries %d, throttled %d, verified %d\n", s.Calls, s.Retries, s.Throttles, s.Checks)
 	}
@@ -255,15 +248,36 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	if s.Report != "" {
 		fmt.Fprintf(w, "  report: %s\n", s.Report)
-		var bad []string
-		for _, st := range StatusOrder(s.ByStatus) {
-			if !st.OK() && s.ByStatus[st] > 0 {
-				bad = append(bad, string(st))
-			}
+		WriteSeeRows(w, s.Report, s.ByStatus)
+	}
+}
+
+// WriteCounts writes outcome counts as the summaries show them: a line a status, in the
+// schema's order, indented by indent, then the error codes under "errors:"; num writes a
+// count. Summary.Print and bulklink report both show counts this way.
+func WriteCounts(w io.Writer, indent string, byStatus map[Status]int64, byCode map[string]int64, num func(int64) string) {
+	for _, st := range StatusOrder(byStatus) {
+		fmt.Fprintf(w, "%s%-15s %s\n", indent, st, num(byStatus[st]))
+	}
+	if len(byCode) > 0 {
+		fmt.Fprintf(w, "  errors:\n")
+		for _, c := range sortedKeys(byCode) {
+			fmt.Fprintf(w, "    %-32s %s\n", c, num(byCode[c]))
 		}
-		if len(bad) > 0 {
-			fmt.Fprintf(w, "  see those rows: bulklink report %s --status %s\n", s.Report, strings.Join(bad, ","))
+	}
+}
+
+// WriteSeeRows writes the command that shows the rows of path whose status is not a
+// success, when there are any.
+func WriteSeeRows(w io.Writer, path string, byStatus map[Status]int64) {
+	var bad []string
+	for _, st := range StatusOrder(byStatus) {
+		if !st.OK() && byStatus[st] > 0 {
+			bad = append(bad, string(st))
 		}
+	}
+	if len(bad) > 0 {
+		fmt.Fprintf(w, "  see those rows: bulklink report %s --status %s\n", path, strings.Join(bad, ","))
 	}
 }
 

@@ -78,19 +78,15 @@ func (f filter) matches(e *report.Entry) bool {
 
 func (o *reportOptions) filter() (filter, error) {
 	var f filter
-	var known []string
-	for _, i := range schema.Statuses {
-		known = append(known, string(i.Status))
-	}
-	for _, s := range splitList(o.statuses) {
-		if !report.Status(s).Known() {
-			msg := fmt.Sprintf("--status: unknown status %q", s)
-			if n := nearest(s, known, 0); n != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", n)
-			}
-			return f, usagef("%s; the statuses: %s", msg, strings.Join(known, ", "))
+	if o.statuses != "" {
+		var known []schema.Status
+		for _, i := range schema.Statuses {
+			known = append(known, i.Status)
 		}
-		f.statuses = append(f.statuses, report.Status(s))
+		var err error
+		if f.statuses, err = parseStatuses("--status", o.statuses, known); err != nil {
+			return f, err
+		}
 	}
 	f.codes = splitList(o.codes)
 	switch {
@@ -100,6 +96,29 @@ func (o *reportOptions) filter() (filter, error) {
 		return f, usagef("--output must be auto, table, csv or jsonl")
 	}
 	return f, nil
+}
+
+// parseStatuses reads flag's comma-separated list of statuses, each one of allowed, sorted
+// and without repeats. An unknown one is a usage error naming the nearest, and so is a list
+// of none (",").
+func parseStatuses(flag, list string, allowed []schema.Status) ([]schema.Status, error) {
+	names := statusNames(allowed)
+	var sts []schema.Status
+	for _, s := range splitList(list) {
+		if !slices.Contains(allowed, schema.Status(s)) {
+			msg := fmt.Sprintf("%s: unknown status %q", flag, s)
+			if n := nearest(s, names, 0); n != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", n)
+			}
+			return nil, usagef("%s; the statuses: %s", msg, strings.Join(names, ", "))
+		}
+		sts = append(sts, schema.Status(s))
+	}
+	if len(sts) == 0 {
+		return nil, usagef("%s: no status in %q; the statuses: %s", flag, list, strings.Join(names, ", "))
+	}
+	slices.Sort(sts)
+	return slices.Compact(sts), nil
 }
 
 func splitList(s string) []string {
@@ -194,21 +213,7 @@ func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn 
 		fmt.Fprintf(&b, "  %s\n", runState(path, sum))
 	}
 	fmt.Fprintf(&b, "  %s\n", report.Plural(c.rows, "row"))
-	width := 15
-	for _, st := range report.StatusOrder(c.byStatus) {
-		fmt.Fprintf(&b, "    %-*s %s\n", width, st, commas(c.byStatus[st]))
-	}
-	if len(c.byCode) > 0 {
-		fmt.Fprintf(&b, "  errors:\n")
-		codes := make([]string, 0, len(c.byCode))
-		for code := range c.byCode {
-			codes = append(codes, code)
-		}
-		slices.Sort(codes)
-		for _, code := range codes {
-			fmt.Fprintf(&b, "    %-32s %s\n", code, commas(c.byCode[code]))
-		}
-	}
+	report.WriteCounts(&b, "    ", c.byStatus, c.byCode, commas)
 	if sum != nil && sum.Calls > 0 {
 		fmt.Fprintf(&b, "  last run: calls %s, retries %s, throttled %s, verified %s\n",
 			commas(sum.Calls), commas(sum.Retries), commas(sum.Throttles), commas(sum.Checks))
@@ -216,15 +221,7 @@ func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn 
 	if torn {
 		fmt.Fprintf(&b, "  the last record is being written, or was cut off: it is not counted\n")
 	}
-	var bad []string
-	for _, st := range report.StatusOrder(c.byStatus) {
-		if !st.OK() {
-			bad = append(bad, string(st))
-		}
-	}
-	if len(bad) > 0 {
-		fmt.Fprintf(&b, "  see those rows: bulklink report %s --status %s\n", path, strings.Join(bad, ","))
-	}
+	report.WriteSeeRows(&b, path, c.byStatus)
 	fmt.Fprint(w, e.red.String(b.String()))
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,15 +64,10 @@ func (o *runOptions) check(needReport bool) error {
 		}
 	}
 	if o.only != "" {
-		for _, s := range strings.Split(o.only, ",") {
-			st := report.Status(strings.TrimSpace(s))
-			if !slices.Contains(schema.Run.Final(), st) {
-				return usagef("--only: unknown status %q (linked, already_linked, failed, invalid)", s)
-			}
-			o.onlyStatuses = append(o.onlyStatuses, st)
+		var err error
+		if o.onlyStatuses, err = parseStatuses("--only", o.only, schema.Run.Final()); err != nil {
+			return err
 		}
-		slices.Sort(o.onlyStatuses)
-		o.onlyStatuses = slices.Compact(o.onlyStatuses)
 	}
 	var err error
 	if o.threshold, err = parseThreshold(o.maxFailures); err != nil {
