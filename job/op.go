@@ -163,7 +163,9 @@ func (Link) Settle(t *Target, dest *Destination, h History) Verdict {
 		return Verdict{Status: report.Failed, Code: h.Code, Message: h.Message}
 	case t.Row != nil && t.Row.Repeat:
 		return Verdict{Status: report.AlreadyLinked, Message: noteRepeat}
-	case h.Begun || !h.Since.IsZero() && !id.Created().Before(h.Since):
+	case !h.Since.IsZero() && !id.Created().Before(h.Since), h.Since.IsZero() && h.Begun:
+		// Cognito's date decides: a row begun by an earlier run whose link is older than
+		// the report found it in place. Only without the report's start does Begun.
 		return Verdict{Status: report.Linked, Message: noteMadeByLostAttempt}
 	}
 	return Verdict{Status: report.AlreadyLinked}
