@@ -54,20 +54,29 @@ func (m *Meta) WriteFile(report string) error {
 
 // ReadMeta reads the meta file of the report at path; fs.ErrNotExist when there is none.
 func ReadMeta(report string) (*Meta, error) {
-	f, err := openOwned(MetaPath(report), os.O_RDONLY)
-	if err != nil {
+	var m Meta
+	if err := readJSON(MetaPath(report), &m); err != nil {
 		return nil, err
+	}
+	return &m, nil
+}
+
+// readJSON decodes the JSON file of ours at path into v, reading at most 1 MiB: a link,
+// someone else's file or one that is not a regular file (a FIFO would block) is refused.
+func readJSON(path string, v any) error {
+	f, err := openOwned(path, os.O_RDONLY)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var m Meta
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", MetaPath(report), err)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return &m, nil
+	return nil
 }
 
 // ErrOtherInput is returned by Matches when a report belongs to another input.

@@ -134,15 +134,12 @@ func (s *Summary) Finish(end time.Time) {
 // SummaryPath is where the summary of the report at path is written.
 func SummaryPath(report string) string { return report + ".summary.json" }
 
-// ReadSummary reads the summary written beside the report at path (SummaryPath).
+// ReadSummary reads the summary written beside the report at path (SummaryPath), as
+// ReadMeta reads the meta: a file of ours, never a link or a FIFO.
 func ReadSummary(report string) (*Summary, error) {
-	b, err := os.ReadFile(SummaryPath(report))
-	if err != nil {
-		return nil, err
-	}
 	var s Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", SummaryPath(report), err)
+	if err := readJSON(SummaryPath(report), &s); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }

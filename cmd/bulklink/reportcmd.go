@@ -200,7 +200,7 @@ func (c *reportCounts) add(e *report.Entry) {
 func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn bool, e env) {
 	var b strings.Builder
 	meta, _ := report.ReadMeta(path)
-	sum := readSummary(path)
+	sum, _ := report.ReadSummary(path) // nil when there is none
 	cmd := "a bulklink report"
 	if meta != nil {
 		cmd = "the report of bulklink " + string(cmdOf(meta))
@@ -230,12 +230,6 @@ func cmdOf(m *report.Meta) schema.Command {
 		return schema.Run
 	}
 	return m.Command
-}
-
-// readSummary reads the summary beside the report, nil when there is none.
-func readSummary(path string) *report.Summary {
-	s, _ := report.ReadSummary(path)
-	return s
 }
 
 // runState says how the report's last command ended, or that it is running; a summary that
