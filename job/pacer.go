@@ -115,7 +115,7 @@ const (
 	recurWindow   = 3 * time.Second         // a throttle this soon after the pause: rediscover
 	probeAfter    = 90 * time.Second        // quiet time before probing...
 	probeShare    = 0.002                   // ...then the estimate grows by this share per second
-	probeBackoff  = 8                       // a probe that finds nothing doubles the wait, up to this many times
+	probeBackoff  = 8                       // a probe that finds nothing doubles the wait, up to this many times probeAfter
 	doubtSpan     = 30 * time.Second        // pooled samples shorter than this...
 	probeDoubt    = 2.0                     // ...probe up to this many times sooner and faster
 	pairEvery     = 5                       // one send in this many follows the previous one at once
@@ -353,14 +353,16 @@ func (p *pacer) Throttled(sent time.Time) {
 		p.scale(trimShare)
 		p.pause(now)
 	}
-	fields := []zap.Field{zap.Stringer("phase", p.phase), zap.Float64("rate", round1(p.current))}
-	if secs > 0 {
-		fields = append(fields, zap.Float64("sample", round1(n/secs)))
+	if ce := p.log.Check(zap.DebugLevel, "pacing: throttled"); ce != nil {
+		fields := []zap.Field{zap.Stringer("phase", p.phase), zap.Float64("rate", round1(p.current))}
+		if secs > 0 {
+			fields = append(fields, zap.Float64("sample", round1(n/secs)))
+		}
+		if p.est > 0 {
+			fields = append(fields, zap.Float64("spare", round1(p.est)))
+		}
+		ce.Write(fields...)
 	}
-	if p.est > 0 {
-		fields = append(fields, zap.Float64("spare", round1(p.est)))
-	}
-	p.log.Debug("pacing: throttled", fields...)
 }
 
 // Succeeded records a call the quota let through (whatever Cognito answered), sent at sent.

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/internal/testseed"
 	"github.com/bulklink/bulklink/schema"
 )
 
@@ -169,11 +169,7 @@ func TestAcrossTheInput(t *testing.T) {
 // TestAcrossTheInputAtScale compares the sorted checks with a plain in-memory count on a
 // random input, with runs so small that the merge joins hundreds of them.
 func TestAcrossTheInputAtScale(t *testing.T) {
-	seed := rand.Uint64()
-	if s := os.Getenv("BULKLINK_TEST_SEED"); s != "" {
-		fmt.Sscan(s, &seed)
-	}
-	t.Logf("seed %d (replay with BULKLINK_TEST_SEED=%d)", seed, seed)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	var rows []input.Row
 	for i := range 6000 {

@@ -250,8 +250,8 @@ func (s *Summary) Print(w io.Writer) {
 }
 
 // WriteCounts writes outcome counts as the summaries show them: a line a status, in the
-// schema's order, indented by indent, then the error codes under "errors:"; num writes a
-// count. Summary.Print and bulklink report both show counts this way.
+// schema's order, indented by indent, then the error codes under "  errors:", indented
+// by four; num writes a count. Summary.Print and bulklink report both show counts this way.
 func WriteCounts(w io.Writer, indent string, byStatus map[Status]int64, byCode map[string]int64, num func(int64) string) {
 	for _, st := range StatusOrder(byStatus) {
 		fmt.Fprintf(w, "%s%-15s %s\n", indent, st, num(byStatus[st]))

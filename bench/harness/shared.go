@@ -204,36 +204,23 @@ func sharedSteady(ctx context.Context, h *harness) (*section, error) {
 	// (run 1's seed is every other contender's): its targets are checked on the runs'
 	// totals, since one run's throttles are a handful of events.
 	runs := h.scale(steadyRuns, 2)
-	var trials, repeats []trial
-	for i, c := range contenders {
-		n := 1
-		if i == 0 {
-			n = runs
-		}
-		for run := range n {
-			o := opt
-			o.Seed = int64(run + 1)
-			ep, err := startApp(o, rows)
-			if err != nil {
-				return nil, err
-			}
-			t, err := runTrial(ctx, ep, c, in)
-			ep.Close()
-			if err != nil {
-				return nil, err
-			}
-			if n > 1 {
-				t.name = fmt.Sprintf("%s, run %d", c.name, run+1)
-				repeats = append(repeats, t)
-			}
-			trials = append(trials, t)
-		}
+	seeded := func(seed int64) (*appEndpoint, error) {
+		o := opt
+		o.Seed = seed
+		return startApp(o, rows)
 	}
-	total := trials[0]
-	if runs > 1 {
-		total = sumTrials(fmt.Sprintf("bulklink --rate 100, %d runs together", len(repeats)), repeats)
-		trials = slices.Insert(trials, len(repeats), total)
+	trials, err := repeated(ctx, contenders[0], runs, in, seeded)
+	if err != nil {
+		return nil, err
 	}
+	for _, c := range contenders[1:] {
+		t, err := repeated(ctx, c, 1, in, seeded)
+		if err != nil {
+			return nil, err
+		}
+		trials = append(trials, t...)
+	}
+	total := sumTrials(fmt.Sprintf("bulklink --rate 100, %d runs together", runs), trials[:runs])
 	if !h.quick {
 		if err := autoEp.warm(ctx); err != nil {
 			return nil, err
@@ -258,7 +245,7 @@ func sharedSteady(ctx context.Context, h *harness) (*section, error) {
 		"application calls is 5), so one run says little: in the pacer's simulation (job/pacer_sim_test.go, 1,200 seeds), the totals of "+
 		"five runs meet all three steady targets 72%% of the time and a single run 42%%; a fixed rate told the spare exactly, at 96.5%% "+
 		"of it, 87%% and 78%%.\n\n", sharedQuota, appRate, spare, rows, spare, runs, runs)
-	s.trials(trials, "share of the spare", func(t trial) string { return f3(t.rowsPerSec() / spare) }, "rows failed (tool's count)")
+	s.trials(slices.Insert(slices.Clone(trials), runs, total), "share of the spare", func(t trial) string { return f3(t.rowsPerSec() / spare) }, "rows failed (tool's count)")
 	s.printf("How each ran:\n\n")
 	for _, c := range append(contenders, auto) {
 		s.printf("- %s: %s\n", c.name, c.how)
@@ -287,7 +274,7 @@ func sharedSteady(ctx context.Context, h *harness) (*section, error) {
 	s.check("steady application, --rate 100: ≤ 0.5% of its calls throttled", pct2(c.share()), c.share() <= 0.005)
 	failed := int64(0)
 	for _, t := range trials {
-		if strings.HasPrefix(t.name, "bulklink") && t.name != total.name {
+		if strings.HasPrefix(t.name, "bulklink") {
 			failed += t.failed + int64(t.missing)
 		}
 	}
@@ -295,6 +282,28 @@ func sharedSteady(ctx context.Context, h *harness) (*section, error) {
 	s.verdict(fmt.Sprintf("bulklink --rate 100, %d runs together: %s of the spare, %s of its calls and %s of the application's throttled (targets ≥ 95%%, ≤ 0.5%%, ≤ 0.5%%).",
 		runs, pct(c.rowsPerSec()/spare), pct2(c.share()), pct2(c.appShare())))
 	return s, nil
+}
+
+// repeated runs c runs times, each against a fresh application that start seeds with the
+// run's number (1, 2, ...); a run among several is named with its number.
+func repeated(ctx context.Context, c contender, runs int, in string, start func(seed int64) (*appEndpoint, error)) ([]trial, error) {
+	var ts []trial
+	for run := range runs {
+		ep, err := start(int64(run + 1))
+		if err != nil {
+			return nil, err
+		}
+		t, err := runTrial(ctx, ep, c, in)
+		ep.Close()
+		if err != nil {
+			return nil, err
+		}
+		if runs > 1 {
+			t.name = fmt.Sprintf("%s, run %d", c.name, run+1)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
 }
 
 // sumTrials adds up runs of one contender: rows, wall time and every count.
@@ -365,52 +374,31 @@ func sharedStep(ctx context.Context, h *harness) (*section, error) {
 
 	// bulklink --rate 100 runs several times, as in the steady case, checked together.
 	runs := h.scale(stepRuns, 2)
-	fixed := h.bulklinkBeside("bulklink --rate 100", rows, "--rate", "100")
-	var trials, repeats []trial
-	for i := range runs + 1 {
-		c := h.bulklinkBeside("bulklink --rate auto", rows, "--rate", "auto")
-		if i < runs {
-			c = fixed
-			if runs > 1 {
-				c.name = fmt.Sprintf("%s, run %d", c.name, i+1)
-			}
-		}
-		ep := autoEp
-		if i == runs {
-			if !h.quick {
-				if err := ep.warm(ctx); err != nil {
-					return nil, err
-				}
-			}
-			at := time.Since(ep.started) + stepAt
-			if err := ep.Reconfigure(func(o *emulator.Options) { o.BackgroundSchedule = emulator.Schedule{{At: at, Rate: stepTo}} }); err != nil {
-				return nil, err
-			}
-		} else {
-			o := opt
-			o.Seed = int64(i + 1)
-			o.BackgroundSchedule = emulator.Schedule{{At: stepAt, Rate: stepTo}}
-			if ep, err = startApp(o, rows); err != nil {
-				return nil, err
-			}
-		}
-		t, err := runTrial(ctx, ep, c, in)
-		if ep != autoEp {
-			ep.Close()
-		}
-		if err != nil {
+	trials, err := repeated(ctx, h.bulklinkBeside("bulklink --rate 100", rows, "--rate", "100"), runs, in, func(seed int64) (*appEndpoint, error) {
+		o := opt
+		o.Seed = seed
+		o.BackgroundSchedule = emulator.Schedule{{At: stepAt, Rate: stepTo}}
+		return startApp(o, rows)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := sumTrials(fmt.Sprintf("bulklink --rate 100, %d runs together", runs), trials)
+	// --rate auto on the emulator that warmed meanwhile, the step 30 s into its run.
+	if !h.quick {
+		if err := autoEp.warm(ctx); err != nil {
 			return nil, err
 		}
-		if i < runs {
-			repeats = append(repeats, t)
-		}
-		trials = append(trials, t)
 	}
-	c, a := trials[0], trials[len(trials)-1]
-	if runs > 1 {
-		c = sumTrials(fmt.Sprintf("bulklink --rate 100, %d runs together", runs), repeats)
-		trials = slices.Insert(trials, runs, c)
+	at := time.Since(autoEp.started) + stepAt
+	if err := autoEp.Reconfigure(func(o *emulator.Options) { o.BackgroundSchedule = emulator.Schedule{{At: at, Rate: stepTo}} }); err != nil {
+		return nil, err
 	}
+	a, err := runTrial(ctx, autoEp, h.bulklinkBeside("bulklink --rate auto", rows, "--rate", "auto"), in)
+	if err != nil {
+		return nil, err
+	}
+	trials = append(trials, a)
 
 	s.printf("Command: `go run ./bench/harness -only step`. As above (quota %g/s, 30 ms latency, %d rows), but the application sends %g writes/s, "+
 		"then %g/s from %s after the contender starts (`BackgroundSchedule`): the spare falls from %g/s to %g/s. The best possible is the "+
@@ -419,11 +407,8 @@ func sharedStep(ctx context.Context, h *harness) (*section, error) {
 		"as for the other. bulklink --rate 100 ran %d times, its application seeded 1 to %d, and its targets are checked on the "+
 		"runs together; --rate auto ran once.\n\n", sharedQuota, rows, stepFrom, stepTo, seconds(stepAt)+" s", before, after,
 		secs(time.Duration(ideal*float64(time.Second))), f1(best), stepFrom, seconds(stepAt)+" s", runs, runs)
-	s.trials(trials, "% of best possible", func(t trial) string { return pct(t.rowsPerSec() / best) }, "rows failed")
+	s.trials(slices.Insert(slices.Clone(trials), runs, c), "% of best possible", func(t trial) string { return pct(t.rowsPerSec() / best) }, "rows failed")
 	for _, t := range trials {
-		if t.name == c.name && runs > 1 {
-			continue
-		}
 		s.printf("%s: throttles by 10 s window, the application's / its own: %s.", t.name, throttleWindows(t.ticks, 10*time.Second))
 		if reads := autoReads(t.log); reads != "" {
 			s.printf(" Ceilings read: %s.", reads)

@@ -28,7 +28,7 @@ import (
 type cognito struct {
 	region   string // the configured region
 	skew     *job.Skew
-	endpoint string // --endpoint-url without its user info, "" for AWS's own
+	endpoint string // the endpoint the SDK resolves, without its user info; "" for AWS's own
 
 	cfg  aws.Config
 	opts func(*cip.Options)

@@ -96,18 +96,7 @@ func (o *engineOptions) register(g *flagGroups) {
 }
 
 // allowed returns --allow-providers as a list; nil when it is not given.
-func (o *engineOptions) allowed() []string {
-	if strings.TrimSpace(o.allow) == "" {
-		return nil
-	}
-	var names []string
-	for _, n := range strings.Split(o.allow, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
-	return names
-}
+func (o *engineOptions) allowed() []string { return splitList(o.allow) }
 
 func (o *engineOptions) validate() error {
 	switch {
