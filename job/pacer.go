@@ -401,9 +401,6 @@ func (p *pacer) Succeeded(sent time.Time) {
 // advance ends the phases that end with time: discovery once quiet, the pause. It reports
 // whether the phase changed.
 func (p *pacer) advance(now time.Time) bool {
-	if math.IsInf(p.ceiling, 1) {
-		return false // unlimited: no pacing, no phases
-	}
 	due := p.due()
 	if due.IsZero() || now.Before(due) {
 		return false
@@ -423,8 +420,12 @@ func (p *pacer) advance(now time.Time) bool {
 	return true
 }
 
-// due is when the current phase ends with time, or zero when it ends otherwise.
+// due is when the current phase ends with time, or zero when it ends otherwise, or when
+// pacing is off (unlimited: no phases).
 func (p *pacer) due() time.Time {
+	if math.IsInf(p.ceiling, 1) {
+		return time.Time{}
+	}
 	switch p.phase {
 	case phaseDiscover:
 		return p.cutAt.Add(max(discoverQuiet, 2*p.rtt+time.Duration(coolCalls/p.land*float64(time.Second))))

@@ -568,3 +568,20 @@ func TestPacerWaitWakesAtThePauseEnd(t *testing.T) {
 		}
 	})
 }
+
+// Pacing removed during a pause (SetCeiling(0)) ends the phases: a waiter already booking is
+// not woken again and again for a pause that no longer paces anything.
+func TestPacerUnlimitedMidPauseBooksNoRecheck(t *testing.T) {
+	d := newDrive(t, 100)
+	d.settled()
+	d.accept(5 * time.Second)
+	d.throttle()
+	if d.p.phase != phasePause {
+		t.Fatalf("phase %v after a throttle, want the pause", d.p.phase)
+	}
+	d.p.SetCeiling(0)
+	d.c.t = d.p.pauseEnd.Add(time.Millisecond)
+	if wait, _, recheck := d.p.book(d.c.now()); wait != 0 || recheck {
+		t.Errorf("unlimited, past the pause's end: wait %v, recheck %v; want 0 and no recheck (Wait would spin)", wait, recheck)
+	}
+}
