@@ -83,6 +83,17 @@ func (d *drive) settled() time.Time {
 	return empty
 }
 
+// paused runs the pacer into its first cruise, then five seconds on to a throttle: the pause.
+func (d *drive) paused() {
+	d.t.Helper()
+	d.settled()
+	d.accept(5 * time.Second)
+	d.throttle()
+	if d.p.phase != phasePause {
+		d.t.Fatalf("phase %v after a throttle, want the pause", d.p.phase)
+	}
+}
+
 func TestHistoryCount(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	var h history
@@ -227,9 +238,7 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 	})
 	t.Run("during the pause: the same episode", func(t *testing.T) {
 		d := newDrive(t, 100)
-		d.settled()
-		d.accept(5 * time.Second)
-		d.throttle()
+		d.paused()
 		est, end := d.p.est, d.p.pauseEnd
 		d.c.t = end.Add(-200 * time.Millisecond)
 		d.p.Throttled(end.Add(-300 * time.Millisecond)) // sent and answered in the pause
@@ -512,12 +521,7 @@ func TestPacerPairsCountSendsNotBookings(t *testing.T) {
 // cruise's rate.
 func TestPacerPauseEndsOnTime(t *testing.T) {
 	d := newDrive(t, 100)
-	d.settled()
-	d.accept(5 * time.Second)
-	d.throttle()
-	if d.p.phase != phasePause {
-		t.Fatalf("phase %v after a throttle, want the pause", d.p.phase)
-	}
+	d.paused()
 	end := d.p.phaseAt.Add(pauseTime)
 	for { // the floor's sends, a second apart, until one would fall after the pause's end
 		wait, _, recheck := d.p.book(d.c.now())
@@ -573,12 +577,7 @@ func TestPacerWaitWakesAtThePauseEnd(t *testing.T) {
 // not woken again and again for a pause that no longer paces anything.
 func TestPacerUnlimitedMidPauseBooksNoRecheck(t *testing.T) {
 	d := newDrive(t, 100)
-	d.settled()
-	d.accept(5 * time.Second)
-	d.throttle()
-	if d.p.phase != phasePause {
-		t.Fatalf("phase %v after a throttle, want the pause", d.p.phase)
-	}
+	d.paused()
 	d.p.SetCeiling(0)
 	d.c.t = d.p.pauseEnd.Add(time.Millisecond)
 	if wait, _, recheck := d.p.book(d.c.now()); wait != 0 || recheck {
