@@ -87,7 +87,7 @@ func TestAmbiguousAnswers(t *testing.T) {
 	}{
 		{Link{}, "InvalidParameterException", "SourceUser is already linked to DestinationUser", true},
 		{Link{}, "InvalidParameterException", "Invalid SourceUser: Cognito users with a username/password may not be passed in as a SourceUser, only as a DestinationUser", true},
-		{Link{}, "InvalidParameterException", "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link", false},
+		{Link{}, "InvalidParameterException", "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link", true},
 		{Link{}, "LimitExceededException", "already linked", false},
 	}
 	for _, tt := range tests {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // An Operation is what the engine does to a row with one write call: link it (Link) or
@@ -122,8 +123,23 @@ type Link struct{}
 func (Link) Name() string        { return "link" }
 func (Link) Done() report.Status { return report.Linked }
 func (Link) Ambiguous(code, msg string) bool {
-	return code == "InvalidParameterException" && containsAny(msg, alreadyLinkedMessages)
+	return code == "InvalidParameterException" && (containsAny(msg, alreadyLinkedMessages) || strings.Contains(msg, mergingMessage))
 }
+
+// signedInAnswer reports whether an answer is Cognito's refusal of a source that has signed in
+// already ("Merging is not currently supported"). It has been seen with the link in place all
+// the same, so the engine reads the user to settle it (docs/cognito.md, Outcomes); absent,
+// the row fails with SourceAlreadySignedIn.
+func signedInAnswer(code, msg string) bool {
+	return code == "InvalidParameterException" && strings.Contains(msg, mergingMessage)
+}
+
+// mergingMessage is Cognito's text for a source identity that has a profile of its own.
+const mergingMessage = "Merging is not currently supported"
+
+// ProfileName is the username of the profile an identity got when it signed in to the pool
+// by itself: <Provider>_<value> (docs/cognito.md, Federated profiles).
+func ProfileName(r *input.Request) string { return r.SourceProvider + "_" + r.SourceValue }
 
 func (Link) Call(ctx context.Context, api API, t *Target) error {
 	r := &t.Request
@@ -159,6 +175,9 @@ func (Link) Settle(t *Target, dest *Destination, h History) Verdict {
 	switch {
 	case !dest.Exists:
 		return Verdict{Status: report.Failed, Code: "UserNotFoundException", Message: "the destination user does not exist"}
+	case !linked && signedInAnswer(h.Code, h.Message):
+		return Verdict{Status: report.Failed, Code: schema.SourceAlreadySignedIn, Message: fmt.Sprintf(
+			"the identity has signed in already: it has a profile of its own, %s, and Cognito does not link it (%s)", ProfileName(r), h.Message)}
 	case !linked:
 		return Verdict{Status: report.Failed, Code: h.Code, Message: h.Message}
 	case t.Row != nil && t.Row.Repeat:

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,33 @@ func TestLinkSettleDecidesByTheLinksDate(t *testing.T) {
 				t.Errorf("Settle = %+v, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// "Merging is not currently supported" is the source having signed in already: the row fails
+// with SourceAlreadySignedIn, naming the profile, unless reading the user finds the link in
+// place after all (it has been answered so with the link made), which settles it by its date.
+func TestLinkSettleSignedInSource(t *testing.T) {
+	since := time.UnixMilli(1_700_000_000_000)
+	req := input.Request{UserPoolID: "us-east-1_Example1", DestinationProvider: "Cognito", DestinationUser: "bob",
+		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: "1234"}
+	const merging = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
+	if !(Link{}).Ambiguous("InvalidParameterException", merging) {
+		t.Fatal("the merging answer is not read as ambiguous: the link would never be looked for")
+	}
+	h := History{Code: "InvalidParameterException", Message: merging, Since: since}
+	target := &Target{Row: &input.Row{Line: 4, Request: req}, Request: req}
+	got := Link{}.Settle(target, &Destination{Exists: true}, h)
+	if got.Status != report.Failed || got.Code != "SourceAlreadySignedIn" || !strings.Contains(got.Message, "Google_1234") {
+		t.Errorf("link absent: Settle = %+v, want failed SourceAlreadySignedIn naming Google_1234", got)
+	}
+	for _, tc := range []struct {
+		created time.Time
+		want    report.Status
+	}{{since.Add(time.Minute), report.Linked}, {since.Add(-time.Hour), report.AlreadyLinked}} {
+		dest := &Destination{Exists: true, Identities: []Identity{{UserID: "1234", ProviderName: "Google", DateCreated: tc.created.UnixMilli()}}}
+		if got := (Link{}).Settle(target, dest, h); got.Status != tc.want || got.Code != "" {
+			t.Errorf("link in place, made %v: Settle = %+v, want %s", tc.created, got, tc.want)
+		}
 	}
 }

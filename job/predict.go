@@ -77,7 +77,7 @@ func (p *Predictor) Predict(ctx context.Context, row *input.Row) (report.Status,
 		return report.AlreadyLinked, "", "an earlier row of the input makes this link", nil
 	}
 	if q.SourceAttribute == input.DefaultSourceAttribute {
-		profile := q.SourceProvider + "_" + q.SourceValue
+		profile := ProfileName(q)
 		src, err := p.reader.read(ctx, q.UserPoolID, profile, row.Line)
 		if err != nil {
 			return "", "", "", p.cancelled(ctx, err)

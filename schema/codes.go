@@ -70,6 +70,7 @@ var Codes = [...]CodeInfo{
 	{TooManyIdentities, Invalid, "the input gives the destination user more than five identities (Cognito's limit): the rows after the fifth, in input order"},
 	{DestinationNotFound, Invalid, "validate --predict: the destination user does not exist"},
 	{SourceAlreadySignedIn, Invalid, "validate --predict: the source identity has signed in already (a <Provider>_<value> user exists), so Cognito cannot link it"},
+	{SourceAlreadySignedIn, Failed, "run: Cognito answered that the source identity has signed in already (\"Merging is not currently supported\") and reading the user found no link: the identity has a profile of its own, named in the message"},
 	{IdentityLimitReached, Invalid, "validate --predict: the identities the user has plus those the input adds exceed five"},
 	{Timeout, Failed, "the last attempt timed out (--timeout)"},
 	{ConnectionError, Failed, "the last attempt's connection failed or closed unanswered"},

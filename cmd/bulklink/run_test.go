@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -481,5 +485,79 @@ func TestRunWithACABundle(t *testing.T) {
 	res := bulklink(t, []string{"AWS_CA_BUNDLE=" + bundle}, "run", "--input", in, "--report", in+".report.csv", "--endpoint-url", srv.URL, "--read-rate", "0")
 	if res.code != exitOK {
 		t.Errorf("exit %d, want 0 with AWS_CA_BUNDLE set", res.code)
+	}
+}
+
+// answerRewriter serves an emulator and lets a test change its answers to link calls, to
+// play answers Cognito has been seen to give that the emulator does not (an answer that
+// contradicts the state it leaves).
+func answerRewriter(t *testing.T, seed emulator.Seed, rewrite func(source string, rec *httptest.ResponseRecorder)) (*emulator.Emulator, string) {
+	t.Helper()
+	emu := emulator.New(emulator.Options{})
+	if err := emu.Load(seed); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		emu.ServeHTTP(rec, r)
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".AdminLinkProviderForUser") {
+			var in struct{ SourceUser struct{ ProviderAttributeValue string } }
+			if json.Unmarshal(body, &in) == nil {
+				rewrite(in.SourceUser.ProviderAttributeValue, rec)
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return emu, srv.URL
+}
+
+// TestRunSourceSignedIn: "Merging is not currently supported" is the source having signed in
+// already: the row fails with SourceAlreadySignedIn, naming the <Provider>_<value> profile.
+// Cognito has given that answer with the link in place all the same, so the row is settled by
+// reading the destination: a link the call made is linked, an older one already_linked.
+func TestRunSourceSignedIn(t *testing.T) {
+	t.Parallel()
+	const pool = "us-east-1_Signed002"
+	seed := emulator.Seed{UserPools: []emulator.SeedPool{{ID: pool,
+		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
+		Users: []emulator.SeedUser{{Username: "alice"}, {Username: "bob"}, {Username: "carol",
+			Identities: []emulator.SeedIdentity{{Provider: "Google", Value: "777"}}}, {Username: "Google_1234", Federated: true}}}}}
+	const merging = `{"__type":"InvalidParameterException","message":"Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"}`
+	emu, url := answerRewriter(t, seed, func(source string, rec *httptest.ResponseRecorder) {
+		if source == "555" || source == "777" { // bob's link is made, carol's was there: both answered "merging"
+			rec.Code = http.StatusBadRequest
+			rec.Header().Set("X-Amzn-ErrorType", "InvalidParameterException")
+			rec.Body.Reset()
+			rec.Body.WriteString(merging)
+		}
+	})
+	in := writeFile(t, "links.csv", "destination_user,source_provider,source_value\nalice,Google,1234\nbob,Google,555\ncarol,Google,777\n")
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", url, "--user-pool-id", pool, "--rate", "0", "--read-rate", "0")
+	if res.code != exitRows {
+		t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
+	}
+	got := map[string]record{}
+	for _, r := range readReport(t, rep) {
+		got[r["destination_user"]] = r
+	}
+	if r := got["alice"]; r["status"] != "failed" || r["error_code"] != "SourceAlreadySignedIn" || !strings.Contains(r["error_message"], "Google_1234") {
+		t.Errorf("alice: %s %s %q, want failed SourceAlreadySignedIn naming Google_1234", r["status"], r["error_code"], r["error_message"])
+	}
+	if r := got["bob"]; r["status"] != "linked" || r["error_code"] != "" {
+		t.Errorf("bob: %s %s %q, want linked: the link is in place, made by this run", r["status"], r["error_code"], r["error_message"])
+	}
+	if r := got["carol"]; r["status"] != "already_linked" {
+		t.Errorf("carol: %s %s %q, want already_linked: the link predates the run", r["status"], r["error_code"], r["error_message"])
+	}
+	if ids, _ := emu.Identities(pool, "alice"); len(ids) != 0 {
+		t.Errorf("alice holds %v", ids)
 	}
 }

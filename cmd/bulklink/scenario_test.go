@@ -71,7 +71,7 @@ func mixedScenario(n int) *scenario {
 		case k == 12: // the Google user has signed in already: a profile Google_<sub> exists
 			addUser(emulator.SeedUser{Username: "Google_s" + u, Federated: true})
 			r.srcValue = "s" + u
-			r.wantStatus, r.wantCode = "failed", "InvalidParameterException"
+			r.wantStatus, r.wantCode, r.wantReason = "failed", "SourceAlreadySignedIn", "Google_s"+u
 		case k == 13: // a sixth identity
 			f := emulator.SeedUser{Username: "f" + u}
 			for j := range 5 {
@@ -193,8 +193,8 @@ func (s *scenario) check(t *testing.T, recs []record, firstLine int) {
 		if status != r.wantStatus || rec["error_code"] != r.wantCode {
 			t.Errorf("line %s (%+v): got %s %q (%s), want %s %q", rec["line"], r, status, rec["error_code"], rec["error_message"], r.wantStatus, r.wantCode)
 		}
-		if r.wantStatus == "invalid" && (rec["error_message"] == "" || !strings.Contains(rec["error_message"], r.wantReason)) {
-			t.Errorf("line %s: invalid with reason %q, want a reason mentioning %q", rec["line"], rec["error_message"], r.wantReason)
+		if r.wantReason != "" && (rec["error_message"] == "" || !strings.Contains(rec["error_message"], r.wantReason)) {
+			t.Errorf("line %s: %s with reason %q, want a reason mentioning %q", rec["line"], status, rec["error_message"], r.wantReason)
 		}
 		if !r.malformed && rec["ticket"] != fmt.Sprintf("T%d", i) {
 			t.Errorf("line %s: ticket %q, want the input's T%d carried through", rec["line"], rec["ticket"], i)
