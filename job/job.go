@@ -53,6 +53,8 @@ type Config struct {
 	// Started, when set, is told of each row before its first write call, and says which
 	// rows an earlier run of the report began (report.Started).
 	Started Started
+	// Providers, when set, tells the types of the rows' source providers (Target.ProviderType).
+	Providers ProviderTypes
 
 	Rate        float64       // write calls per second, a ceiling; ≤ 0 is unlimited
 	UserRate    float64       // write calls per second to one user; 0 is Cognito's 10, < 0 unlimited

@@ -37,12 +37,29 @@ type Operation interface {
 	Settle(t *Target, dest *Destination, h History) Verdict
 }
 
+// Checker is an Operation that reads the destination user before a row's first write: the
+// read may settle the row with no write (a Verdict with a Status), name another target to
+// write (Again), or let the row's own write go (the zero Verdict). Unlink is one: it removes
+// only what the run made, so it looks before it writes.
+type Checker interface {
+	Check(t *Target, dest *Destination, h History) Verdict
+}
+
 // Target is what one row's calls act on: the row, and the request its calls send: the row's
 // own, or for an unlink that settled on another name of the identity (its subject, once it
 // signed in), that name.
 type Target struct {
 	Row     *input.Row
 	Request input.Request
+	// ProviderType is the type of the source provider in the row's pool (SAML, OIDC,
+	// Google...), from the pool reads; "" when the pool was not read.
+	ProviderType string
+}
+
+// ProviderTypes tells the type of a pool's identity provider, from the pool reads;
+// plan.Plan implements it.
+type ProviderTypes interface {
+	ProviderType(pool, provider string) string
 }
 
 // History is what the engine knows of a row's attempts when it asks Settle.

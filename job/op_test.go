@@ -69,3 +69,72 @@ func TestLinkSettleSignedInSource(t *testing.T) {
 		}
 	}
 }
+
+// Unlink decides a row from its destination user, before the write (Check) and after an
+// "isn't linked" answer (Settle): an identity is unlinked by its own value unless it is a
+// SAML/OIDC identity linked by a mapped attribute, whose subject may name it since; a link
+// older than the run's report is left alone.
+func TestUnlinkDecides(t *testing.T) {
+	since := time.UnixMilli(1_700_000_000_000)
+	in := since.Add(time.Minute) // when the run linked the row
+	row := func(provider, attr, value string) *Target {
+		req := input.Request{UserPoolID: "us-east-1_Example1", DestinationProvider: "Cognito", DestinationUser: "alice",
+			SourceProvider: provider, SourceAttribute: attr, SourceValue: value}
+		typ := map[string]string{"Google": "Google", "Okta": "SAML"}[provider]
+		return &Target{Row: &input.Row{Line: 2, Request: req, Prior: &input.Prior{Status: report.Linked, FinishedAt: in}}, Request: req, ProviderType: typ}
+	}
+	id := func(provider, value string, created time.Time) Identity {
+		return Identity{ProviderName: provider, UserID: value, DateCreated: created.UnixMilli()}
+	}
+	dest := func(ids ...Identity) *Destination { return &Destination{Exists: true, Identities: ids} }
+	google := row("Google", "Cognito_Subject", "g1")
+	okta := row("Okta", "email", "alice@example.com")
+	lost := History{Since: since, Unknown: true}
+	for _, tc := range []struct {
+		name   string
+		op     Unlink
+		check  bool // Check (before the write), else Settle
+		t      *Target
+		dest   *Destination
+		h      History
+		want   report.Status
+		code   string
+		target string // the value of a new target (Again)
+	}{
+		{"in place: unlink it", Unlink{}, true, google, dest(id("Google", "g1", in)), History{Since: since}, "", "", ""},
+		{"older than the run", Unlink{}, true, google, dest(id("Google", "g1", since.Add(-time.Hour))), History{Since: since}, report.Failed, "PredatesRun", ""},
+		{"older, --include-already-linked", Unlink{IncludeOlder: true}, true, google, dest(id("Google", "g1", since.Add(-time.Hour))), History{Since: since}, "", "", ""},
+		{"absent before any write", Unlink{}, true, google, dest(id("Google", "g2", in)), History{Since: since}, report.NotLinked, "", ""},
+		{"absent, begun by a killed undo", Unlink{}, true, google, dest(id("Google", "g2", in)), History{Since: since, Begun: true}, report.Unlinked, "", ""},
+		{"social, absent after a lost answer, others in place", Unlink{}, false, google, dest(id("Google", "g2", in), id("Google", "g3", in)), lost, report.Unlinked, "", ""},
+		{"social, absent, nothing lost", Unlink{}, false, google, dest(id("Google", "g2", in)), History{Since: since}, report.NotLinked, "", ""},
+		{"social, still listed after 'not linked'", Unlink{}, false, google, dest(id("Google", "g1", in)), History{Since: since}, report.Failed, "", ""},
+		{"SAML by email, signed in since", Unlink{}, true, okta, dest(id("Okta", "00u-alice", in)), History{Since: since}, "", "", "00u-alice"},
+		{"SAML by email, the one identity older than the run: not the row's", Unlink{}, true, okta, dest(id("Okta", "00u-alice", since.Add(-time.Hour))), History{Since: since}, report.NotLinked, "", ""},
+		{"SAML by email, signed in, older than the run, report without times", Unlink{}, true, &Target{Row: &input.Row{Line: 2, Request: okta.Request}, Request: okta.Request, ProviderType: "SAML"},
+			dest(id("Okta", "00u-alice", since.Add(-time.Hour))), History{Since: since}, report.Failed, "PredatesRun", ""},
+		{"SAML by email, two candidates", Unlink{}, true, okta, dest(id("Okta", "00u-a", in), id("Okta", "00u-b", in)), History{Since: since}, report.Failed, "", ""},
+		{"SAML by email, one candidate outside the row's time", Unlink{}, true, okta, dest(id("Okta", "00u-a", in), id("Okta", "00u-b", in.Add(time.Hour))), History{Since: since}, "", "", "00u-a"},
+		{"SAML by email, retargeted, absent after a lost answer", Unlink{}, false, okta, dest(), History{Since: since, Unknown: true, Retargeted: true}, report.Unlinked, "", ""},
+		{"by email, provider type unknown: no retarget", Unlink{}, true, &Target{Row: okta.Row, Request: okta.Request}, dest(id("Okta", "00u-alice", in)), History{Since: since}, report.NotLinked, "", ""},
+		{"destination gone", Unlink{}, true, google, &Destination{}, History{Since: since}, report.NotLinked, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v Verdict
+			if tc.check {
+				v = tc.op.Check(tc.t, tc.dest, tc.h)
+			} else {
+				v = tc.op.Settle(tc.t, tc.dest, tc.h)
+			}
+			if v.Status != tc.want || tc.code != "" && v.Code != tc.code {
+				t.Errorf("got %+v, want status %q code %q", v, tc.want, tc.code)
+			}
+			switch {
+			case tc.target == "" && v.Again != nil:
+				t.Errorf("retargeted to %+v, want no new target", *v.Again)
+			case tc.target != "" && (v.Again == nil || v.Again.SourceValue != tc.target || v.Again.SourceAttribute != "Cognito_Subject"):
+				t.Errorf("got %+v, want a new target Cognito_Subject=%s", v, tc.target)
+			}
+		})
+	}
+}

@@ -94,6 +94,28 @@ func (j *Job) process(intake, hard context.Context, row *input.Row) (*report.Rec
 		h.Begun = j.cfg.Started.Before(row.Line)
 		noted = h.Begun // the line is in it already
 	}
+	if j.cfg.Providers != nil {
+		t.ProviderType = j.cfg.Providers.ProviderType(row.Request.UserPoolID, row.Request.SourceProvider)
+	}
+	if c, ok := j.op.(Checker); ok {
+		// The read comes before any write: a stop cuts it, and the row has no record yet.
+		h.Since = j.since()
+		dest, err := j.readDestination(intake, t)
+		var fe *FatalError
+		switch {
+		case errors.As(err, &fe), errors.Is(err, errCancelled):
+			return nil, err
+		case err != nil:
+			return done(report.Failed, code(err), "reading the user before the write failed: "+message(err))
+		}
+		v := c.Check(t, dest, h)
+		switch {
+		case v.Status != "":
+			return done(v.Status, v.Code, v.Message)
+		case v.Again != nil:
+			t.Request, h.Retargeted = *v.Again, true
+		}
+	}
 	pace := j.paces.of(t.Request.UserPoolID)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {

@@ -10,18 +10,32 @@ import (
 
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // Unlink takes back the link of each row (AdminDisableProviderForUser, User = the source
-// identity as it was linked), for bulklink undo. Cognito's "isn't linked" answer is settled by
-// reading the destination user: no identity of the provider left means not_linked (or
-// unlinked, when an attempt of this undo whose answer was lost is the likely cause); an
-// identity of the provider under another user ID is the row's identity after it signed in,
-// which Cognito knows by its subject: the row is unlinked again by Cognito_Subject and that ID
-// (docs/cognito.md, Undo). When the user has several such identities, the one whose
-// dateCreated falls in the row's time in the run's report is taken; if that does not single
-// one out, the row fails rather than unlink another link.
-type Unlink struct{}
+// identity as it was linked), for bulklink undo. It removes only what the run behind the
+// report made, whatever the report says (docs/report.md, Undo):
+//
+//   - Before a row's first write it reads the destination user (Check). The identity is found
+//     by the row's value; a link dated before the run's report began (History.Since, less the
+//     clock skew) predates the run and is left alone (PredatesRun) unless IncludeOlder. A row
+//     whose identity is absent is not_linked with no write (unlinked, when an earlier, killed
+//     run of this undo had begun it).
+//   - An identity is only ever unlinked by its own value when that value is its Cognito user
+//     ID: a social provider's (by the pool's type for the provider) or any identity linked by
+//     Cognito_Subject. Only a SAML or OIDC identity linked by a mapped attribute alone (email)
+//     is known to Cognito by another name once it has signed in, its subject; then the one
+//     identity of that provider whose dateCreated falls in the row's time in the run's report
+//     is the row's, and it is unlinked by Cognito_Subject and that ID. If that does not single
+//     one out, the row fails rather than unlink another link.
+//   - Cognito's "isn't linked" answer is settled by reading the user again (Settle): absent
+//     after an attempt of this undo whose answer was lost is unlinked, with a note; absent
+//     otherwise not_linked.
+type Unlink struct {
+	// IncludeOlder unlinks links older than the run's report too (--include-already-linked).
+	IncludeOlder bool
+}
 
 func (Unlink) Name() string        { return "unlink" }
 func (Unlink) Done() report.Status { return report.Unlinked }
@@ -46,18 +60,42 @@ func (Unlink) Call(ctx context.Context, api API, t *Target) error {
 const (
 	noteRemovedByLostAttempt = "the link is gone, removed by an earlier attempt of this undo whose answer was lost"
 	noteDestinationGone      = "the destination user no longer exists, and its links went with it"
+	noteNothingToUndo        = "the user has no such identity: nothing to undo"
 )
 
 // linkSlack widens a row's time in the run's report, to compare it with Cognito's dates.
 const linkSlack = 2 * MaxSkew
 
-func (Unlink) Settle(t *Target, dest *Destination, h History) Verdict {
+// Check decides a row from its destination user before any write: what to unlink, or that
+// there is nothing this undo may unlink.
+func (u Unlink) Check(t *Target, dest *Destination, h History) Verdict {
+	return u.decide(t, dest, h, false)
+}
+
+// Settle decides a row after Cognito answered that the identity is not linked, or after
+// attempts whose answers were lost.
+func (u Unlink) Settle(t *Target, dest *Destination, h History) Verdict {
+	return u.decide(t, dest, h, true)
+}
+
+// decide reads the destination for t; answered says that Cognito has just refused the
+// target as not linked (or its attempts' answers were lost), which a target still listed
+// contradicts.
+func (u Unlink) decide(t *Target, dest *Destination, h History, answered bool) Verdict {
 	r := &t.Request
+	absent := Verdict{Status: report.NotLinked, Message: noteNothingToUndo}
+	if h.Unknown || h.Begun {
+		absent = Verdict{Status: report.Unlinked, Message: noteRemovedByLostAttempt}
+	}
 	if !dest.Exists {
 		return Verdict{Status: report.NotLinked, Message: noteDestinationGone}
 	}
-	if _, ok := dest.Find(r.SourceProvider, r.SourceValue); ok {
-		if r.SourceAttribute != input.DefaultSourceAttribute && !h.Retargeted {
+	if id, ok := dest.Find(r.SourceProvider, r.SourceValue); ok {
+		switch {
+		case !answered:
+			return u.older(t, id, h) // the identity as the row names it: unlink it, unless it is older
+		case r.SourceAttribute != input.DefaultSourceAttribute && !h.Retargeted:
+			// Listed by the attribute's value, refused by it: try the same value as its ID.
 			again := *r
 			again.SourceAttribute = input.DefaultSourceAttribute
 			return Verdict{Again: &again}
@@ -65,33 +103,50 @@ func (Unlink) Settle(t *Target, dest *Destination, h History) Verdict {
 		return Verdict{Status: report.Failed, Code: h.Code, Message: fmt.Sprintf(
 			"Cognito says the identity is not linked, but %s still lists it: %s", r.DestinationUser, h.Message)}
 	}
-	var others []Identity
+	if h.Retargeted || !byMappedAttribute(t) {
+		return absent // the row's value is the identity's user ID: absent is absent
+	}
+	var mine []Identity
+	from, to, timed := linkTime(t.Row)
 	for _, id := range dest.Identities {
-		if id.ProviderName == r.SourceProvider {
-			others = append(others, id)
+		if id.ProviderName == r.SourceProvider && (!timed || !id.Created().Before(from) && !id.Created().After(to)) {
+			mine = append(mine, id)
 		}
 	}
-	if from, to, ok := linkTime(t.Row); ok {
-		var inTime []Identity
-		for _, id := range others {
-			if c := id.Created(); !c.Before(from) && !c.After(to) {
-				inTime = append(inTime, id)
-			}
+	switch len(mine) {
+	case 0:
+		return absent
+	case 1:
+		if v := u.older(t, mine[0], h); v.Status != "" {
+			return v
 		}
-		others = inTime
-	}
-	switch {
-	case len(others) == 1 && !h.Retargeted:
 		again := *r
-		again.SourceAttribute, again.SourceValue = input.DefaultSourceAttribute, others[0].UserID
+		again.SourceAttribute, again.SourceValue = input.DefaultSourceAttribute, mine[0].UserID
 		return Verdict{Again: &again}
-	case len(others) > 1:
-		return Verdict{Status: report.Failed, Code: h.Code, Message: fmt.Sprintf(
-			"%s has %d identities of %s besides this one's, and none can be told to be the row's: unlink it by hand", r.DestinationUser, len(others), r.SourceProvider)}
-	case h.Unknown || h.Begun:
-		return Verdict{Status: report.Unlinked, Message: noteRemovedByLostAttempt}
 	}
-	return Verdict{Status: report.NotLinked}
+	return Verdict{Status: report.Failed, Code: h.Code, Message: fmt.Sprintf(
+		"%s has %d identities of %s from the time the run linked this row, and none can be told to be the row's: unlink it by hand",
+		r.DestinationUser, len(mine), r.SourceProvider)}
+}
+
+// older refuses to unlink an identity linked before the run's report began: the report says
+// the run linked it, but Cognito's date says otherwise (a report edited, or a link made again
+// since by someone else before the run). The zero Verdict lets the unlink go on.
+func (u Unlink) older(t *Target, id Identity, h History) Verdict {
+	if u.IncludeOlder || h.Since.IsZero() || !id.Created().Before(h.Since) {
+		return Verdict{}
+	}
+	return Verdict{Status: report.Failed, Code: schema.PredatesRun, Message: fmt.Sprintf(
+		"%s's link to %s %s was made %s, before the run's report began (%s, less the clock skew): undo removes only what the run made; --include-already-linked removes older links too",
+		t.Request.DestinationUser, id.ProviderName, id.UserID, id.Created().UTC().Format(time.RFC3339Nano), h.Since.UTC().Format(time.RFC3339Nano))}
+}
+
+// byMappedAttribute reports whether the row names a SAML or OIDC identity by a mapped
+// attribute, whose Cognito user ID becomes its subject once it signs in: the one case where
+// the identity may be listed under another value than the row's. The provider's type comes
+// from the pool reads (Target.ProviderType); without it, nothing is assumed.
+func byMappedAttribute(t *Target) bool {
+	return t.Request.SourceAttribute != input.DefaultSourceAttribute && (t.ProviderType == "SAML" || t.ProviderType == "OIDC")
 }
 
 // linkTime is when the run's report says the row's link was made, widened for the clocks:

@@ -175,3 +175,12 @@ func (s *Planned) Next() (input.Row, error) {
 	}
 	return row, s.pl.Apply(s.ctx, &row)
 }
+
+// ProviderType returns the type of a pool's identity provider, from the pool reads: SAML,
+// OIDC, Google...; "" when the pool was not read or has no such provider.
+func (pl *Plan) ProviderType(pool, provider string) string {
+	if p := pl.p.pools[pool]; p != nil {
+		return p.Providers[provider].Type
+	}
+	return ""
+}

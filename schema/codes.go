@@ -31,6 +31,11 @@ const (
 	IdentityLimitReached  Code = "IdentityLimitReached"
 )
 
+// Codes of undo's rows that it refused to unlink.
+const (
+	PredatesRun Code = "PredatesRun" // the link is older than the run's report: undo leaves it
+)
+
 // Codes of rows that failed without an answer from Cognito to name the cause.
 const (
 	Timeout         Code = "Timeout"         // the attempt's deadline passed
@@ -72,6 +77,7 @@ var Codes = [...]CodeInfo{
 	{SourceAlreadySignedIn, Invalid, "validate --predict: the source identity has signed in already (a <Provider>_<value> user exists), so Cognito cannot link it"},
 	{SourceAlreadySignedIn, Failed, "run: Cognito answered that the source identity has signed in already (\"Merging is not currently supported\") and reading the user found no link: the identity has a profile of its own, named in the message"},
 	{IdentityLimitReached, Invalid, "validate --predict: the identities the user has plus those the input adds exceed five"},
+	{PredatesRun, Failed, "undo: the link was made before the run's report began (Cognito's dateCreated, less the clock skew), whatever the report says: undo removes only what the run made, unless --include-already-linked"},
 	{Timeout, Failed, "the last attempt timed out (--timeout)"},
 	{ConnectionError, Failed, "the last attempt's connection failed or closed unanswered"},
 	{UnknownError, Failed, "an error answer without an error code"},

@@ -40,6 +40,9 @@ type prepareOptions struct {
 	only     []schema.Status
 	// needsReport is the error when only is set and the input is not a report.
 	needsReport string
+	// visit, when set, sees every row of the first pass before the checks; an error stops
+	// the command (exit 2).
+	visit func(*input.Row) error
 }
 
 // prepare opens the input once and runs the first pass: fingerprint, checks of every row,
@@ -72,6 +75,11 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 	p.shape, err = src.Scan(ctx, func(row *input.Row) error {
 		if row.Prior != nil {
 			p.priors++
+		}
+		if o.visit != nil {
+			if err := o.visit(row); err != nil {
+				return usageError{err}
+			}
 		}
 		if !sel.Selects(row) {
 			return nil // a row the run leaves out takes no part in the checks

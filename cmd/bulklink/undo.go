@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
@@ -130,8 +131,22 @@ func runReport(path string) (*report.Meta, error) {
 		return nil, usagef("--report %s is an undo's report: undo takes back what a run linked; to link those rows again, run the original input again", path)
 	case m.Command == schema.Validate:
 		return nil, usagef("--report %s is validate's report: nothing was linked", path)
+	case m.CreatedAt.IsZero():
+		return nil, usagef("--report %s: its meta (%s) does not say when the run began, so undo cannot tell the links the run made from older ones", path, report.MetaPath(path))
 	}
 	return m, nil
+}
+
+// matchesMeta refuses a record of the run's report that finished before the report began, as
+// its meta says: the meta is another report's, and undo would judge links by the wrong start.
+func matchesMeta(path string, m *report.Meta) func(*input.Row) error {
+	return func(row *input.Row) error {
+		if row.Prior == nil || row.Prior.FinishedAt.IsZero() || !row.Prior.FinishedAt.Before(m.CreatedAt.Add(-time.Second)) {
+			return nil
+		}
+		return fmt.Errorf("--report %s does not match its meta: the record at line %d finished at %s, before the report began (%s, per %s); undo cannot tell which links the run made",
+			path, row.Line, row.Prior.FinishedAt.UTC().Format(time.RFC3339), m.CreatedAt.UTC().Format(time.RFC3339), report.MetaPath(path))
+	}
 }
 
 func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, error) {
@@ -159,7 +174,7 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 	in.format = string(f)
 	pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
 	p, err := prepare(stop, prepareOptions{in: &in, allow: o.engine.allowed(), pools: pools, tempDir: tempDir(o.undoPath),
-		only: o.statuses(), needsReport: "--report must be a bulklink run's report"}, e, log)
+		only: o.statuses(), needsReport: "--report must be a bulklink run's report", visit: matchesMeta(o.reportPath, ran)}, e, log)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +192,9 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 		return nil, err
 	}
 	cfg := o.engine.config(log)
-	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{}, o.threshold, api.skew, rep.Started
+	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{IncludeOlder: o.includeAll}, o.threshold, api.skew, rep.Started
+	// The links the run made are those Cognito dated after the run's report began.
+	cfg.Since, cfg.Providers = ran.CreatedAt, p.plan
 	return execute(stop, kill, execution{command: "undo", input: o.reportPath, start: start, p: p, rep: rep, cfg: cfg, api: api,
 		auto: o.engine.autoRate(&o.aws, api), only: o.statuses(), total: p.selected, out: &o.out}, e, log)
 }

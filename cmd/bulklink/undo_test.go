@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -300,4 +303,182 @@ func TestUndoCrashSoak(t *testing.T) {
 func disable(pool, provider, attr, value string) *cip.AdminDisableProviderForUserInput {
 	return &cip.AdminDisableProviderForUserInput{UserPoolId: aws.String(pool), User: &types.ProviderUserIdentifierType{
 		ProviderName: aws.String(provider), ProviderAttributeName: aws.String(attr), ProviderAttributeValue: aws.String(value)}}
+}
+
+// TestUndoSeveralIdentitiesOfOneSocialProvider: a social identity is only ever unlinked by its
+// own value. One user holds four Google identities, all linked by the run; the undo's unlinks
+// lose their answers (all of them, or half, so that retries hear "isn't linked"). Every row
+// ends unlinked, each identity is unlinked exactly once, by its own row, and nothing else is
+// touched.
+func TestUndoSeveralIdentitiesOfOneSocialProvider(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		lost     float64
+		attempts string
+	}{{"every answer lost", 1, "3"}, {"half the answers lost", 0.5, "20"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const pool = "us-east-1_Social001"
+			seed := emulator.Seed{UserPools: []emulator.SeedPool{{ID: pool,
+				IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
+				Users:             []emulator.SeedUser{{Username: "alice"}, {Username: "bob", Identities: []emulator.SeedIdentity{{Provider: "Google", Value: "older"}}}}}}}
+			srv := startEmulator(t, emulator.Options{}, seed)
+			var rows strings.Builder
+			rows.WriteString("destination_user,source_provider,source_value\n")
+			for i := range 4 {
+				fmt.Fprintf(&rows, "alice,Google,g%d\n", i)
+			}
+			rows.WriteString("bob,Google,g-bob\n")
+			in := writeFile(t, "links.csv", rows.String())
+			rep, undoRep := in+".report.csv", in+".undo.csv"
+			common := []string{"--endpoint-url", srv.URL, "--user-pool-id", pool, "--rate", "0", "--read-rate", "0", "--max-attempts", tc.attempts}
+			if res := bulklink(t, nil, append([]string{"run", "--input", in, "--report", rep}, common...)...); res.code != exitOK {
+				t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+			}
+			if err := srv.Reconfigure(func(o *emulator.Options) { o.FaultLost, o.Seed = tc.lost, int64(testseed.Seed(t)) }); err != nil {
+				t.Fatal(err)
+			}
+			// One row at a time, so that a row settles while the user still holds the others.
+			res := bulklink(t, nil, append([]string{"undo", "--report", rep, "--undo-report", undoRep, "--yes", "--concurrency", "1"}, common...)...)
+			if res.code != exitOK {
+				t.Errorf("undo: exit %d, want 0\n%s", res.code, res.stderr)
+			}
+			for _, r := range readReport(t, undoRep) {
+				if r["status"] != "unlinked" {
+					t.Errorf("line %s (%s %s): %s %s %q, want unlinked", r["line"], r["destination_user"], r["source_value"], r["status"], r["error_code"], r["error_message"])
+				}
+			}
+			if ids, _ := srv.Identities(pool, "alice"); len(ids) != 0 {
+				t.Errorf("alice still holds %v", ids)
+			}
+			if ids, _ := srv.Identities(pool, "bob"); len(ids) != 1 || ids[0].UserID != "older" {
+				t.Errorf("bob holds %v, want only the link that predates the run", ids)
+			}
+			calls := srv.IdentityCalls("AdminDisableProviderForUser")
+			for ref, c := range calls {
+				if c.Applied != 1 {
+					t.Errorf("%v: unlinked %d times, want once", ref, c.Applied)
+				}
+				if !strings.HasPrefix(ref.Value, "g") {
+					t.Errorf("an unlink call for %v, which no row of the run linked", ref)
+				}
+			}
+			if len(calls) != 5 {
+				t.Errorf("unlink calls named %d identities, want the 5 the run linked: %v", len(calls), calls)
+			}
+			if lost := srv.Outcomes("AdminDisableProviderForUser")[emulator.OutcomeLost]; lost == 0 {
+				t.Error("no unlink answer was lost: the test tested nothing")
+			}
+		})
+	}
+}
+
+// TestUndoLeavesLinksOlderThanTheRun: the report is a file anyone can edit. A row changed from
+// already_linked to linked does not make undo remove a link older than the run: the read
+// before the unlink finds its date before the report began, and the row fails PredatesRun.
+// --include-already-linked is the one way to remove it.
+func TestUndoLeavesLinksOlderThanTheRun(t *testing.T) {
+	t.Parallel()
+	const pool = "us-east-1_Tamper001"
+	seed := emulator.Seed{UserPools: []emulator.SeedPool{{ID: pool,
+		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
+		Users:             []emulator.SeedUser{{Username: "alice"}, {Username: "bob", Identities: []emulator.SeedIdentity{{Provider: "Google", Value: "g-bob"}}}}}}}
+	srv := startEmulator(t, emulator.Options{}, seed)
+	in := writeFile(t, "links.csv", "destination_user,source_provider,source_value\nalice,Google,g-alice\nbob,Google,g-bob\n")
+	rep := in + ".report.csv"
+	common := []string{"--endpoint-url", srv.URL, "--user-pool-id", pool, "--rate", "0", "--read-rate", "0"}
+	if res := bulklink(t, nil, append([]string{"run", "--input", in, "--report", rep}, common...)...); res.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := strings.Replace(string(b), ",already_linked,", ",linked,", 1)
+	if tampered == string(b) {
+		t.Fatalf("the run's report has no already_linked row to tamper with:\n%s", b)
+	}
+	if err := os.WriteFile(rep, []byte(tampered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := bulklink(t, nil, append([]string{"undo", "--report", rep, "--undo-report", in + ".undo.csv", "--yes"}, common...)...)
+	if res.code != exitRows {
+		t.Fatalf("undo: exit %d, want %d (a row refused)\n%s", res.code, exitRows, res.stderr)
+	}
+	got := map[string]record{}
+	for _, r := range readReport(t, in+".undo.csv") {
+		got[r["destination_user"]] = r
+	}
+	if r := got["alice"]; r["status"] != "unlinked" {
+		t.Errorf("alice: %s %s %q, want unlinked", r["status"], r["error_code"], r["error_message"])
+	}
+	if r := got["bob"]; r["status"] != "failed" || r["error_code"] != "PredatesRun" || !strings.Contains(r["error_message"], "--include-already-linked") {
+		t.Errorf("bob: %s %s %q, want failed PredatesRun pointing at --include-already-linked", r["status"], r["error_code"], r["error_message"])
+	}
+	if ids, _ := srv.Identities(pool, "bob"); len(ids) != 1 {
+		t.Fatalf("bob holds %v: undo removed a link older than the run", ids)
+	}
+	if n := srv.IdentityCalls("AdminDisableProviderForUser")[emulator.IdentityRef{PoolID: pool, Provider: "Google", Value: "g-bob"}]; n.Received != 0 {
+		t.Errorf("%d unlink calls for bob's older link, want none", n.Received)
+	}
+	res = bulklink(t, nil, append([]string{"undo", "--report", rep, "--undo-report", in + ".undo-all.csv", "--yes", "--include-already-linked"}, common...)...)
+	if res.code != exitOK {
+		t.Fatalf("undo --include-already-linked: exit %d\n%s", res.code, res.stderr)
+	}
+	if ids, _ := srv.Identities(pool, "bob"); len(ids) != 0 {
+		t.Errorf("bob holds %v after undo --include-already-linked", ids)
+	}
+}
+
+// TestUndoRefusesAReportWithoutItsMeta: undo judges links by when the run's report began, which
+// its meta records. A report whose meta is gone, or whose meta is another report's (its start
+// after the records), is refused before any call.
+func TestUndoRefusesAReportWithoutItsMeta(t *testing.T) {
+	t.Parallel()
+	s := mixedScenario(20)
+	srv := startEmulator(t, emulator.Options{}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	rep := in + ".report.csv"
+	common := []string{"--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0"}
+	if res := bulklink(t, nil, append([]string{"run", "--input", in, "--report", rep}, common...)...); res.code != exitRows {
+		t.Fatalf("run: exit %d", res.code)
+	}
+	meta, err := os.ReadFile(rep + ".meta.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	undo := func(name string) result {
+		return bulklink(t, nil, append([]string{"undo", "--report", rep, "--undo-report", in + "." + name + ".csv", "--yes"}, common...)...)
+	}
+	// Another report's meta: begun a day after this one's records.
+	var m map[string]any
+	if err := json.Unmarshal(meta, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["created_at"] = time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339Nano)
+	later, _ := json.Marshal(m)
+	if err := os.WriteFile(rep+".meta.json", later, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := undo("later"); res.code != exitUsage || !strings.Contains(res.stderr, "does not match its meta") {
+		t.Errorf("undo with another report's meta: exit %d, want %d and a message\n%s", res.code, exitUsage, res.stderr)
+	}
+	delete(m, "created_at")
+	none, _ := json.Marshal(m)
+	if err := os.WriteFile(rep+".meta.json", none, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := undo("nostart"); res.code != exitUsage {
+		t.Errorf("undo with a meta that has no start: exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+	}
+	if err := os.Remove(rep + ".meta.json"); err != nil {
+		t.Fatal(err)
+	}
+	if res := undo("nometa"); res.code != exitUsage || !strings.Contains(res.stderr, "meta.json is missing") {
+		t.Errorf("undo without the meta: exit %d, want %d and a message\n%s", res.code, exitUsage, res.stderr)
+	}
+	if n := srv.Calls("AdminDisableProviderForUser"); n != 0 {
+		t.Errorf("%d unlink calls by refused undos", n)
+	}
 }
