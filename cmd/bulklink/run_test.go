@@ -503,7 +503,9 @@ func answerRewriter(t *testing.T, seed emulator.Seed, rewrite func(source string
 		rec := httptest.NewRecorder()
 		emu.ServeHTTP(rec, r)
 		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".AdminLinkProviderForUser") {
-			var in struct{ SourceUser struct{ ProviderAttributeValue string } }
+			var in struct {
+				SourceUser struct{ ProviderAttributeValue string }
+			}
 			if json.Unmarshal(body, &in) == nil {
 				rewrite(in.SourceUser.ProviderAttributeValue, rec)
 			}
