@@ -9,6 +9,7 @@ import (
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
@@ -16,7 +17,7 @@ import (
 
 // instant is a Cognito that links everything at once: it measures the engine alone. It is
 // for benchmarks only; tests drive the real SDK client over HTTP.
-type instant struct{}
+type instant struct{ call.Cognito }
 
 func (instant) AdminLinkProviderForUser(context.Context, *cip.AdminLinkProviderForUserInput, ...func(*cip.Options)) (*cip.AdminLinkProviderForUserOutput, error) {
 	return &cip.AdminLinkProviderForUserOutput{}, nil
@@ -50,7 +51,7 @@ func newReportSink(b *testing.B) reportSink {
 func BenchmarkEngineInProcess(b *testing.B) {
 	for _, c := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
-			j := job.New(instant{}, job.Config{Rate: 0, Concurrency: c})
+			j := job.New(instant{}, job.Config{Calls: calls(0), Concurrency: c})
 			b.ReportAllocs()
 			start := time.Now()
 			if err := j.Run(context.Background(), &rows{pool: pool, n: b.N}, newReportSink(b)); err != nil {
@@ -67,7 +68,7 @@ func BenchmarkEngineSDK(b *testing.B) {
 	for _, c := range []int{8, 32} {
 		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
 			_, api := setup(b, emulator.Options{}, b.N)
-			j := job.New(api, job.Config{Rate: 0, Concurrency: c})
+			j := job.New(api, job.Config{Calls: calls(0), Concurrency: c})
 			b.ResetTimer()
 			start := time.Now()
 			if err := j.Run(context.Background(), &rows{pool: pool, n: b.N}, newReportSink(b)); err != nil {

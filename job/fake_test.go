@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/bulklink/bulklink/call"
 )
 
 // fakeCognito is an in-memory Cognito for the pool-level tests, which run on a fake clock
@@ -18,6 +20,7 @@ import (
 // engine's behaviour over real HTTP is tested against the emulator (job_test.go); this fake
 // only lets the pool's timing be tested without sleeping.
 type fakeCognito struct {
+	call.Cognito // the operations the pool tests do not use: calling one panics
 	latency time.Duration
 	fail    func(n int, source string) error // the n-th link call, for source; nil: none fails
 

@@ -14,26 +14,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
 )
 
-// API is the part of the Cognito client the job calls; *cognitoidentityprovider.Client
-// implements it.
-type API interface {
-	AdminLinkProviderForUser(context.Context, *cip.AdminLinkProviderForUserInput, ...func(*cip.Options)) (*cip.AdminLinkProviderForUserOutput, error)
-	AdminDisableProviderForUser(context.Context, *cip.AdminDisableProviderForUserInput, ...func(*cip.Options)) (*cip.AdminDisableProviderForUserOutput, error)
-	AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
-}
+// API is the part of the Cognito client the job calls (call.Cognito);
+// *cognitoidentityprovider.Client implements it.
+type API = call.Cognito
 
 // Source yields input rows; io.EOF ends it. input.Reader implements it.
 type Source interface {
@@ -44,6 +38,10 @@ type Source interface {
 type Config struct {
 	// Op is what the job does to each row: Link (the default) or Unlink.
 	Op Operation
+	// Calls makes every call, paced, retried and counted (package call); nil is a Caller
+	// with call's defaults. Share it with the other readers of a command (pool reads,
+	// --rate auto), so that they draw from the same buckets and are counted together.
+	Calls *call.Caller
 	// Since is when the report began: links made since, by this report's runs, are told
 	// apart from older ones (Link.Settle). Zero: none is.
 	Since time.Time
@@ -56,13 +54,7 @@ type Config struct {
 	// Providers, when set, tells the types of the rows' source providers (Target.ProviderType).
 	Providers ProviderTypes
 
-	Rate        float64       // write calls per second, a ceiling; ≤ 0 is unlimited
-	UserRate    float64       // write calls per second to one user; 0 is Cognito's 10, < 0 unlimited
-	ReadRate    float64       // AdminGetUser calls per second; ≤ 0 is unlimited
-	Concurrency int           // calls in flight
-	MaxAttempts int           // link attempts per row
-	Timeout     time.Duration // per attempt
-	Backoff     Backoff
+	Concurrency int // rows in flight
 	// Grace is how long rows in flight may take to finish once the run is told to stop.
 	Grace time.Duration
 	// MaxFailures stops the run (a *FatalError) when too many rows fail.
@@ -72,7 +64,6 @@ type Config struct {
 	SyncEvery time.Duration
 	Logger    *zap.Logger
 	Now       func() time.Time
-	Rand      func() float64 // uniform in [0,1), for jitter
 }
 
 // Started keeps the rows whose first write call was made, across runs of a report.
@@ -86,27 +77,15 @@ const (
 	DefaultRate        = 10
 	DefaultReadRate    = 20
 	DefaultConcurrency = 8
-	DefaultMaxAttempts = 8
-	DefaultTimeout     = 10 * time.Second
+	DefaultMaxAttempts = call.DefaultMaxAttempts
+	DefaultTimeout     = call.DefaultTimeout
 	DefaultGrace       = 20 * time.Second
 	DefaultSyncEvery   = time.Second
 )
 
 func (c *Config) setDefaults() {
-	if c.UserRate == 0 {
-		c.UserRate = DefaultUserRate
-	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Backoff == (Backoff{}) {
-		c.Backoff = DefaultBackoff
 	}
 	if c.Grace <= 0 {
 		c.Grace = DefaultGrace
@@ -120,35 +99,63 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Rand == nil {
-		c.Rand = rand.Float64
-	}
 	if c.Op == nil {
 		c.Op = Link{}
+	}
+	if c.Calls == nil {
+		c.Calls = call.New(call.Config{Logger: c.Logger, Now: c.Now})
 	}
 }
 
 // Stats are a run's live counters, safe to read while it runs.
 type Stats struct {
-	Read      atomic.Int64 // rows taken from the input
-	Rows      atomic.Int64 // records handed to the sink
-	OK        atomic.Int64 // linked or already linked
-	Failed    atomic.Int64 // failed
-	Invalid   atomic.Int64 // invalid
-	Calls     atomic.Int64 // link attempts sent
-	Throttles atomic.Int64 // attempts answered TooManyRequestsException
-	Retries   atomic.Int64 // attempts after a row's first
-	Checks    atomic.Int64 // AdminGetUser calls made to settle a row
+	Read    atomic.Int64 // rows taken from the input
+	Rows    atomic.Int64 // records handed to the sink
+	OK      atomic.Int64 // linked or already linked
+	Failed  atomic.Int64 // failed
+	Invalid atomic.Int64 // invalid
+	calls   *call.Caller
 }
 
-// Job links rows. Build one with New; it runs once.
+// Calls is the number of write calls sent (every attempt counted).
+func (s *Stats) Calls() int64 { return s.sum(func(c *call.Count) int64 { return c.Calls.Load() }) }
+
+// Throttles is the number of write calls answered TooManyRequestsException.
+func (s *Stats) Throttles() int64 {
+	return s.sum(func(c *call.Count) int64 { return c.Throttles.Load() })
+}
+
+// Retries is the number of write attempts after a call's first.
+func (s *Stats) Retries() int64 { return s.sum(func(c *call.Count) int64 { return c.Retries.Load() }) }
+
+// Checks is the number of AdminGetUser calls made: to settle a row, or to read it first.
+func (s *Stats) Checks() int64 {
+	if s.calls == nil {
+		return 0
+	}
+	return s.calls.Count(call.KindGetUser).Calls.Load()
+}
+
+// sum adds f of every write kind's counts; the zero Stats has none.
+func (s *Stats) sum(f func(*call.Count) int64) int64 {
+	var n int64
+	if s.calls == nil {
+		return 0
+	}
+	for _, k := range call.Kinds {
+		if k.Write {
+			n += f(s.calls.Count(k))
+		}
+	}
+	return n
+}
+
+// Job runs an operation on rows. Build one with New; it runs once.
 type Job struct {
 	api      API
 	op       Operation
 	cfg      Config
-	paces    *regions
-	users    *userPacer
-	reads    *rate.Limiter
+	calls    *call.Caller
 	stopped  chan struct{}
 	stopOnce sync.Once
 	breaker  breaker
@@ -158,60 +165,32 @@ type Job struct {
 // New returns a Job that calls api.
 func New(api API, cfg Config) *Job {
 	cfg.setDefaults()
-	reads := rate.NewLimiter(rate.Inf, 1)
-	if cfg.ReadRate > 0 {
-		reads = rate.NewLimiter(rate.Limit(cfg.ReadRate), 1)
-	}
-	return &Job{api: api, op: cfg.Op, cfg: cfg, paces: newRegions(cfg), reads: reads,
-		users:   newUserPacer(cfg.UserRate, cfg.Now),
-		stopped: make(chan struct{}), breaker: breaker{limit: max(10, cfg.Concurrency)}}
+	return &Job{api: api, op: cfg.Op, cfg: cfg, calls: cfg.Calls, stopped: make(chan struct{}),
+		breaker: breaker{limit: max(10, cfg.Concurrency)}, Stats: Stats{calls: cfg.Calls}}
 }
 
 // Rate is the current pace of write calls per second, over every region (+Inf when
 // unlimited).
-func (j *Job) Rate() float64 { return j.paces.rate() }
+func (j *Job) Rate() float64 { return j.calls.Rate() }
 
 // SetCeiling sets the ceiling of a region's write calls per second, under which the pace
 // still adapts to throttling: --rate auto sets it from the quota's headroom, again and again.
 // Safe to call while the job runs.
-func (j *Job) SetCeiling(region string, perSecond float64) { j.paces.setCeiling(region, perSecond) }
+func (j *Job) SetCeiling(region string, perSecond float64) { j.calls.SetCeiling(region, perSecond) }
 
 // Calls is the number of write calls sent so far to the pools of a region, throttled ones
 // included: the account's usage less these is the application's (--rate auto). Safe to
 // call while the job runs.
-func (j *Job) Calls(region string) int64 { return j.paces.calls(region) }
+func (j *Job) Calls(region string) int64 { return j.calls.Writes(region) }
 
-// FatalError stops a run: a condition no row can succeed under, such as a missing pool or
-// credentials that are refused. The report stays consistent and the run can be resumed.
-type FatalError struct {
-	Line    int    // the row whose call revealed it; 0 when none did
-	Code    string // Cognito's error code, or one of bulklink's (CredentialsError, ConfigError...)
-	Message string
-	Err     error
-}
-
-func (e *FatalError) Error() string {
-	if e.Line == 0 {
-		return fmt.Sprintf("%s: %s", e.Code, e.Message)
-	}
-	return fmt.Sprintf("%s: %s (row at line %d)", e.Code, e.Message, e.Line)
-}
-
-func (e *FatalError) Unwrap() error { return e.Err }
-
-// CredentialsError wraps a failure to obtain AWS credentials. Wrap the client's
-// credentials provider with CredentialsProvider so that such a failure stops the run
-// instead of failing rows.
-type CredentialsError struct{ Err error }
-
-func (e *CredentialsError) Error() string { return "get AWS credentials: " + e.Err.Error() }
-func (e *CredentialsError) Unwrap() error { return e.Err }
+// FatalError stops a run (call.FatalError).
+type FatalError = call.FatalError
 
 // ErrStopped reports that the run was told to stop before every row was done.
 var ErrStopped = errors.New("stopped before the input was done: run the same command to resume")
 
 // errCancelled marks a row given up without an outcome; it yields no record.
-var errCancelled = errors.New("row cancelled")
+var errCancelled = call.ErrCancelled
 
 // Sink receives every record of a run, from one goroutine.
 type Sink interface {
@@ -450,16 +429,4 @@ func (j *Job) afterRepeat(intake, hard context.Context, row *input.Row, wait <-c
 		}
 	}
 	return j.row(intake, hard, row)
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
@@ -123,7 +124,7 @@ func linksMatchRecords(t *testing.T, srv *emulator.Server, n int, recs []*report
 
 func TestRunLinksEveryRow(t *testing.T) {
 	srv, api := setup(t, emulator.Options{Latency: 5 * time.Millisecond}, 200)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, SyncEvery: 20 * time.Millisecond})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, SyncEvery: 20 * time.Millisecond})
 	var s sink
 	start := time.Now()
 	if err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s); err != nil {
@@ -138,7 +139,7 @@ func TestRunLinksEveryRow(t *testing.T) {
 	if minimum := int(time.Since(start)/(20*time.Millisecond)) / 4; s.syncs < max(2, minimum) {
 		t.Errorf("the sink was synced %d times in %v, want at least %d", s.syncs, time.Since(start), max(2, minimum))
 	}
-	if got := j.Stats.Calls.Load(); got != 200 {
+	if got := j.Stats.Calls(); got != 200 {
 		t.Errorf("%d calls, want 200", got)
 	}
 }
@@ -146,11 +147,11 @@ func TestRunLinksEveryRow(t *testing.T) {
 // Stop: no new rows, rows in flight finish and are recorded, Run returns ErrStopped.
 func TestRunStopLetsRowsInFlightFinish(t *testing.T) {
 	srv, api := setup(t, emulator.Options{Latency: 200 * time.Millisecond}, 100)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, Grace: time.Minute})
 	var s sink
 	done := make(chan error)
 	go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 100}, &s) }()
-	waitFor(t, "calls in flight", func() bool { return j.Stats.Calls.Load() >= 6 })
+	waitFor(t, "calls in flight", func() bool { return j.Stats.Calls() >= 6 })
 	j.Stop()
 	if err := <-done; !errors.Is(err, job.ErrStopped) {
 		t.Fatalf("Run after Stop: %v, want ErrStopped", err)
@@ -158,7 +159,7 @@ func TestRunStopLetsRowsInFlightFinish(t *testing.T) {
 	if n := len(s.recs); n == 0 || n >= 100 {
 		t.Fatalf("%d records, want some but not all", n)
 	}
-	if calls := j.Stats.Calls.Load(); calls != int64(len(s.recs)) {
+	if calls := j.Stats.Calls(); calls != int64(len(s.recs)) {
 		t.Errorf("%d calls, %d records: every row sent must be recorded when the grace is long enough", calls, len(s.recs))
 	}
 	linksMatchRecords(t, srv, 100, s.recs)
@@ -168,11 +169,11 @@ func TestRunStopLetsRowsInFlightFinish(t *testing.T) {
 // resumed run settles them. None is reported failed.
 func TestRunGraceCutsSlowCalls(t *testing.T) {
 	_, api := setup(t, emulator.Options{Latency: 5 * time.Second}, 10)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, Grace: 50 * time.Millisecond})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, Grace: 50 * time.Millisecond})
 	var s sink
 	done := make(chan error)
 	go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 10}, &s) }()
-	waitFor(t, "calls in flight", func() bool { return j.Stats.Calls.Load() == 4 })
+	waitFor(t, "calls in flight", func() bool { return j.Stats.Calls() == 4 })
 	j.Stop()
 	if err := <-done; !errors.Is(err, job.ErrStopped) {
 		t.Fatalf("Run: %v, want ErrStopped", err)
@@ -185,12 +186,12 @@ func TestRunGraceCutsSlowCalls(t *testing.T) {
 // Cancelling the context cuts everything at once, like a second Ctrl-C.
 func TestRunContextCancelCutsAtOnce(t *testing.T) {
 	_, api := setup(t, emulator.Options{Latency: 5 * time.Second}, 10)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, Grace: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	var s sink
 	go func() { done <- j.Run(ctx, &rows{pool: pool, n: 10}, &s) }()
-	waitFor(t, "calls in flight", func() bool { return j.Stats.Calls.Load() == 4 })
+	waitFor(t, "calls in flight", func() bool { return j.Stats.Calls() == 4 })
 	cancel()
 	if err := <-done; !errors.Is(err, job.ErrStopped) {
 		t.Fatalf("Run: %v, want ErrStopped", err)
@@ -203,7 +204,7 @@ func TestRunContextCancelCutsAtOnce(t *testing.T) {
 // A reader blocked in a read (a quiet pipe) does not keep a stopped run from returning.
 func TestRunStopsWithABlockedReader(t *testing.T) {
 	_, api := setup(t, emulator.Options{}, 5)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 2})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 2})
 	block := make(chan struct{})
 	defer close(block)
 	var s sink
@@ -223,7 +224,7 @@ func TestRunStopsWithABlockedReader(t *testing.T) {
 
 func TestRunWrongPoolIsFatal(t *testing.T) {
 	srv, api := setup(t, emulator.Options{}, 50)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4})
 	var s sink
 	err := j.Run(context.Background(), &rows{pool: "us-east-1_Missing01", n: 50}, &s)
 	var fe *job.FatalError
@@ -242,7 +243,7 @@ func TestRunWrongPoolIsFatal(t *testing.T) {
 // breaker stops the run instead of failing the whole input.
 func TestRunBreakerStopsAnOutage(t *testing.T) {
 	srv, api := setup(t, emulator.Options{FaultDrop: 1}, 200)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 2, MaxAttempts: 2, Backoff: job.Backoff{Base: time.Millisecond, Max: time.Millisecond}})
+	j := job.New(api, job.Config{Calls: calls(0, func(c *call.Config) { c.MaxAttempts, c.Backoff = 2, call.Backoff{Base: time.Millisecond, Max: time.Millisecond} }), Concurrency: 2})
 	var s sink
 	err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s)
 	var fe *job.FatalError
@@ -264,7 +265,7 @@ func TestRunBreakerStopsAnOutage(t *testing.T) {
 
 func TestRunSinkFailureStops(t *testing.T) {
 	_, api := setup(t, emulator.Options{}, 100)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4})
 	s := sink{failAt: 5}
 	err := j.Run(context.Background(), &rows{pool: pool, n: 100}, &s)
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
@@ -279,7 +280,7 @@ func TestRunSinkFailureStops(t *testing.T) {
 // waiting for them (here, 30 s answers under a minute's grace) would only delay the stop.
 func TestRunSinkFailureCutsCallsInFlight(t *testing.T) {
 	_, api := setup(t, emulator.Options{Latency: 30 * time.Second}, 10)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, Grace: time.Minute})
 	s := sink{failAt: 1}
 	start := time.Now()
 	done := make(chan error)
@@ -297,11 +298,21 @@ func TestRunSinkFailureCutsCallsInFlight(t *testing.T) {
 
 func TestRunReadErrorStops(t *testing.T) {
 	_, api := setup(t, emulator.Options{}, 10)
-	j := job.New(api, job.Config{Rate: 0, Concurrency: 2})
+	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 2})
 	var s sink
 	err := j.Run(context.Background(), &rows{pool: pool, n: 3, err: errors.New("input/output error")}, &s)
 	var re *job.ReadError
 	if !errors.As(err, &re) {
 		t.Fatalf("Run: %v, want a ReadError", err)
 	}
+}
+
+// calls is a Caller that paces write calls at rate per second (0: unlimited) and leaves the
+// other categories unpaced, tuned further by tune.
+func calls(rate float64, tune ...func(*call.Config)) *call.Caller {
+	cfg := call.Config{Rates: map[call.Category]float64{call.UserUpdate: rate, call.UserRead: 0}}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	return call.New(cfg)
 }

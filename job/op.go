@@ -1,7 +1,6 @@
 package job
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,38 +10,24 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
 )
 
-// An Operation is what the engine does to a row with one write call: link it (Link) or
-// unlink it (Unlink). The engine owns everything around the call: pacing, the per-user
-// spacing, retries and their backoff, classifying every answer, reading the destination user
-// when an answer does not say whether the call took effect, and the record. An Operation
-// says only what its call is, which refusals may mean that the effect is already in place,
-// and what the destination user, read back, means for the row.
+// An Operation is what the engine does to a row: one call or several, each a step (link;
+// unlink after a read; a merge's sign-out, delete and link). The engine owns everything
+// around the calls: the workers, the order of repeats, the pacing and retries (package call,
+// through the Task), the journal of rows begun, the record. An Operation says which calls
+// the row takes and what their answers, and the users read back, mean for it.
 type Operation interface {
 	// Name names the operation in logs: "link", "unlink".
 	Name() string
-	// Call makes one write call for the target.
-	Call(ctx context.Context, api API, t *Target) error
-	// Ambiguous reports whether a refusal may mean that the effect is in place: the engine
-	// then reads the destination user and asks Settle.
-	Ambiguous(code, message string) bool
-	// Done is the status of a row whose call succeeded.
-	Done() report.Status
-	// Settle decides a row from its destination user, read after an answer that does not
-	// say whether the effect is in place, or after attempts whose answers were lost.
-	Settle(t *Target, dest *Destination, h History) Verdict
-}
-
-// Checker is an Operation that reads the destination user before a row's first write: the
-// read may settle the row with no write (a Verdict with a Status), name another target to
-// write (Again), or let the row's own write go (the zero Verdict). Unlink is one: it removes
-// only what the run made, so it looks before it writes.
-type Checker interface {
-	Check(t *Target, dest *Destination, h History) Verdict
+	// Do makes the row's calls through t and returns its outcome. An error is not the row's:
+	// the run stops (a *FatalError, a report that cannot be written) or the row was cut
+	// before its outcome was known (call.ErrCancelled), and it yields no record.
+	Do(t *Task) (Verdict, error)
 }
 
 // Target is what one row's calls act on: the row, and the request its calls send: the row's
@@ -67,7 +52,7 @@ type History struct {
 	// Unknown says that an attempt may have taken effect without an answer saying so (its
 	// answer was lost, it timed out, a 5xx).
 	Unknown bool
-	// Answered is the last answer's code and message: the refusal being settled, or what
+	// Code and Message are the last answer's: the refusal being settled, or what
 	// ended the retries.
 	Code, Message string
 	// Since is the earliest time, on Cognito's clock, that a call of this report could have
@@ -132,43 +117,38 @@ func destination(attrs []types.AttributeType) (*Destination, error) {
 }
 
 // Link links each row's source identity to its destination user (AdminLinkProviderForUser).
-// A link found in place after an ambiguous answer is linked when this report's run made it:
-// its dateCreated, on Cognito's clock, is after the report began (History.Since) and the row
-// is not the repeat of an earlier row of the input; else it is already_linked.
+// A refusal that may mean the link is in place ("already linked"; "Merging is not currently
+// supported", seen with the link made all the same) and a write whose outcome is unknown are
+// settled by reading the destination (Settle).
 type Link struct{}
 
-func (Link) Name() string        { return "link" }
-func (Link) Done() report.Status { return report.Linked }
-func (Link) Ambiguous(code, msg string) bool {
-	return code == "InvalidParameterException" && (containsAny(msg, alreadyLinkedMessages) || strings.Contains(msg, mergingMessage))
+func (Link) Name() string { return "link" }
+
+func (l Link) Do(t *Task) (Verdict, error) {
+	_, res, err := write(t, call.Link, linkInput(&t.Request))
+	switch {
+	case err != nil:
+		return Verdict{}, err
+	case res.OK():
+		return Verdict{Status: report.Linked}, nil
+	case !res.MaybeDone && !res.Unknown:
+		return failed(res), nil
+	}
+	h := t.History()
+	h.Unknown, h.Code, h.Message = res.Unknown, res.Code, answerOf(res)
+	return t.settle(h, l.Settle)
 }
 
-// signedInAnswer reports whether an answer is Cognito's refusal of a source that has signed in
-// already ("Merging is not currently supported"). It has been seen with the link in place all
-// the same, so the engine reads the user to settle it (docs/cognito.md, Outcomes); absent,
-// the row fails with SourceAlreadySignedIn.
-func signedInAnswer(code, msg string) bool {
-	return code == "InvalidParameterException" && strings.Contains(msg, mergingMessage)
-}
-
-// mergingMessage is Cognito's text for a source identity that has a profile of its own.
-const mergingMessage = "Merging is not currently supported"
-
-// ProfileName is the username of the profile an identity got when it signed in to the pool
-// by itself: <Provider>_<value> (docs/cognito.md, Federated profiles).
-func ProfileName(r *input.Request) string { return r.SourceProvider + "_" + r.SourceValue }
-
-func (Link) Call(ctx context.Context, api API, t *Target) error {
-	r := &t.Request
-	_, err := api.AdminLinkProviderForUser(ctx, &cip.AdminLinkProviderForUserInput{
+// linkInput is the AdminLinkProviderForUser request of a row.
+func linkInput(r *input.Request) *cip.AdminLinkProviderForUserInput {
+	return &cip.AdminLinkProviderForUserInput{
 		UserPoolId: aws.String(r.UserPoolID),
 		DestinationUser: &types.ProviderUserIdentifierType{
 			ProviderName:           aws.String(r.DestinationProvider),
 			ProviderAttributeValue: aws.String(r.DestinationUser),
 		},
 		SourceUser: sourceUser(r),
-	})
-	return err
+	}
 }
 
 // sourceUser is a request's source identity, as the API names a user.
@@ -179,6 +159,16 @@ func sourceUser(r *input.Request) *types.ProviderUserIdentifierType {
 		ProviderAttributeValue: aws.String(r.SourceValue),
 	}
 }
+
+// signedInAnswer reports whether an answer is Cognito's refusal of a source that has signed
+// in already ("Merging is not currently supported").
+func signedInAnswer(code, msg string) bool {
+	return code == "InvalidParameterException" && strings.Contains(msg, call.MergingMessage)
+}
+
+// ProfileName is the username of the profile an identity got when it signed in to the pool
+// by itself: <Provider>_<value> (docs/cognito.md, Federated profiles).
+func ProfileName(r *input.Request) string { return r.SourceProvider + "_" + r.SourceValue }
 
 // Notes on rows settled by reading the user.
 const (
@@ -207,22 +197,3 @@ func (Link) Settle(t *Target, dest *Destination, h History) Verdict {
 	return Verdict{Status: report.AlreadyLinked}
 }
 
-// alreadyLinkedMessages are the InvalidParameterException texts of a link that may be in
-// place. Cognito's messages are not a contract, so this is the one place that reads them; the
-// read of the user, not the text, decides the row (docs/cognito.md, Outcomes).
-var alreadyLinkedMessages = []string{
-	// Since mid-2024, the answer to a repeated link (and to a source linked elsewhere).
-	"already linked",
-	// Before that, a repeat got this answer, meant for a Cognito source. bulklink never
-	// sends a Cognito source (input.Check refuses it), so here it is a repeat.
-	"Invalid SourceUser: Cognito users",
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
 )
@@ -50,8 +51,8 @@ func TestLinkSettleSignedInSource(t *testing.T) {
 	req := input.Request{UserPoolID: "us-east-1_Example1", DestinationProvider: "Cognito", DestinationUser: "bob",
 		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: "1234"}
 	const merging = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
-	if !(Link{}).Ambiguous("InvalidParameterException", merging) {
-		t.Fatal("the merging answer is not read as ambiguous: the link would never be looked for")
+	if !call.KindLink.MaybeDone("InvalidParameterException", merging) {
+		t.Fatal("the merging answer is not read as one that may mean the link is in place: it would never be looked for")
 	}
 	h := History{Code: "InvalidParameterException", Message: merging, Since: since}
 	target := &Target{Row: &input.Row{Line: 4, Request: req}, Request: req}

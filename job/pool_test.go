@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
@@ -28,7 +29,7 @@ import (
 func TestPoolStopLetsRowsInFlightFinish(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(200 * time.Millisecond)
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 4, Grace: time.Minute})
 		var s sink
 		done := make(chan error)
 		go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 100}, &s) }()
@@ -46,7 +47,7 @@ func TestPoolStopLetsRowsInFlightFinish(t *testing.T) {
 func TestPoolGraceCutsSlowCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(5 * time.Second)
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 4, Grace: 50 * time.Millisecond})
+		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 4, Grace: 50 * time.Millisecond})
 		var s sink
 		done := make(chan error)
 		go func() { done <- j.Run(context.Background(), &rows{pool: pool, n: 10}, &s) }()
@@ -72,7 +73,7 @@ func TestPoolBreakerStopsAnOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(time.Millisecond)
 		f.fail = func(int, string) error { return connectionReset }
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 2, MaxAttempts: 2, Backoff: job.Backoff{Base: time.Millisecond, Max: time.Millisecond}})
+		j := job.New(f, job.Config{Calls: calls(0, func(c *call.Config) { c.MaxAttempts, c.Backoff = 2, call.Backoff{Base: time.Millisecond, Max: time.Millisecond} }), Concurrency: 2})
 		var s sink
 		err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s)
 		var fe *job.FatalError
@@ -98,7 +99,7 @@ func TestPoolFailureThreshold(t *testing.T) {
 		f.fail = func(_ int, src string) error {
 			return &types.UserNotFoundException{Message: aws.String("User does not exist.")}
 		}
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 1, MaxFailures: job.Threshold{Counted: true, Count: 3}})
+		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 1, MaxFailures: job.Threshold{Counted: true, Count: 3}})
 		var s sink
 		err := j.Run(context.Background(), &rows{pool: pool, n: 50}, &s)
 		var fe *job.FatalError
@@ -116,7 +117,7 @@ func TestPoolFailureThreshold(t *testing.T) {
 func TestPoolSinkFailureCutsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(30 * time.Second)
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 4, Grace: time.Minute})
+		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 4, Grace: time.Minute})
 		s := sink{failAt: 1}
 		start := time.Now()
 		err := j.Run(context.Background(), &rows{pool: pool, n: 10, bad: 4}, &s)
@@ -134,7 +135,7 @@ func TestPoolSinkFailureCutsAtOnce(t *testing.T) {
 func TestPoolRepeatsRunInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(20 * time.Millisecond)
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 8, Since: time.Now()})
+		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 8, Since: time.Now()})
 		src := &listRows{}
 		for i := range 6 {
 			r := row(i+2, "alice", "g1")
@@ -169,7 +170,7 @@ func TestPoolLinkFoundInPlace(t *testing.T) {
 		f.link("old", "g-old", since.Add(-time.Hour))
 		f.link("ours", "g-ours", since.Add(time.Minute)) // made by a run of this report whose answer was lost
 		time.Sleep(2 * time.Minute)
-		j := job.New(f, job.Config{Rate: 0, Concurrency: 2, Since: since})
+		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 2, Since: since})
 		var s sink
 		src := &listRows{rows: []input.Row{row(2, "old", "g-old"), row(3, "ours", "g-ours")}}
 		if err := j.Run(context.Background(), src, &s); err != nil {
@@ -209,7 +210,7 @@ func row(line int, user, src string) input.Row {
 func TestPoolPacesEachRegion(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(time.Millisecond)
-		j := job.New(f, job.Config{Rate: 10, Concurrency: 8})
+		j := job.New(f, job.Config{Calls: calls(10), Concurrency: 8})
 		src := &listRows{}
 		for i := range 40 {
 			r := row(i+2, fmt.Sprintf("u%d", i), fmt.Sprintf("g%d", i))
@@ -244,7 +245,7 @@ func TestPoolNotesAStartJustBeforeTheCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(10 * time.Millisecond)
 		var st startedList
-		j := job.New(f, job.Config{Rate: 1, Concurrency: 4, Grace: time.Second, Started: &st})
+		j := job.New(f, job.Config{Calls: calls(1), Concurrency: 4, Grace: time.Second, Started: &st})
 		src := &listRows{}
 		for i := range 10 {
 			src.rows = append(src.rows, row(i+2, fmt.Sprintf("u%d", i), fmt.Sprintf("g%d", i)))

@@ -2,14 +2,11 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
-	"math/rand/v2"
-	"sync/atomic"
-	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
@@ -22,37 +19,35 @@ import (
 // user would be given are counted as they come, beside those it has, so that the rows past
 // Cognito's five are the ones run would see refused.
 type Predictor struct {
-	API         API
-	ReadRate    float64 // AdminGetUser calls per second; ≤ 0 is unlimited
-	MaxAttempts int
-	Timeout     time.Duration
-	Reads       atomic.Int64 // AdminGetUser calls made
+	API   API
+	Calls *call.Caller // its reads go in the UserRead category, at the read rate
 
-	reader *userReader
-	seed   maphash.Seed
-	given  map[uint64]int  // identities a user would hold, by user: theirs and the input's
-	last   [2]string       // the user read last
-	dest   *Destination    // and what it held
-	links  map[uint64]bool // identities the prediction links, to tell repeats
+	seed  maphash.Seed
+	given map[uint64]int  // identities a user would hold, by user: theirs and the input's
+	last  [2]string       // the user read last
+	dest  *Destination    // and what it held
+	links map[uint64]bool // identities the prediction links, to tell repeats
 }
 
 func (p *Predictor) init() {
-	if p.reader != nil {
-		return
+	if p.given == nil {
+		p.seed, p.given, p.links = maphash.MakeSeed(), map[uint64]int{}, map[uint64]bool{}
 	}
-	lim := rate.NewLimiter(rate.Inf, 1)
-	if p.ReadRate > 0 {
-		lim = rate.NewLimiter(rate.Limit(p.ReadRate), 1)
+}
+
+// read reads a user of a pool; a read that fails for good is an error.
+func (p *Predictor) read(ctx context.Context, pool, username string, line int) (*Destination, error) {
+	d, err := getUser(ctx, p.Calls, p.API, pool, username)
+	var re *readError
+	switch {
+	case errors.Is(err, call.ErrCancelled):
+		return nil, context.Cause(ctx)
+	case errors.As(err, &re):
+		return nil, fmt.Errorf("read %s: %w", username, err)
+	case err != nil:
+		return nil, withLine(err, line)
 	}
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.Timeout <= 0 {
-		p.Timeout = DefaultTimeout
-	}
-	p.reader = &userReader{api: p.API, reads: lim, maxAttempts: p.MaxAttempts, timeout: p.Timeout,
-		backoff: DefaultBackoff, rand: rand.Float64, count: &p.Reads}
-	p.seed, p.given, p.links = maphash.MakeSeed(), map[uint64]int{}, map[uint64]bool{}
+	return d, nil
 }
 
 // Predict judges one valid row: valid (run would link it), already_linked, or invalid with
@@ -78,9 +73,9 @@ func (p *Predictor) Predict(ctx context.Context, row *input.Row) (report.Status,
 	}
 	if q.SourceAttribute == input.DefaultSourceAttribute {
 		profile := ProfileName(q)
-		src, err := p.reader.read(ctx, q.UserPoolID, profile, row.Line)
+		src, err := p.read(ctx, q.UserPoolID, profile, row.Line)
 		if err != nil {
-			return "", "", "", p.cancelled(ctx, err)
+			return "", "", "", err
 		}
 		if src.Exists {
 			return report.Invalid, schema.SourceAlreadySignedIn, fmt.Sprintf(
@@ -118,17 +113,10 @@ func (p *Predictor) destination(ctx context.Context, pool, user string, line int
 	if p.dest != nil && p.last == [2]string{pool, user} {
 		return p.dest, nil
 	}
-	d, err := p.reader.read(ctx, pool, user, line)
+	d, err := p.read(ctx, pool, user, line)
 	if err != nil {
-		return nil, p.cancelled(ctx, err)
+		return nil, err
 	}
 	p.last, p.dest = [2]string{pool, user}, d
 	return d, nil
-}
-
-func (p *Predictor) cancelled(ctx context.Context, err error) error {
-	if err == errCancelled {
-		return context.Cause(ctx)
-	}
-	return err
 }

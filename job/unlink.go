@@ -1,13 +1,14 @@
 package job
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
@@ -37,23 +38,51 @@ type Unlink struct {
 	IncludeOlder bool
 }
 
-func (Unlink) Name() string        { return "unlink" }
-func (Unlink) Done() report.Status { return report.Unlinked }
-func (Unlink) Ambiguous(code, msg string) bool {
-	return code == "InvalidParameterException" && containsAny(msg, notLinkedMessages)
+func (Unlink) Name() string { return "unlink" }
+
+func (u Unlink) Do(t *Task) (Verdict, error) {
+	h := t.History()
+	dest, err := t.Destination()
+	var re *readError
+	switch {
+	case errors.As(err, &re):
+		return Verdict{Status: report.Failed, Code: re.res.Code, Message: "reading the user before the unlink failed: " + re.res.Message}, nil
+	case err != nil:
+		return Verdict{}, err
+	}
+	v := u.Check(&t.Target, dest, h)
+	for {
+		switch {
+		case v.Status != "":
+			return v, nil
+		case v.Again != nil && h.Retargeted: // a second retarget: give up rather than chase names
+			return Verdict{Status: report.Failed, Code: h.Code, Message: h.Message}, nil
+		case v.Again != nil:
+			t.Request, h.Retargeted, h.Unknown = *v.Again, true, false
+		}
+		_, res, err := write(t, call.Unlink, &cip.AdminDisableProviderForUserInput{
+			UserPoolId: aws.String(t.Request.UserPoolID), User: sourceUser(&t.Request)})
+		switch {
+		case err != nil:
+			return Verdict{}, err
+		case res.OK() && h.Retargeted:
+			return Verdict{Status: report.Unlinked, Message: noteRetargeted(&t.Request)}, nil
+		case res.OK():
+			return Verdict{Status: report.Unlinked}, nil
+		case !res.MaybeDone && !res.Unknown:
+			return failed(res), nil
+		}
+		h.Unknown, h.Code, h.Message = h.Unknown || res.Unknown, res.Code, answerOf(res)
+		if v, err = t.settle(h, u.Settle); err != nil {
+			return Verdict{}, err
+		}
+	}
 }
 
-// notLinkedMessages are the InvalidParameterException texts of an identity that is not
-// linked, as the user named it.
-var notLinkedMessages = []string{"isn't linked", "is not linked", "not linked to"}
-
-func (Unlink) Call(ctx context.Context, api API, t *Target) error {
-	r := &t.Request
-	_, err := api.AdminDisableProviderForUser(ctx, &cip.AdminDisableProviderForUserInput{
-		UserPoolId: aws.String(r.UserPoolID),
-		User:       sourceUser(r),
-	})
-	return err
+// noteRetargeted explains a row whose unlink went by another name of its identity.
+func noteRetargeted(r *input.Request) string {
+	return fmt.Sprintf("called by %s %s=%s: the identity signed in since it was linked, and Cognito knows it by its subject",
+		r.SourceProvider, r.SourceAttribute, r.SourceValue)
 }
 
 // Notes on unlink rows settled by reading the user.

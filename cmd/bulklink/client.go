@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"go.uber.org/zap"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/schema"
@@ -24,7 +25,7 @@ import (
 
 // cognito is bulklink's Cognito: a client per region, each pool's calls sent to the region
 // its id starts with (us-east-1_AbC...), the configured region for anything else; and what
-// bulklink learns of the answers. It implements job.API and job.PoolAPI.
+// bulklink learns of the answers. It implements call.Cognito.
 type cognito struct {
 	region   string // the configured region
 	skew     *job.Skew
@@ -70,6 +71,22 @@ func (c *cognito) AdminDisableProviderForUser(ctx context.Context, in *cip.Admin
 
 func (c *cognito) AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, o ...func(*cip.Options)) (*cip.AdminGetUserOutput, error) {
 	return c.client(in.UserPoolId).AdminGetUser(ctx, in, o...)
+}
+
+func (c *cognito) AdminUserGlobalSignOut(ctx context.Context, in *cip.AdminUserGlobalSignOutInput, o ...func(*cip.Options)) (*cip.AdminUserGlobalSignOutOutput, error) {
+	return c.client(in.UserPoolId).AdminUserGlobalSignOut(ctx, in, o...)
+}
+
+func (c *cognito) AdminDeleteUser(ctx context.Context, in *cip.AdminDeleteUserInput, o ...func(*cip.Options)) (*cip.AdminDeleteUserOutput, error) {
+	return c.client(in.UserPoolId).AdminDeleteUser(ctx, in, o...)
+}
+
+func (c *cognito) ListUsers(ctx context.Context, in *cip.ListUsersInput, o ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
+	return c.client(in.UserPoolId).ListUsers(ctx, in, o...)
+}
+
+func (c *cognito) AdminListGroupsForUser(ctx context.Context, in *cip.AdminListGroupsForUserInput, o ...func(*cip.Options)) (*cip.AdminListGroupsForUserOutput, error) {
+	return c.client(in.UserPoolId).AdminListGroupsForUser(ctx, in, o...)
 }
 
 func (c *cognito) DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, o ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error) {
@@ -137,7 +154,7 @@ func (o *awsOptions) client(ctx context.Context, conns int, defaultPool string, 
 	if cfg.Credentials == nil {
 		return nil, &job.FatalError{Code: schema.CredentialsError, Message: "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a --profile, or run aws sso login"}
 	}
-	cfg.Credentials = aws.NewCredentialsCache(job.CredentialsProvider(cfg.Credentials))
+	cfg.Credentials = aws.NewCredentialsCache(call.CredentialsProvider(cfg.Credentials))
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		err = red.Error(err)

@@ -27,6 +27,7 @@ type execution struct {
 	only    []schema.Status // the selection of a report's rows
 	total   int64           // rows to show progress against; -1 when unknown
 	out     *outputOptions
+	rate    float64 // --rate, for the log
 }
 
 // execute runs the engine over the rows the report does not hold yet, until the input is
@@ -56,15 +57,15 @@ func execute(stop, kill context.Context, x execution, e env, log *zap.Logger) (*
 	sel := &report.Selection{Src: rows, Done: &x.rep.Journal.Done, Only: x.only}
 	log.Info(x.command+" started", zap.String("input", x.input), zap.String("report", x.rep.Path),
 		zap.Int64("rows", x.p.shape.Rows), zap.Int64("resumed_rows", x.rep.Journal.Records),
-		zap.Float64("rate", x.cfg.Rate), zap.Bool("rate_auto", x.auto != nil), zap.Int("concurrency", x.cfg.Concurrency))
+		zap.Float64("rate", x.rate), zap.Bool("rate_auto", x.auto != nil), zap.Int("concurrency", x.cfg.Concurrency))
 	hideProgress := startProgress(x.out, e, log, progressSource{rows, x.total}, &j.Stats, sum, j.Rate)
 	err = j.Run(kill, x.p.plan.Source(kill, sel), &reportSink{w: x.rep.Writer, sum: sum})
 	hideProgress()
 	if cerr := x.rep.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("write report: %w", cerr)
 	}
-	sum.Calls, sum.Throttles = j.Stats.Calls.Load(), j.Stats.Throttles.Load()
-	sum.Retries, sum.Checks = j.Stats.Retries.Load(), j.Stats.Checks.Load()
+	sum.Calls, sum.Throttles = j.Stats.Calls(), j.Stats.Throttles()
+	sum.Retries, sum.Checks = j.Stats.Retries(), j.Stats.Checks()
 	sum.Skipped = sel.Skipped.Load()
 	sum.Finish(time.Now())
 	var fe *job.FatalError

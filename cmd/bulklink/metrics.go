@@ -59,8 +59,8 @@ func (m *metricsWriter) run(ctx context.Context, every time.Duration, sum *repor
 func (m *metricsWriter) running(sum *report.Summary, st *job.Stats, p *progress, now time.Time) metrics.Figures {
 	byStatus, byCode := counts(sum)
 	fig := metrics.Figures{Command: m.command, Running: true, ByStatus: byStatus, ByErrorCode: byCode,
-		InputRows: p.total, Calls: st.Calls.Load(), Throttles: st.Throttles.Load(), Retries: st.Retries.Load(),
-		Verifications: st.Checks.Load(), Pace: p.pace(), Started: m.started, Updated: now}
+		InputRows: p.total, Calls: st.Calls(), Throttles: st.Throttles(), Retries: st.Retries(),
+		Verifications: st.Checks(), Pace: p.pace(), Started: m.started, Updated: now}
 	if d := now.Sub(p.start).Seconds(); d > 0 {
 		fig.RowsPerSecond = float64(st.Rows.Load()) / d
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/quota"
@@ -120,11 +121,17 @@ func (o *engineOptions) validate() error {
 	return nil
 }
 
-func (o *engineOptions) config(log *zap.Logger) job.Config {
-	return job.Config{
-		Rate: o.rate, ReadRate: o.readRate, Concurrency: o.concurrency,
-		MaxAttempts: o.maxAttempts, Timeout: o.timeout, Grace: o.grace, Logger: log,
-	}
+// config is the engine's configuration, its calls made through calls.
+func (o *engineOptions) config(calls *call.Caller, log *zap.Logger) job.Config {
+	return job.Config{Calls: calls, Concurrency: o.concurrency, Grace: o.grace, Logger: log}
+}
+
+// caller is the one path to Cognito of a command: every call it makes, paced in its quota
+// category (--rate for writes, --read-rate for AdminGetUser), retried up to --max-attempts,
+// each attempt under --timeout, its messages scrubbed of secrets.
+func (o *engineOptions) caller(log *zap.Logger, red *redactor) *call.Caller {
+	return call.New(call.Config{Rates: map[call.Category]float64{call.UserUpdate: o.rate, call.UserRead: o.readRate},
+		MaxAttempts: o.maxAttempts, Timeout: o.timeout, Logger: log, Redact: red.String})
 }
 
 // outputOptions shape what an operator sees on stderr.

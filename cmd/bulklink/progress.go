@@ -124,7 +124,7 @@ func (p *progress) snap(now time.Time) snapshot {
 	defer p.mu.Unlock()
 	s := snapshot{at: now, elapsed: now.Sub(p.start), rows: p.st.Rows.Load(), ok: p.st.OK.Load(),
 		failed: p.st.Failed.Load() + p.st.Invalid.Load(), pace: pace, fraction: -1, eta: -1, total: p.total,
-		throttles: p.st.Throttles.Load(), attempts: p.st.Calls.Load()}
+		throttles: p.st.Throttles(), attempts: p.st.Calls()}
 	s.done = s.rows + p.resumed
 	p.samples = append(p.samples, sample{now, s.rows})
 	for len(p.samples) > 2 && now.Sub(p.samples[1].at) >= window {

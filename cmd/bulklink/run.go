@@ -150,7 +150,8 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 	if err != nil {
 		return nil, err
 	}
-	pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+	calls := o.engine.caller(log, e.red)
+	pools := &job.PoolReader{API: api, Calls: calls}
 	p, err := prepare(stop, prepareOptions{in: &o.in, allow: o.engine.allowed(), pools: pools,
 		tempDir: tempDir(o.reportPath), only: o.onlyStatuses}, e, log)
 	if err != nil {
@@ -165,14 +166,14 @@ func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logge
 		return nil, reportError(err)
 	}
 	logOpened(log, rep)
-	cfg := o.engine.config(log)
+	cfg := o.engine.config(calls, log)
 	cfg.MaxFailures, cfg.Since, cfg.Skew, cfg.Started = o.threshold, rep.Meta.CreatedAt, api.skew, rep.Started
 	total := p.shape.Rows
 	if len(o.onlyStatuses) > 0 {
 		total = p.selected
 	}
 	return execute(stop, kill, execution{command: "run", input: o.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		auto: o.engine.autoRate(&o.aws, api), only: o.onlyStatuses, total: total, out: &o.out}, e, log)
+		auto: o.engine.autoRate(&o.aws, api), only: o.onlyStatuses, total: total, out: &o.out, rate: o.engine.rate}, e, log)
 }
 
 // reportError makes a report that cannot be opened a usage error (exit 2): another input or

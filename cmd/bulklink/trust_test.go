@@ -197,7 +197,7 @@ func TestPredictAgreesWithRun(t *testing.T) {
 	// What Cognito answers for each prediction.
 	failedAs := map[string]string{
 		"DestinationNotFound":   "UserNotFoundException",
-		"SourceAlreadySignedIn": "InvalidParameterException",
+		"SourceAlreadySignedIn": "SourceAlreadySignedIn",
 		"IdentityLimitReached":  "LimitExceededException",
 	}
 	for i, p := range predicted {

@@ -172,7 +172,8 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 	in := inputOptions{path: o.reportPath, userPoolID: o.userPoolID}
 	f, _ := report.FormatOf(o.reportPath)
 	in.format = string(f)
-	pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+	calls := o.engine.caller(log, e.red)
+	pools := &job.PoolReader{API: api, Calls: calls}
 	p, err := prepare(stop, prepareOptions{in: &in, allow: o.engine.allowed(), pools: pools, tempDir: tempDir(o.undoPath),
 		only: o.statuses(), needsReport: "--report must be a bulklink run's report", visit: matchesMeta(o.reportPath, ran)}, e, log)
 	if err != nil {
@@ -191,12 +192,12 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 		rep.Close()
 		return nil, err
 	}
-	cfg := o.engine.config(log)
+	cfg := o.engine.config(calls, log)
 	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{IncludeOlder: o.includeAll}, o.threshold, api.skew, rep.Started
 	// The links the run made are those Cognito dated after the run's report began.
 	cfg.Since, cfg.Providers = ran.CreatedAt, p.plan
 	return execute(stop, kill, execution{command: "undo", input: o.reportPath, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		auto: o.engine.autoRate(&o.aws, api), only: o.statuses(), total: p.selected, out: &o.out}, e, log)
+		auto: o.engine.autoRate(&o.aws, api), only: o.statuses(), total: p.selected, out: &o.out, rate: o.engine.rate}, e, log)
 }
 
 // confirm says, before the first write, how many rows will be unlinked from which pools, and

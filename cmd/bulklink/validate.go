@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
@@ -103,6 +104,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 		defer unlock()
 	}
 	var api *cognito
+	var calls *call.Caller
 	skipped := ""
 	if !o.offline {
 		var err error
@@ -120,10 +122,11 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	po := prepareOptions{in: &o.in, allow: o.engine.allowed(), tempDir: tempDir(o.reportPath), only: o.onlyStatuses,
 		fallback: !o.online && !o.predict}
 	if api != nil {
-		pools := &job.PoolReader{API: api, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+		calls = o.engine.caller(log, e.red)
+		pools := &job.PoolReader{API: api, Calls: calls}
 		if po.fallback {
 			// A dry run that can do without the reads does not wait long for them.
-			pools.MaxAttempts, pools.Timeout = min(pools.MaxAttempts, 2), min(pools.Timeout, 5*time.Second)
+			pools.MaxAttempts, pools.Timeout = min(o.engine.maxAttempts, 2), min(o.engine.timeout, 5*time.Second)
 		}
 		po.pools = pools
 	}
@@ -159,7 +162,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	}
 	var pred *job.Predictor
 	if o.predict {
-		pred = &job.Predictor{API: api, ReadRate: o.engine.readRate, MaxAttempts: o.engine.maxAttempts, Timeout: o.engine.timeout}
+		pred = &job.Predictor{API: api, Calls: calls}
 	}
 	rows, err := p.src.Rows(ctx)
 	if err == nil {
@@ -167,7 +170,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 		shown := &invalidRows{}
 		err = check(ctx, p.plan.Source(ctx, sel), rep, sum, shown, pred)
 		if pred != nil {
-			sum.Checks = pred.Reads.Load()
+			sum.Checks = calls.Count(call.KindGetUser).Calls.Load()
 			sum.Predict(o.engine.rate)
 		}
 		sum.Skipped = sel.Skipped.Load()

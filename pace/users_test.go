@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 func TestUserPacerSpacesWritesToOneUser(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		u := newUserPacer(10, time.Now)
+		u := NewUsers(10, time.Now)
 		start := time.Now()
 		var mu sync.Mutex
 		var sent []time.Duration
@@ -60,7 +60,7 @@ func TestUserPacerSpacesWritesToOneUser(t *testing.T) {
 
 func TestUserPacerForgetsIdleUsers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		u := newUserPacer(10, time.Now)
+		u := NewUsers(10, time.Now)
 		for i := range 1000 {
 			if err := u.Wait(context.Background(), fmt.Sprint(i)); err != nil {
 				t.Fatal(err)
@@ -75,7 +75,7 @@ func TestUserPacerForgetsIdleUsers(t *testing.T) {
 }
 
 func TestUserPacerNilNeverWaits(t *testing.T) {
-	var u *userPacer = newUserPacer(0, time.Now)
+	var u *Users = NewUsers(0, time.Now)
 	if err := u.Wait(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestUserPacerNilNeverWaits(t *testing.T) {
 // not full and no sweep drops it. Sweeps run between every pair of calls here.
 func TestUserPacerSweepSparesReservedBuckets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		u := newUserPacer(10, time.Now)
+		u := NewUsers(10, time.Now)
 		start := time.Now()
 		var mu sync.Mutex
 		var sent []time.Duration

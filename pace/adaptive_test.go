@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -26,14 +26,14 @@ func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math.A
 type drive struct {
 	t    *testing.T
 	c    *fakeClock
-	p    *pacer
+	p    *Adaptive
 	rtt  time.Duration
 	last time.Time // the last answer
 }
 
 func newDrive(t *testing.T, ceiling float64) *drive {
 	c := newClock()
-	return &drive{t: t, c: c, p: newPacer(ceiling, zap.NewNop(), c.now), rtt: 30 * time.Millisecond}
+	return &drive{t: t, c: c, p: NewAdaptive(ceiling, zap.NewNop(), c.now), rtt: 30 * time.Millisecond}
 }
 
 // accept runs for d, every call accepted.
@@ -357,7 +357,7 @@ func TestPacerLogsRateChangesWithTheRightWords(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	c := newClock()
 	log := zap.New(core, zap.WithClock(zapClock{c}))
-	d := &drive{t: t, c: c, p: newPacer(100, log, c.now), rtt: 30 * time.Millisecond}
+	d := &drive{t: t, c: c, p: NewAdaptive(100, log, c.now), rtt: 30 * time.Millisecond}
 	d.settled()
 	for range 3 {
 		d.accept(5 * time.Second)
@@ -396,7 +396,7 @@ func (z zapClock) NewTicker(d time.Duration) *time.Ticker { return time.NewTicke
 
 func TestPacerWaitBooksAgainWhenTheRateChanges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := newPacer(1, zap.NewNop(), time.Now)
+		p := NewAdaptive(1, zap.NewNop(), time.Now)
 		if err := p.Wait(t.Context()); err != nil { // the bucket's one token
 			t.Fatal(err)
 		}
@@ -416,7 +416,7 @@ func TestPacerWaitBooksAgainWhenTheRateChanges(t *testing.T) {
 
 func TestPacerWaitGivesBackACancelledBooking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := newPacer(1, zap.NewNop(), time.Now)
+		p := NewAdaptive(1, zap.NewNop(), time.Now)
 		if err := p.Wait(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -471,7 +471,7 @@ func TestPacerCatchesUpLateWakeups(t *testing.T) {
 		late time.Duration
 	}{{1000, 700 * time.Microsecond}, {1000, 3 * time.Millisecond}, {400, 2 * time.Millisecond}} {
 		at := time.Unix(1e9, 0)
-		p := newPacer(tc.rate, zap.NewNop(), func() time.Time { return at })
+		p := NewAdaptive(tc.rate, zap.NewNop(), func() time.Time { return at })
 		start, n := at, int(tc.rate)*5 // five seconds' worth
 		for range n {
 			d, _, _ := p.book(at)
@@ -547,7 +547,7 @@ func TestPacerPauseEndsOnTime(t *testing.T) {
 
 func TestPacerWaitWakesAtThePauseEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := newPacer(100, zap.NewNop(), time.Now)
+		p := NewAdaptive(100, zap.NewNop(), time.Now)
 		p.rtt = time.Millisecond
 		// A ramp's sample: accepted calls at 20/s for 3 s between two throttles.
 		p.Throttled(time.Now())

@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"cmp"
@@ -113,7 +113,7 @@ type simScenario struct {
 	rows     int
 	app      appTraffic
 	setCeil  []step // SetCeiling calls: at (seconds), ceiling
-	maxTries int    // attempts per row; 0 is DefaultMaxAttempts
+	maxTries int    // attempts per row; 0 is 8
 }
 
 // simTotals add up runs: rows, calls and throttles of bulklink and of the application, and
@@ -209,7 +209,7 @@ func simulate(sc simScenario, mk func(ceiling float64, now func() time.Time) sim
 		burst = max(1, int(math.Ceil(sc.quota)))
 	}
 	bucket := rate.NewLimiter(rate.Limit(sc.quota), burst)
-	maxTries := cmp.Or(sc.maxTries, DefaultMaxAttempts)
+	maxTries := cmp.Or(sc.maxTries, 8)
 	up := sc.upShare
 	if up == 0 {
 		up = 1
@@ -310,7 +310,7 @@ func simulate(sc simScenario, mk func(ceiling float64, now func() time.Time) sim
 				ctl.Throttled(at(e.sent))
 				rebook()
 				if attempts[w] < maxTries {
-					d := DefaultBackoff.Delay(attempts[w], rng.Float64()).Seconds()
+					d := simBackoff(attempts[w], rng.Float64()).Seconds()
 					push(simEvent{at: now + d, kind: evReady, worker: w})
 					continue
 				}
@@ -329,12 +329,12 @@ func simulate(sc simScenario, mk func(ceiling float64, now func() time.Time) sim
 }
 
 func simPacer(ceiling float64, now func() time.Time) simController {
-	return newPacer(ceiling, zap.NewNop(), now)
+	return NewAdaptive(ceiling, zap.NewNop(), now)
 }
 
 // The issue's measurement: an application sending 10 writes/s (Poisson) into a 25/s
 // quota, 30 ms latency, 1,500 rows, --rate 100, the default eight workers.
-var simIssue = simScenario{name: "Poisson 10/s into 25/s", quota: 25, ceiling: 100, workers: DefaultConcurrency,
+var simIssue = simScenario{name: "Poisson 10/s into 25/s", quota: 25, ceiling: 100, workers: 8,
 	latency: 30 * time.Millisecond, rows: 1500, app: poisson{{0, 10}}}
 
 func simVariant(name string, f func(*simScenario)) simScenario {
@@ -536,3 +536,9 @@ func (f *told) sent()               {}
 func (f *told) Rate() float64       { return float64(f.lim.Limit()) }
 func (f *told) Throttled(time.Time) {}
 func (f *told) Succeeded(time.Time) {}
+
+// simBackoff is the engine's backoff (call.DefaultBackoff): full jitter from 250 ms, doubling,
+// at most 20 s.
+func simBackoff(n int, u float64) time.Duration {
+	return time.Duration(u * float64(min(20*time.Second, 250*time.Millisecond<<min(n-1, 20))))
+}

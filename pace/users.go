@@ -1,4 +1,4 @@
-package job
+package pace
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 // DefaultUserRate is Cognito's limit of write calls per second to any one user.
 const DefaultUserRate = 10
 
-// userPacer keeps the write calls to any one user under Cognito's per-user limit: a token
+// Users keeps the write calls to any one user under Cognito's per-user limit: a token
 // bucket per user, spaced 1/limit apart. Buckets of users not written to lately are
 // dropped, so memory follows the users of the last second, not the input.
-type userPacer struct {
+type Users struct {
 	limit rate.Limit
 	now   func() time.Time
 
@@ -23,19 +23,19 @@ type userPacer struct {
 	swept time.Time
 }
 
-func newUserPacer(perSecond float64, now func() time.Time) *userPacer {
+func NewUsers(perSecond float64, now func() time.Time) *Users {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &userPacer{limit: rate.Limit(perSecond), now: now, users: map[string]*rate.Limiter{}}
+	return &Users{limit: rate.Limit(perSecond), now: now, users: map[string]*rate.Limiter{}}
 }
 
-// Wait blocks until a write call to user may be sent. A nil userPacer never blocks.
+// Wait blocks until a write call to user may be sent. A nil Users never blocks.
 //
 // The call's slot is reserved under the lock: a bucket is swept only once it is full again,
 // and a reservation empties it, so no sweep can drop a bucket between a reservation and its
 // wait and let a second bucket for the same user send unspaced.
-func (u *userPacer) Wait(ctx context.Context, user string) error {
+func (u *Users) Wait(ctx context.Context, user string) error {
 	if u == nil {
 		return nil
 	}
@@ -68,8 +68,20 @@ func (u *userPacer) Wait(ctx context.Context, user string) error {
 }
 
 // size is how many users have a bucket.
-func (u *userPacer) size() int {
+func (u *Users) size() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return len(u.users)
+}
+
+// sleep waits d unless ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

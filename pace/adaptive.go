@@ -1,10 +1,14 @@
-package job
+// Package pace spaces calls in time: Adaptive finds the spare share of a quota shared with
+// other callers and stays just under it (the write quota: docs/pacing.md), and Users keeps
+// the writes to any one user under Cognito's per-user limit. Both run on an injected clock,
+// so that they are tested without sleeping. Package call owns the buckets of every quota
+// category and puts each call through them.
+package pace
 
 import (
 	"context"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -140,16 +144,15 @@ const (
 	phaseCruise                // settled under the estimate, probing when quiet
 )
 
-// pacer spaces every write call of the run through one token bucket (a rate.Limiter) and
+// Adaptive spaces every write call of the run through one token bucket (a rate.Limiter) and
 // sets its rate: it finds the spare share of the account's write quota and stays just under
 // it, never above the ceiling (--rate). The design is described above. All its decisions
 // use the injected clock, so that it can be tested without sleeping.
-type pacer struct {
+type Adaptive struct {
 	lim   *rate.Limiter
 	log   *zap.Logger
 	now   func() time.Time
 	turn  chan struct{} // held by the one waiter whose send is booked
-	calls atomic.Int64  // write calls sent at this pace, throttled ones included
 
 	mu      sync.Mutex
 	ceiling float64 // +Inf: unlimited, no pacing
@@ -181,8 +184,8 @@ type pacer struct {
 	lastLog time.Time
 }
 
-func newPacer(ceiling float64, log *zap.Logger, now func() time.Time) *pacer {
-	p := &pacer{log: log, now: now, turn: make(chan struct{}, 1), changed: make(chan struct{}),
+func NewAdaptive(ceiling float64, log *zap.Logger, now func() time.Time) *Adaptive {
+	p := &Adaptive{log: log, now: now, turn: make(chan struct{}, 1), changed: make(chan struct{}),
 		lim: rate.NewLimiter(rate.Inf, 1), ceiling: math.Inf(1), current: math.Inf(1), probeWait: probeAfter}
 	p.logged = ceiling // the starting rate is no change
 	p.SetCeiling(ceiling)
@@ -192,7 +195,7 @@ func newPacer(ceiling float64, log *zap.Logger, now func() time.Time) *pacer {
 // Wait blocks until the next write call may be sent. Waiters go one at a time, so that a
 // change of rate applies to the very next call: the waiter whose send is booked books again
 // at the new rate.
-func (p *pacer) Wait(ctx context.Context) error {
+func (p *Adaptive) Wait(ctx context.Context) error {
 	if p.lim.Limit() == rate.Inf {
 		return ctx.Err()
 	}
@@ -233,7 +236,7 @@ func (p *pacer) Wait(ctx context.Context) error {
 // before the send (recheck): the waiter then books again, at the new phase's rate. Phases
 // that end with time, not with an answer, so end on time even at a rate of one call a
 // second.
-func (p *pacer) book(now time.Time) (d time.Duration, changed <-chan struct{}, recheck bool) {
+func (p *Adaptive) book(now time.Time) (d time.Duration, changed <-chan struct{}, recheck bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.advance(now)
@@ -250,14 +253,14 @@ func (p *pacer) book(now time.Time) (d time.Duration, changed <-chan struct{}, r
 }
 
 // sent counts a send: the booked one went.
-func (p *pacer) sent() {
+func (p *Adaptive) sent() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sends++
 }
 
 // unbook gives back the booked send, whose waiter has left or will book again.
-func (p *pacer) unbook(now time.Time) {
+func (p *Adaptive) unbook(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.booked != nil {
@@ -267,7 +270,7 @@ func (p *pacer) unbook(now time.Time) {
 }
 
 // Rate is the current send rate in calls per second (+Inf when unlimited).
-func (p *pacer) Rate() float64 {
+func (p *Adaptive) Rate() float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.current
@@ -277,7 +280,7 @@ func (p *pacer) Rate() float64 {
 // pacer keeps what it learned: a lower ceiling caps the rate at once, and a higher one lets
 // it rise to the estimate of the spare, or to the new ceiling if it never found the spare
 // under the old one. A raised ceiling is taken as news of more room: probing starts now.
-func (p *pacer) SetCeiling(c float64) {
+func (p *Adaptive) SetCeiling(c float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -301,7 +304,7 @@ func (p *pacer) SetCeiling(c float64) {
 }
 
 // Throttled records a TooManyRequestsException answering a call sent at sent.
-func (p *pacer) Throttled(sent time.Time) {
+func (p *Adaptive) Throttled(sent time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if math.IsInf(p.ceiling, 1) {
@@ -366,7 +369,7 @@ func (p *pacer) Throttled(sent time.Time) {
 }
 
 // Succeeded records a call the quota let through (whatever Cognito answered), sent at sent.
-func (p *pacer) Succeeded(sent time.Time) {
+func (p *Adaptive) Succeeded(sent time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if math.IsInf(p.ceiling, 1) {
@@ -400,7 +403,7 @@ func (p *pacer) Succeeded(sent time.Time) {
 
 // advance ends the phases that end with time: discovery once quiet, the pause. It reports
 // whether the phase changed.
-func (p *pacer) advance(now time.Time) bool {
+func (p *Adaptive) advance(now time.Time) bool {
 	due := p.due()
 	if due.IsZero() || now.Before(due) {
 		return false
@@ -422,7 +425,7 @@ func (p *pacer) advance(now time.Time) bool {
 
 // due is when the current phase ends with time, or zero when it ends otherwise, or when
 // pacing is off (unlimited: no phases).
-func (p *pacer) due() time.Time {
+func (p *Adaptive) due() time.Time {
 	if math.IsInf(p.ceiling, 1) {
 		return time.Time{}
 	}
@@ -436,7 +439,7 @@ func (p *pacer) due() time.Time {
 }
 
 // discover lands under the spare at land, waiting lower still while the bucket refills.
-func (p *pacer) discover(land float64, now time.Time) {
+func (p *Adaptive) discover(land float64, now time.Time) {
 	p.land = math.Max(p.floor, land)
 	p.est, p.poolN, p.poolT, p.fresh = 0, 0, 0, false
 	p.enter(phaseDiscover, now)
@@ -444,23 +447,23 @@ func (p *pacer) discover(land float64, now time.Time) {
 }
 
 // pause lets the bucket refill after a throttle, then cruises.
-func (p *pacer) pause(now time.Time) {
+func (p *Adaptive) pause(now time.Time) {
 	p.enter(phasePause, now)
 	p.pauseEnd = now.Add(pauseTime)
 	p.set(p.floor, now)
 }
 
-func (p *pacer) enter(ph phase, now time.Time) {
+func (p *Adaptive) enter(ph phase, now time.Time) {
 	p.phase, p.phaseAt, p.probing = ph, now, false
 }
 
-func (p *pacer) startProbe(now time.Time) {
+func (p *Adaptive) startProbe(now time.Time) {
 	p.probing, p.preProbe, p.lastTick = true, p.est, now
 }
 
 // sample returns the calls accepted between two empty buckets, at from and to, and the
 // seconds between them; 0, 0 when the interval is too short to tell the spare.
-func (p *pacer) sample(from, to time.Time) (n, secs float64) {
+func (p *Adaptive) sample(from, to time.Time) (n, secs float64) {
 	if from.IsZero() {
 		return 0, 0
 	}
@@ -474,7 +477,7 @@ func (p *pacer) sample(from, to time.Time) (n, secs float64) {
 }
 
 // pool adds a sample to the pooled estimate, older samples fading.
-func (p *pacer) pool(n, secs float64) {
+func (p *Adaptive) pool(n, secs float64) {
 	keep := math.Exp(-secs / poolMemory.Seconds())
 	p.poolN = p.poolN*keep + n
 	p.poolT = p.poolT*keep + secs
@@ -482,13 +485,13 @@ func (p *pacer) pool(n, secs float64) {
 }
 
 // scale changes the estimate by f, and the pool with it.
-func (p *pacer) scale(f float64) {
+func (p *Adaptive) scale(f float64) {
 	p.est *= f
 	p.poolN *= f
 }
 
 // seen updates the round-trip time from an answer to a call sent at sent.
-func (p *pacer) seen(now, sent time.Time) {
+func (p *Adaptive) seen(now, sent time.Time) {
 	d := now.Sub(sent)
 	if p.rtt == 0 {
 		p.rtt = d
@@ -497,16 +500,16 @@ func (p *pacer) seen(now, sent time.Time) {
 }
 
 // cooldown is how long after a reaction calls are still sent into the same episode.
-func (p *pacer) cooldown() time.Duration {
+func (p *Adaptive) cooldown() time.Duration {
 	return p.rtt + time.Duration(coolCalls/p.current*float64(time.Second))
 }
 
 // set changes the rate to r, within the floor and the ceiling.
-func (p *pacer) set(r float64, now time.Time) {
+func (p *Adaptive) set(r float64, now time.Time) {
 	p.apply(math.Max(p.floor, math.Min(p.ceiling, r)), now)
 }
 
-func (p *pacer) apply(r float64, now time.Time) {
+func (p *Adaptive) apply(r float64, now time.Time) {
 	if r == p.current {
 		return
 	}
@@ -533,7 +536,7 @@ func (p *pacer) apply(r float64, now time.Time) {
 // discovery last a second or less: their rate, logged and left standing for logEvery, would
 // read as a stop, so the rate that follows them is logged instead (each throttle is at
 // debug level).
-func (p *pacer) maybeLog(now time.Time) {
+func (p *Adaptive) maybeLog(now time.Time) {
 	if math.IsInf(p.current, 1) || p.phase == phasePause || p.phase == phaseDiscover ||
 		now.Sub(p.lastLog) < logEvery || math.Abs(p.current-p.logged) < 0.01*p.logged {
 		return

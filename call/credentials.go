@@ -1,4 +1,4 @@
-package job
+package call
 
 import (
 	"context"
@@ -22,3 +22,11 @@ func (p credentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, err
 	}
 	return c, nil
 }
+
+// CredentialsError wraps a failure to obtain AWS credentials. Wrap the client's
+// credentials provider with CredentialsProvider so that such a failure stops the run
+// instead of failing rows.
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string { return "get AWS credentials: " + e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }

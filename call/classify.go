@@ -1,4 +1,4 @@
-package job
+package call
 
 import (
 	"context"
@@ -14,26 +14,28 @@ import (
 	"github.com/bulklink/bulklink/schema"
 )
 
-// class is what an answer from Cognito means for the row and for the run.
-type class int
+// Class is what an answer means for the call and for the run. Every answer is classified
+// here, once (Classify); string matching is left to Kind.MaybeDone, which only decides
+// whether to read.
+type Class int
 
 const (
-	classOK        class = iota // the call did what was asked
-	classThrottled              // over the quota: back off, slow down, try again
-	classRetry                  // transient, and the call may or may not have been applied
-	classUnsent                 // transient, and the request never left (dial, DNS)
-	classPermanent              // Cognito refused the row for good (the operation may find it ambiguous)
-	classFatal                  // no row can succeed: stop the run
+	OK        Class = iota // the call did what was asked
+	Throttled              // over the quota: back off, slow down, try again
+	Transient              // transient, and the call may or may not have been applied
+	Unsent                 // transient, and the request never left (dial, DNS)
+	Permanent              // Cognito refused the call for good (the operation may find it ambiguous)
+	Fatal                  // no call can succeed: stop the run
 )
 
-func (c class) String() string {
+func (c Class) String() string {
 	return [...]string{"ok", "throttled", "retry", "unsent", "permanent", "fatal"}[c]
 }
 
 // answered reports whether Cognito itself answered, and the answer says nothing about
 // its load: the pacer may speed up.
-func (c class) answered() bool {
-	return c == classOK || c == classPermanent
+func (c Class) answered() bool {
+	return c == OK || c == Permanent
 }
 
 // Error codes bulklink reports for failures that carry no Cognito error code.
@@ -83,20 +85,20 @@ var (
 	}
 )
 
-// classify reads one attempt's error. code is the Cognito error code, or one of bulklink's
+// Classify reads one attempt's error. code is the Cognito error code, or one of bulklink's
 // own codes for failures that have none.
-func classify(err error) (c class, code string) {
+func Classify(err error) (c Class, code string) {
 	if err == nil {
-		return classOK, ""
+		return OK, ""
 	}
 	if credentialsFailed(err) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			// A refresh that ran out of the attempt's time (a slow STS or instance
 			// metadata service): the call never left, and the next attempt tries again.
-			return classUnsent, codeTimeout
+			return Unsent, codeTimeout
 		}
 		// Credentials could not be loaded, refreshed or signed with: every call would fail.
-		return classFatal, codeCredentials
+		return Fatal, codeCredentials
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -104,37 +106,37 @@ func classify(err error) (c class, code string) {
 		st := status(err)
 		switch {
 		case throttleCodes[code] || st == 429:
-			return classThrottled, code
+			return Throttled, code
 		case fatalCodes[code]:
-			return classFatal, code
+			return Fatal, code
 		case transientCodes[code] || st >= 500:
-			return classRetry, code
+			return Transient, code
 		}
-		return classPermanent, code
+		return Permanent, code
 	}
 	if s := status(err); s >= 500 {
-		return classRetry, codeUnknown
+		return Transient, codeUnknown
 	} else if s == 429 {
-		return classThrottled, codeUnknown
+		return Throttled, codeUnknown
 	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return classRetry, codeTimeout
+		return Transient, codeTimeout
 	case unsent(err):
-		return classUnsent, codeConnection
+		return Unsent, codeConnection
 	case sent(err):
 		// The request left, and its answer was lost or unreadable: the call may have
 		// been applied. Retrying is safe; the final check settles the row.
-		return classRetry, codeConnection
+		return Transient, codeConnection
 	}
 	var ipe smithy.InvalidParamsError
 	if errors.As(err, &ipe) {
-		return classPermanent, "InvalidParameterException"
+		return Permanent, "InvalidParameterException"
 	}
 	// Anything else failed before a request could be sent (no region, no endpoint, a
 	// broken configuration): every row would fail the same way.
-	return classFatal, codeConfig
+	return Fatal, codeConfig
 }
 
 // credentialsFailed reports whether err is a failure to get credentials: bulklink's own
@@ -178,8 +180,8 @@ func status(err error) int {
 	return 0
 }
 
-// message returns err's message without the SDK's operation and request-id decoration.
-func message(err error) string {
+// Message returns err's message without the SDK's operation and request-id decoration.
+func Message(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if m := ae.ErrorMessage(); m != "" {
