@@ -21,9 +21,9 @@ import (
 
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	sqtypes "github.com/aws/aws-sdk-go-v2/service/servicequotas/types"
-	"github.com/aws/smithy-go"
 	"go.uber.org/zap"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/job"
 )
 
@@ -55,6 +55,8 @@ type Config struct {
 	// Offset is the services' clock less this machine's (job.Skew), to cut the run's own
 	// calls at the minutes CloudWatch counts by; nil: the clocks agree.
 	Offset func() time.Duration
+	// Calls makes the reads (the UsageRead category); nil is a Caller with call's defaults.
+	Calls *call.Caller
 }
 
 const (
@@ -130,6 +132,9 @@ func New(job Job, clients map[string]Clients, cfg Config) *Auto {
 	}
 	if cfg.Offset == nil {
 		cfg.Offset = func() time.Duration { return 0 }
+	}
+	if cfg.Calls == nil {
+		cfg.Calls = call.New(call.Config{Logger: cfg.Logger})
 	}
 	cfg.Margin = math.Min(math.Max(cfg.Margin, 0), 0.99)
 	a := &Auto{job: job, cfg: cfg}
@@ -327,10 +332,16 @@ var deniedCodes = map[string]bool{
 	"UnauthorizedException": true, "NotAuthorized": true,
 }
 
-// denied reports whether err is a refusal for want of permission.
+// denied reports whether err is a refusal for want of permission: a fatal answer to
+// call.Do (AccessDeniedException is fatal to Cognito's calls), or a refusal.
 func denied(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
+	if fe, ok := errors.AsType[*call.FatalError](err); ok {
+		return deniedCodes[fe.Code]
+	}
+	if r, ok := errors.AsType[*refusal](err); ok {
+		return deniedCodes[r.res.Code]
+	}
+	return false
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }

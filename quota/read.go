@@ -14,20 +14,41 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	sqtypes "github.com/aws/aws-sdk-go-v2/service/servicequotas/types"
+
+	"github.com/bulklink/bulklink/call"
 )
 
-// QuotasAPI is the part of the Service Quotas client Auto calls; *servicequotas.Client
-// implements it.
-type QuotasAPI interface {
-	ListServiceQuotas(context.Context, *servicequotas.ListServiceQuotasInput, ...func(*servicequotas.Options)) (*servicequotas.ListServiceQuotasOutput, error)
-	GetServiceQuota(context.Context, *servicequotas.GetServiceQuotaInput, ...func(*servicequotas.Options)) (*servicequotas.GetServiceQuotaOutput, error)
+// QuotasAPI is the part of the Service Quotas client Auto calls (call.Quotas).
+type QuotasAPI = call.Quotas
+
+// MetricsAPI is the part of the CloudWatch client Auto calls (call.Metrics).
+type MetricsAPI = call.Metrics
+
+// get makes one read of r through the Auto's Caller (the UsageRead category of r's region:
+// paced, retried a few times, classified). A refusal is a *refusal, with its code.
+func get[C, In, Out any](ctx context.Context, a *Auto, r *region, op *call.Op[C, In, Out], client C, in *In) (*Out, error) {
+	out, res, err := call.Do(ctx, a.cfg.Calls, op, client, in, call.Opts{Region: r.name, MaxAttempts: readAttempts})
+	switch {
+	case err != nil:
+		return nil, err
+	case !res.OK():
+		return nil, &refusal{res}
+	}
+	return out, nil
 }
 
-// MetricsAPI is the part of the CloudWatch client Auto calls; *cloudwatch.Client implements
-// it.
-type MetricsAPI interface {
-	ListMetrics(context.Context, *cloudwatch.ListMetricsInput, ...func(*cloudwatch.Options)) (*cloudwatch.ListMetricsOutput, error)
-	GetMetricData(context.Context, *cloudwatch.GetMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
+// readAttempts is how many times one read is tried: a read that fails leaves the ceiling as
+// it was until the next minute's.
+const readAttempts = 3
+
+// refusal is a read answered with an error, or that ran out of attempts.
+type refusal struct{ res call.Result }
+
+func (e *refusal) Error() string {
+	if e.res.Exhausted {
+		return fmt.Sprintf("%s (after %d attempts)", e.res.Message, e.res.Attempts)
+	}
+	return e.res.Message
 }
 
 // What Auto reads (docs/cognito.md, Quotas): the quota of Cognito's UserUpdate category,
@@ -50,9 +71,9 @@ var errNoQuota = errors.New("no " + category + " quota listed for " + serviceCod
 // the first time, then read by its code with GetServiceQuota, the applied value.
 func (a *Auto) quota(ctx context.Context, r *region) (float64, error) {
 	if r.code == "" {
-		pages := servicequotas.NewListServiceQuotasPaginator(r.clients.Quotas, &servicequotas.ListServiceQuotasInput{ServiceCode: aws.String(serviceCode)})
-		for pages.HasMorePages() && r.code == "" {
-			page, err := pages.NextPage(ctx)
+		in := &servicequotas.ListServiceQuotasInput{ServiceCode: aws.String(serviceCode)}
+		for r.code == "" {
+			page, err := get(ctx, a, r, call.ListServiceQuotas, r.clients.Quotas, in)
 			if err != nil {
 				return 0, fmt.Errorf("list the quotas of %s: %w", serviceCode, err)
 			}
@@ -62,12 +83,15 @@ func (a *Auto) quota(ctx context.Context, r *region) (float64, error) {
 					break
 				}
 			}
+			if in.NextToken = page.NextToken; aws.ToString(in.NextToken) == "" {
+				break
+			}
 		}
 		if r.code == "" {
 			return 0, errNoQuota
 		}
 	}
-	out, err := r.clients.Quotas.GetServiceQuota(ctx, &servicequotas.GetServiceQuotaInput{ServiceCode: aws.String(serviceCode), QuotaCode: aws.String(r.code)})
+	out, err := get(ctx, a, r, call.GetServiceQuota, r.clients.Quotas, &servicequotas.GetServiceQuotaInput{ServiceCode: aws.String(serviceCode), QuotaCode: aws.String(r.code)})
 	if err != nil {
 		return 0, fmt.Errorf("get the %s quota (%s): %w", category, r.code, err)
 	}
@@ -117,14 +141,16 @@ func (a *Auto) metric(ctx context.Context, r *region) ([]cwtypes.Dimension, erro
 		},
 	}
 	var found [][]cwtypes.Dimension
-	pages := cloudwatch.NewListMetricsPaginator(r.clients.Metrics, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+	for {
+		page, err := get(ctx, a, r, call.ListMetrics, r.clients.Metrics, in)
 		if err != nil {
 			return nil, fmt.Errorf("list the %s metrics: %w", usageNamespace, err)
 		}
 		for _, m := range page.Metrics {
 			found = append(found, m.Dimensions)
+		}
+		if in.NextToken = page.NextToken; aws.ToString(in.NextToken) == "" {
+			break
 		}
 	}
 	r.dims = pick(found)
@@ -160,7 +186,7 @@ func (a *Auto) usage(ctx context.Context, r *region, from, to time.Time) (time.T
 	if err != nil || dims == nil {
 		return time.Time{}, 0, err
 	}
-	out, err := r.clients.Metrics.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+	out, err := get(ctx, a, r, call.GetMetricData, r.clients.Metrics, &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(from),
 		EndTime:   aws.Time(to),
 		MetricDataQueries: []cwtypes.MetricDataQuery{{

@@ -50,7 +50,7 @@ func execute(stop, kill context.Context, x execution, e env, log *zap.Logger) (*
 	j := job.New(x.api, x.cfg)
 	context.AfterFunc(stop, j.Stop)
 	if x.auto != nil {
-		defer x.auto.start(stop, j, x.p.byPool, log)() // a first signal ends its reads too
+		defer x.auto.start(stop, j, x.cfg.Calls, x.p.byPool, log)() // a first signal ends its reads too
 	}
 	// The selection comes first: rows the run leaves out are not judged again (the first
 	// pass did not read their pools).

@@ -5,11 +5,11 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"go.uber.org/zap"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/quota"
@@ -34,11 +34,9 @@ func (o *engineOptions) autoRate(a *awsOptions, api *cognito) *autoRate {
 
 // clients builds the Service Quotas and CloudWatch clients of a region from Cognito's
 // configuration (cognito.regionConfig): the same credentials, HTTP client and endpoint.
-// Unlike Cognito's, they retry with the SDK's standard retryer: a read that fails leaves the
-// ceiling as it was for a minute.
+// Their calls go through the command's Caller, like Cognito's, with the SDK's retries off.
 func (a *autoRate) clients(region string) quota.Clients {
 	cfg := a.api.regionConfig(region)
-	cfg.Retryer = func() aws.Retryer { return retry.NewStandard() }
 	return quota.Clients{
 		Quotas: servicequotas.NewFromConfig(cfg, func(o *servicequotas.Options) {
 			if a.endpoint != "" {
@@ -55,7 +53,7 @@ func (a *autoRate) clients(region string) quota.Clients {
 
 // start sets the ceiling of every region the pools are in from a first read, then keeps it
 // at the headroom, read every minute, until ctx ends or stop is called.
-func (a *autoRate) start(ctx context.Context, j *job.Job, pools map[string]int64, log *zap.Logger) (stop func()) {
+func (a *autoRate) start(ctx context.Context, j *job.Job, calls *call.Caller, pools map[string]int64, log *zap.Logger) (stop func()) {
 	clients := map[string]quota.Clients{}
 	for pool := range pools {
 		if r := input.PoolRegion(pool); r != "" {
@@ -64,7 +62,7 @@ func (a *autoRate) start(ctx context.Context, j *job.Job, pools map[string]int64
 			}
 		}
 	}
-	auto := quota.New(j, clients, quota.Config{Margin: a.margin, Logger: log, Offset: a.api.skew.Offset})
+	auto := quota.New(j, clients, quota.Config{Margin: a.margin, Logger: log, Offset: a.api.skew.Offset, Calls: calls})
 	auto.Read(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
