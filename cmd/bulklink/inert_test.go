@@ -107,6 +107,155 @@ func screenOf(width int, out []byte) string {
 	return strings.Join(scr.lines(), "\n")
 }
 
+// hostileReport writes an input whose destination users are the hostile values, and
+// validate's report of it, of the extension ext. The first four rows are invalid, the last
+// two valid.
+func hostileReport(t *testing.T, ext string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("user_pool_id,destination_user,source_provider,source_attribute,source_value\n")
+	for i, v := range []string{clearScreen, hidden, override, c1CSI, backslash, `"""quoted"""`} {
+		b.WriteString("us-east-1_Hostile1," + v + ",Google,Cognito_Subject,g" + itoa(i) + "\n")
+	}
+	in := writeFile(t, "hostile.csv", b.String())
+	rep := in + ".report" + ext
+	if res := bulklink(t, nil, "validate", "--input", in, "--offline", "--report", rep); res.code != exitRows {
+		t.Fatalf("validate: exit %d, want %d", res.code, exitRows)
+	}
+	return rep
+}
+
+// `bulklink report` on a terminal: the table shows each hostile value escaped, in double
+// quotes, and the columns stay aligned; a literal backslash is shown as it is, unquoted.
+// In a pipe, the rows are the report's own bytes, CSV or JSONL.
+func TestReportRowsAreInertOnATerminal(t *testing.T) {
+	t.Parallel()
+	rep := hostileReport(t, ".csv")
+	const width = 160
+	raw, code := onTerminal(t, width, "report", rep, "--status", "invalid,valid")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	checkInert(t, "the table", raw)
+	scr := screenOf(width, raw)
+	for _, want := range []string{`"\x1b[2Jbob"`, `"al\x1b[8mice"`, `"\u202eevil"`, `"c\u009b2Jx"`, `"\"quoted\""`} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the screen does not show %s:\n%s", want, scr)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^6 +valid +lit\\x1b\[2J +Google`).MatchString(scr) {
+		t.Errorf("the literal backslash is not shown as it is, unquoted:\n%s", scr)
+	}
+	// Every row's SOURCE_PROVIDER starts where its header does.
+	lines := strings.Split(scr, "\n")
+	col := strings.Index(lines[0], "SOURCE_PROVIDER")
+	rows := 0
+	for _, l := range lines[1:] {
+		if strings.Contains(l, "Google") {
+			rows++
+			if strings.Index(l, "Google") != col {
+				t.Errorf("a row out of line with the header:\n%s\n%s", lines[0], l)
+			}
+		}
+	}
+	if rows != 6 || col < 0 {
+		t.Errorf("%d rows under a header with SOURCE_PROVIDER at %d, want 6:\n%s", rows, col, scr)
+	}
+	if !strings.Contains(scr, `cells in double quotes`) {
+		t.Errorf("nothing says what a quoted cell is:\n%s", scr)
+	}
+
+	// Asked for CSV or JSONL on a terminal, the rows are inert too; JSONL's values are
+	// still exact, escaped the JSON way.
+	for _, format := range []string{"csv", "jsonl"} {
+		raw, code := onTerminal(t, width, "report", rep, "--status", "invalid,valid", "--output", format)
+		if code != exitOK {
+			t.Fatalf("--output %s: exit %d, want 0", format, code)
+		}
+		checkInert(t, "--output "+format, raw)
+		if !strings.Contains(string(raw), `\x1b[2Jbob`) && !strings.Contains(string(raw), `\u001b[2Jbob`) {
+			t.Errorf("--output %s does not show the escape:\n%s", format, raw)
+		}
+		if format == "jsonl" {
+			var users []string
+			for _, l := range strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n") {
+				var rec map[string]any
+				if json.Unmarshal([]byte(l), &rec) == nil && rec["destination_user"] != nil {
+					users = append(users, rec["destination_user"].(string))
+				}
+			}
+			if want := []string{clearScreen, hidden, override, c1CSI, backslash, quoted}; strings.Join(users, "|") != strings.Join(want, "|") {
+				t.Errorf("--output jsonl on a terminal decodes to %q, want %q", users, want)
+			}
+		}
+	}
+}
+
+// Into a pipe, `bulklink report` prints the report's rows byte for byte: a CSV report's as
+// CSV, a JSONL report's as JSONL.
+func TestReportRowsAreExactInAPipe(t *testing.T) {
+	t.Parallel()
+	for _, ext := range []string{".csv", ".jsonl"} {
+		rep := hostileReport(t, ext)
+		res := bulklink(t, nil, "report", rep, "--status", "invalid,valid")
+		want, err := os.ReadFile(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.code != exitOK || res.stdout != string(want) {
+			t.Errorf("%s: exit %d; stdout is not the report's bytes:\n got %q\nwant %q", ext, res.code, res.stdout, want)
+		}
+		if strings.Contains(res.stderr, `\x1b`) || res.stderr != "6 of 6 rows (invalid, valid)\n" {
+			t.Errorf("%s: stderr %q", ext, res.stderr)
+		}
+	}
+}
+
+// `bulklink report`'s summary of a report, its meta and summary tampered with: the command,
+// the input, the state, the abort message and the error codes all come from files anyone
+// can edit.
+func TestReportSummaryIsInert(t *testing.T) {
+	t.Parallel()
+	rep := hostileReport(t, ".csv")
+	edit := func(path string, f func(m map[string]any)) {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		if b, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit(report.MetaPath(rep), func(m map[string]any) { m["input"] = override + ".csv" })
+	edit(report.SummaryPath(rep), func(m map[string]any) {
+		m["state"], m["aborted"] = "aborted", "fatal: "+hidden
+	})
+	b, _ := os.ReadFile(rep)
+	os.WriteFile(rep, bytes.Replace(b, []byte("UnreadableRow"), []byte("Unreadable\u009b2JRow"), 1), 0o600)
+
+	const width = 120
+	raw, code := onTerminal(t, width, "report", rep)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	checkInert(t, "the summary", raw)
+	scr := screenOf(width, raw)
+	for _, want := range []string{`\u202eevil.csv`, `fatal: al\x1b[8mice`, `Unreadable\u009b2JRow`} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the summary does not show %s:\n%s", want, scr)
+		}
+	}
+}
+
 // validate's list of invalid rows quotes JSON keys as the input spells them: a carriage
 // return would send the cursor back over the line, a C1 NEL to the next one.
 func TestValidateListIsInert(t *testing.T) {
@@ -221,6 +370,7 @@ func TestErrorsAreInert(t *testing.T) {
 		{"a header's column names", []string{"validate", "--input", writeFile(t, "h.csv",
 			"user_pool_id,destination_user,source_provider,source_value,\x1b[8mx,\x1b[8mx\n"), "--offline"}, `"\x1b[8mx"`},
 		{"a report's meta", []string{"validate", "--input", valid, "--offline", "--report", rep}, `the report of a \x1b[8mvalidate`},
+		{"an error code asked for", []string{"report", rep, "--error-code", clearScreen}, `\x1b[2Jbob`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,3 +430,32 @@ func TestLogsAreInert(t *testing.T) {
 	}
 }
 
+// The table measures its columns on its first 200 rows, then prints those and the rest:
+// each row once.
+func TestReportTablePrintsEachRowOnce(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("user_pool_id,destination_user,source_provider,source_value\n")
+	for i := range 250 {
+		b.WriteString("us-east-1_Hostile1,u" + itoa(i) + ",Google,g" + itoa(i) + "\n")
+	}
+	in := writeFile(t, "many.csv", b.String())
+	rep := in + ".report.csv"
+	if res := bulklink(t, nil, "validate", "--input", in, "--offline", "--report", rep); res.code != exitOK {
+		t.Fatalf("validate: exit %d", res.code)
+	}
+	res := bulklink(t, nil, "report", rep, "--status", "valid", "--output", "table")
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	seen := map[string]int{}
+	for _, l := range lines[1:] {
+		seen[strings.Fields(l)[0]]++
+	}
+	if len(lines) != 251 || len(seen) != 250 {
+		t.Errorf("%d lines for 250 rows and a header, %d rows seen", len(lines), len(seen))
+	}
+	for line, n := range seen {
+		if n != 1 {
+			t.Errorf("line %s printed %d times", line, n)
+		}
+	}
+}
