@@ -108,9 +108,9 @@ func run(ctx context.Context, args []string, e env) int {
 	if err := root.ExecuteContext(ctx); err != nil {
 		var fe *flagError
 		if errors.As(err, &fe) {
-			fmt.Fprintln(e.stderr, e.red.String(fe.Error()))
+			fmt.Fprintln(e.stderr, e.line(fe.Error()))
 		} else {
-			fmt.Fprintf(e.stderr, "bulklink: %s\n", e.red.String(err.Error()))
+			fmt.Fprintf(e.stderr, "bulklink: %s\n", e.line(err.Error()))
 		}
 		return exitUsage
 	}
@@ -177,7 +177,7 @@ func unknownCommand(e env, name string, root *cobra.Command) int {
 	} else if s := nearest(name, commandNames(root), 2); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
-	fmt.Fprintln(e.stderr, e.red.String(msg+"; the commands: bulklink help"))
+	fmt.Fprintln(e.stderr, e.line(msg+"; the commands: bulklink help"))
 	return exitUsage
 }
 

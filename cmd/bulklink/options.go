@@ -185,7 +185,7 @@ func (o *outputOptions) live(e env) bool {
 }
 
 // logger builds the operator's log: console lines on a terminal, JSON lines otherwise,
-// every entry scrubbed of secrets by red.
+// every entry scrubbed of secrets by red, and inert (inertEncoder).
 func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 	level, _ := zapcore.ParseLevel(o.logLevel)
 	console := o.logFormat == "console" || o.logFormat == "auto" && isTerminal(e.stderr)
@@ -206,8 +206,8 @@ func (o *outputOptions) logger(e env, red *redactor) *zap.Logger {
 		ec.EncodeDuration = zapcore.StringDurationEncoder
 		enc = zapcore.NewJSONEncoder(ec)
 	}
-	o.enc = enc
-	return zap.New(red.core(zapcore.NewCore(enc, zapcore.AddSync(o.sink), level)))
+	o.enc = inertEncoder{enc, console}
+	return zap.New(red.core(zapcore.NewCore(o.enc, zapcore.AddSync(o.sink), level)))
 }
 
 func isTerminal(w any) bool {
@@ -242,14 +242,15 @@ func terminalWidth(w any) int {
 	return width
 }
 
-// errorf prints a command's error for the operator, scrubbed of secrets.
+// errorf prints a command's error for the operator, on one line, scrubbed of secrets and
+// inert: an error may quote a file's name, or what an input or a report holds.
 func errorf(e env, cmd string, err error) {
 	var fe *job.FatalError
 	if errors.As(err, &fe) && fe.Line == 0 {
-		fmt.Fprintf(e.stderr, "bulklink %s: fatal: %s\n", cmd, e.red.String(fe.Message))
+		fmt.Fprintf(e.stderr, "bulklink %s: fatal: %s\n", cmd, e.line(fe.Message))
 		return
 	}
-	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.red.String(err.Error()))
+	fmt.Fprintf(e.stderr, "bulklink %s: %s\n", cmd, e.line(err.Error()))
 }
 
 // serve is the frame of a command that writes a report (run, undo, validate): its flags
@@ -283,7 +284,11 @@ func (o *outputOptions) finish(e env, log *zap.Logger, sum *report.Summary, code
 	}
 	if !o.json {
 		if sum != nil {
-			sum.Print(e.stderr)
+			// The summary quotes the run's error codes (a Cognito endpoint's, or a resumed
+			// report's, which anyone can edit) and the message it was aborted with.
+			var b strings.Builder
+			sum.Print(&b)
+			fmt.Fprint(e.stderr, e.text(b.String()))
 		}
 		return
 	}

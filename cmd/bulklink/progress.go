@@ -24,7 +24,9 @@ import (
 // above the bar (the operator's log goes there while the bar is up: see swapWriter), and only
 // redraws on a terminal. Drawing it by hand took escape codes that wrapped on narrow
 // terminals and let log lines land inside the bar. Without a terminal (cron, systemd), a log
-// record every --progress-interval, with a rate and an ETA from the first one on.
+// record every --progress-interval, with a rate and an ETA from the first one on. The bar
+// shows only figures bulklink counts, never a value of the input; the log lines above it
+// are inert already (terminal.go).
 
 // progressSource is what progress knows of the input: the reader, which tells how many of the
 // input's bytes it has read (input.Reader.Position), and its rows (-1 when unknown).

@@ -18,7 +18,8 @@ import (
 // strings and HTTP headers, as SDK errors quote them), access key IDs, and the user info of
 // URLs. The logger's core runs every entry's text through it, and so do the messages printed
 // to stderr and the summary. Structured log fields (zap.Any) are not scrubbed: bulklink logs
-// only its own counters that way, never an SDK value.
+// only its own counters that way, never an SDK value. What it returns is then made inert for
+// a terminal, a separate step (terminal.go).
 type redactor struct {
 	mu      sync.RWMutex
 	secrets []string

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
+	"github.com/bulklink/bulklink/internal/inert"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
 )
@@ -38,7 +41,9 @@ func reportCommand() *command {
 status and by error code, its calls and throttles. With --status or --error-code, show
 those rows instead: a table on a terminal, or CSV or JSONL when the output is a file or a
 pipe, in the report's own columns, so that what it prints is itself an input for run
-(--only) or a spreadsheet. It only reads: a report being written can be looked at.`,
+(--only) or a spreadsheet. On a terminal, what a terminal would act on is shown escaped:
+the table quotes such a cell as a Go string, "\x1b[2Jbob". It only reads: a report being
+written can be looked at.`,
 		examples: `bulklink report links.report.csv
 bulklink report links.report.csv --status failed
 bulklink report links.report.csv --error-code LimitExceededException --output jsonl | jq .
@@ -121,6 +126,15 @@ func parseStatuses(flag, list string, allowed []schema.Status) ([]schema.Status,
 	return slices.Compact(sts), nil
 }
 
+// quoteAll returns vs, each as a message shows it (inert.Value).
+func quoteAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = inert.Value(v)
+	}
+	return out
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, v := range strings.Split(s, ",") {
@@ -169,12 +183,15 @@ func (o *reportOptions) show(path string, e env) error {
 		o.summary(e.stdout, path, counts, torn, e)
 		return nil
 	}
-	what := strings.Join(append(statusNames(f.statuses), f.codes...), ", ")
+	what := strings.Join(append(statusNames(f.statuses), quoteAll(f.codes)...), ", ")
 	shown := ""
 	if rows.printed < rows.matched {
 		shown = fmt.Sprintf(" (the first %d shown)", rows.printed)
 	}
-	fmt.Fprintf(e.stderr, "%d of %s (%s)%s\n", rows.matched, report.Plural(counts.rows, "row"), e.red.String(what), shown)
+	fmt.Fprintf(e.stderr, "%d of %s (%s)%s\n", rows.matched, report.Plural(counts.rows, "row"), e.line(what), shown)
+	if rows.quoted {
+		fmt.Fprintln(e.stderr, quotedCells)
+	}
 	if torn {
 		fmt.Fprintln(e.stderr, "the report's last record is being written, or was cut off: it is left out")
 	}
@@ -197,23 +214,29 @@ func (c *reportCounts) add(e *report.Entry) {
 }
 
 // summary prints what the report holds, and what its command's summary says of the run.
+// The report, its meta and its summary are files anyone can edit: what they hold is quoted
+// when a terminal would act on it (inert.Value), and the rest is printed inert.
 func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn bool, e env) {
 	var b strings.Builder
 	meta, _ := report.ReadMeta(path)
 	sum, _ := report.ReadSummary(path) // nil when there is none
 	cmd := "a bulklink report"
 	if meta != nil {
-		cmd = "the report of bulklink " + string(cmdOf(meta))
+		cmd = "the report of bulklink " + inert.Value(string(cmdOf(meta)))
 		if meta.Input != "" {
-			cmd += " of " + meta.Input
+			cmd += " of " + inert.Value(meta.Input)
 		}
 	}
-	fmt.Fprintf(&b, "%s: %s\n", path, cmd)
+	byCode := make(map[string]int64, len(c.byCode))
+	for code, n := range c.byCode {
+		byCode[inert.Value(code)] = n // Value is one to one: no two codes merge
+	}
+	fmt.Fprintf(&b, "%s: %s\n", inert.Value(path), cmd)
 	if sum != nil {
 		fmt.Fprintf(&b, "  %s\n", runState(path, sum))
 	}
 	fmt.Fprintf(&b, "  %s\n", report.Plural(c.rows, "row"))
-	report.WriteCounts(&b, "    ", c.byStatus, c.byCode, commas)
+	report.WriteCounts(&b, "    ", c.byStatus, byCode, commas)
 	if sum != nil && sum.Calls > 0 {
 		fmt.Fprintf(&b, "  last run: calls %s, retries %s, throttled %s, verified %s\n",
 			commas(sum.Calls), commas(sum.Retries), commas(sum.Throttles), commas(sum.Checks))
@@ -222,7 +245,7 @@ func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn 
 		fmt.Fprintf(&b, "  the last record is being written, or was cut off: it is not counted\n")
 	}
 	report.WriteSeeRows(&b, path, c.byStatus)
-	fmt.Fprint(w, e.red.String(b.String()))
+	fmt.Fprint(w, e.text(b.String()))
 }
 
 func cmdOf(m *report.Meta) schema.Command {
@@ -270,26 +293,35 @@ func lockHolder(path string) int {
 }
 
 // rowPrinter prints the rows asked for: a table for a person, CSV or JSONL for a program.
+// The table is inert: a cell that a terminal would act on is shown quoted and escaped
+// (inert.Value), and so are CSV and JSONL when they are printed on a terminal; into a pipe
+// or a file they are the report's own bytes.
 type rowPrinter struct {
-	out     *bufio.Writer
-	e       env
-	format  string // table, csv or jsonl
-	limit   int
-	matched int64 // rows that match
-	printed int64 // of those, the rows printed: --limit of them
+	out      *bufio.Writer
+	e        env
+	format   string // table, csv or jsonl
+	terminal bool   // stdout is a terminal
+	limit    int
+	matched  int64 // rows that match
+	printed  int64 // of those, the rows printed: --limit of them
 
 	csv     *csv.Writer
+	record  bytes.Buffer // on a terminal, the CSV record being written
 	header  bool
-	pending []*report.Entry // table rows kept to measure the columns
+	pending [][]string // table rows kept to measure the columns, as shown
 	widths  []int
 	termW   int
+	quoted  bool // a cell of the table is quoted
 }
 
+// quotedCells says, below a table, what a quoted cell is.
+const quotedCells = `cells in double quotes are Go strings, escaped: the report holds characters there that a terminal would act on (\x1b is ESC, \u202e a right-to-left override), or a leading quote or space`
+
 func (o *reportOptions) printer(path string, e env) *rowPrinter {
-	p := &rowPrinter{out: bufio.NewWriter(e.stdout), e: e, limit: o.limit, format: o.output}
+	p := &rowPrinter{out: bufio.NewWriter(e.stdout), e: e, limit: o.limit, format: o.output, terminal: isTerminal(e.stdout)}
 	if p.format == "auto" {
 		switch f, _ := report.FormatOf(path); {
-		case isTerminal(e.stdout):
+		case p.terminal:
 			p.format = "table"
 		case f == report.JSONL:
 			p.format = "jsonl"
@@ -298,6 +330,9 @@ func (o *reportOptions) printer(path string, e env) *rowPrinter {
 		}
 	}
 	p.csv = csv.NewWriter(p.out)
+	if p.terminal {
+		p.csv = csv.NewWriter(&p.record)
+	}
 	p.termW = terminalWidth(e.stdout)
 	if p.termW == 0 {
 		p.termW = 120
@@ -313,25 +348,52 @@ func (p *rowPrinter) add(en *report.Entry) error {
 	p.printed++
 	switch p.format {
 	case "jsonl":
-		p.out.Write(p.redactJSON(en))
+		p.out.Write(p.jsonl(en))
 		p.out.WriteByte('\n')
 	case "csv":
 		if !p.header {
 			p.header = true
-			p.csv.Write(report.CSVHeader(en))
+			p.csvRecord(report.CSVHeader(en))
 		}
-		p.csv.Write(p.redactCSV(en))
+		p.csvRecord(p.redactCSV(en))
 	default:
+		cells := p.cells(en)
 		if p.widths == nil {
-			p.pending = append(p.pending, copyEntry(en))
+			p.pending = append(p.pending, cells)
 			if len(p.pending) < 200 {
 				return nil
 			}
 			p.measure()
+			return nil
 		}
-		p.tableRow(en)
+		p.writeCells(cells)
 	}
 	return nil
+}
+
+// csvRecord prints a CSV record: as it is into a pipe or a file, inert on a terminal.
+func (p *rowPrinter) csvRecord(rec []string) {
+	p.csv.Write(rec)
+	if p.terminal {
+		p.csv.Flush()
+		p.out.WriteString(inert.Text(p.record.String()))
+		p.record.Reset()
+	}
+}
+
+// jsonl is a JSONL record to print: the report's own, or on a terminal, the same values
+// with what a terminal would act on written as JSON escapes (inert.JSON), compacted so that
+// no carriage return is left between its values.
+func (p *rowPrinter) jsonl(en *report.Entry) []byte {
+	b := p.redactJSON(en)
+	if !p.terminal {
+		return b
+	}
+	var c bytes.Buffer
+	if json.Compact(&c, b) == nil {
+		b = c.Bytes()
+	}
+	return inert.JSON(b)
 }
 
 func (p *rowPrinter) flush() error {
@@ -361,8 +423,8 @@ func (p *rowPrinter) measure() {
 	p.widths = make([]int, len(tableColumns))
 	for i, c := range tableColumns {
 		p.widths[i] = len(c.name)
-		for _, en := range p.pending {
-			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(en.Get(c.name)))
+		for _, cells := range p.pending {
+			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(cells[i]))
 		}
 		if c.max > 0 {
 			p.widths[i] = min(p.widths[i], c.max)
@@ -378,24 +440,30 @@ func (p *rowPrinter) measure() {
 		head = append(head, strings.ToUpper(c.name))
 	}
 	p.writeCells(head)
-	for _, en := range p.pending {
-		p.tableRow(en)
+	for _, cells := range p.pending {
+		p.writeCells(cells)
 	}
 	p.pending = nil
 }
 
-func (p *rowPrinter) tableRow(en *report.Entry) {
+// cells are the table's cells of en as they are shown: scrubbed of secrets, and each value
+// as it is, or quoted and escaped when a terminal would act on it. Every rune of a cell is
+// printable, so that its width is its count of runes (but for wide characters).
+func (p *rowPrinter) cells(en *report.Entry) []string {
 	cells := make([]string, len(tableColumns))
 	for i, c := range tableColumns {
-		cells[i] = en.Get(c.name)
+		v := p.e.red.String(en.Get(c.name))
+		cells[i] = inert.Value(v)
+		if cells[i] != v {
+			p.quoted = true
+		}
 	}
-	p.writeCells(cells)
+	return cells
 }
 
 func (p *rowPrinter) writeCells(cells []string) {
 	var b strings.Builder
 	for i, cell := range cells {
-		cell = strings.Join(strings.Fields(p.e.red.String(cell)), " ")
 		w := p.widths[i]
 		if n := utf8.RuneCountInString(cell); n > w {
 			cell = string([]rune(cell)[:max(w-1, 0)]) + "…"

@@ -201,19 +201,21 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 }
 
 // confirm says, before the first write, how many rows will be unlinked from which pools, and
-// on a terminal asks whether to go on; --yes answers for scripts.
+// on a terminal asks whether to go on; --yes answers for scripts. The report's name and the
+// pools are quoted when a terminal would act on them (asShown): what the operator
+// confirms is what is shown.
 func (o *undoOptions) confirm(e env, p *prepared, rep *report.Report) error {
 	left := p.selected - rep.Journal.Records
 	var pools []string
 	for _, id := range slices.Sorted(maps.Keys(p.byPool)) {
-		pools = append(pools, fmt.Sprintf("%s (%d)", id, p.byPool[id]))
+		pools = append(pools, fmt.Sprintf("%s (%d)", asShown(id), p.byPool[id]))
 	}
 	what := "linked"
 	if o.includeAll {
 		what = "linked or already_linked"
 	}
 	fmt.Fprintf(e.stderr, "bulklink undo: %d rows of %s are %s; %d of them left to unlink, from %s\n",
-		p.selected, o.reportPath, what, max(left, 0), strings.Join(pools, ", "))
+		p.selected, asShown(o.reportPath), what, max(left, 0), strings.Join(pools, ", "))
 	if o.yes || left <= 0 {
 		return nil
 	}

@@ -247,13 +247,15 @@ func (s *invalidRows) add(r *input.Row) {
 	s.more++
 }
 
+// print lists the rows kept, a line each. A reason may quote the input (a JSON key as it is
+// spelled): it is printed inert.
 func (s *invalidRows) print(e env) {
 	if s == nil || len(s.rows) == 0 {
 		return
 	}
 	fmt.Fprintln(e.stderr, "invalid rows:")
 	for _, r := range s.rows {
-		fmt.Fprintf(e.stderr, "  line %d: %s: %s\n", r.Line, r.Code, e.red.String(r.Invalid))
+		fmt.Fprintf(e.stderr, "  line %d: %s: %s\n", r.Line, r.Code, e.line(r.Invalid))
 	}
 	if s.more > 0 {
 		fmt.Fprintf(e.stderr, "  and %d more (write them all with --report)\n", s.more)
