@@ -120,13 +120,11 @@ type Row struct {
 	Extra   []Field // carried columns, in input order
 	Prior   *Prior  // set when the input is a report
 	// Code and Invalid say why the row was rejected before any call: a code of
-	// schema.Codes and a message for a person. Both are empty for a valid row.
+	// schema.Codes and a message for a person. Both are empty for a valid row. The reader
+	// rejects what cannot be read or sent; the plan what its pool or the rest of the input
+	// forbids (package plan, whose Item carries what else it decides of the row).
 	Code    schema.Code
 	Invalid string
-	// Repeat marks a row that repeats an earlier row of the input (the same source
-	// identity for the same user), and Repeated one that a later row repeats. The planner
-	// sets them; the engine runs such rows one after the other, in input order.
-	Repeat, Repeated bool
 }
 
 // Valid reports whether the row may be sent.

@@ -6,7 +6,7 @@
 // A row's outcome is a report.Record handed to one sink goroutine. A row stopped before its
 // outcome is known (Ctrl-C, a fatal condition elsewhere) yields no record, so a resumed run
 // sends it again and the read of the user settles it. Rows that repeat one another (the same
-// identity for the same user, input.Row.Repeat) run one after the other, in input order.
+// identity for the same user, plan.Item.Repeat) run one after the other, in input order.
 package job
 
 import (
@@ -21,7 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bulklink/bulklink/call"
-	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 )
 
@@ -29,9 +29,10 @@ import (
 // *cognitoidentityprovider.Client implements it.
 type API = call.Cognito
 
-// Source yields input rows; io.EOF ends it. input.Reader implements it.
+// Source yields the rows of an input as the plan judged them; io.EOF ends it. plan.Planned
+// implements it.
 type Source interface {
-	Next() (input.Row, error)
+	Next() (plan.Item, error)
 }
 
 // Config tunes a Job. Zero values take the defaults.
@@ -51,8 +52,6 @@ type Config struct {
 	// Started, when set, is told of each row before its first write call, and says which
 	// rows an earlier run of the report began (report.Started).
 	Started Started
-	// Providers, when set, tells the types of the rows' source providers (Target.ProviderType).
-	Providers ProviderTypes
 
 	Concurrency int // rows in flight
 	// Grace is how long rows in flight may take to finish once the run is told to stop.
@@ -232,7 +231,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 	defer stopGrace()
 
 	type item struct {
-		row  input.Row
+		row  plan.Item
 		wait <-chan struct{} // a row it repeats, still in flight
 		done func()
 	}
@@ -403,7 +402,7 @@ func (e *ReadError) Error() string { return "read input: " + e.Err.Error() }
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // row settles one row: invalid rows at once, valid ones by the operation.
-func (j *Job) row(intake, hard context.Context, row *input.Row) (*report.Record, error) {
+func (j *Job) row(intake, hard context.Context, row *plan.Item) (*report.Record, error) {
 	if !row.Valid() {
 		return &report.Record{
 			Line:         row.Line,
@@ -420,7 +419,7 @@ func (j *Job) row(intake, hard context.Context, row *input.Row) (*report.Record,
 
 // afterRepeat waits for the row this one repeats, if it is still in flight, then settles
 // the row.
-func (j *Job) afterRepeat(intake, hard context.Context, row *input.Row, wait <-chan struct{}) (*report.Record, error) {
+func (j *Job) afterRepeat(intake, hard context.Context, row *plan.Item, wait <-chan struct{}) (*report.Record, error) {
 	if wait != nil {
 		select {
 		case <-wait:

@@ -17,6 +17,7 @@ import (
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 )
 
@@ -50,15 +51,15 @@ type rows struct {
 	bad   int           // when > 0, rows from the bad-th on are invalid
 }
 
-func (s *rows) Next() (input.Row, error) {
+func (s *rows) Next() (plan.Item, error) {
 	if s.at == s.n {
 		switch {
 		case s.block != nil:
 			<-s.block
 		case s.err != nil:
-			return input.Row{}, s.err
+			return plan.Item{}, s.err
 		}
-		return input.Row{}, io.EOF
+		return plan.Item{}, io.EOF
 	}
 	s.at++
 	i := s.at - 1
@@ -68,7 +69,7 @@ func (s *rows) Next() (input.Row, error) {
 	if s.bad > 0 && s.at >= s.bad {
 		row.Reject("MissingField", "missing destination_user")
 	}
-	return row, nil
+	return plan.Item{Row: row}, nil
 }
 
 // sink collects records; it fails from the failAt-th write on when failAt > 0.

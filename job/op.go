@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 	"github.com/bulklink/bulklink/schema"
 )
@@ -34,17 +35,8 @@ type Operation interface {
 // own, or for an unlink that settled on another name of the identity (its subject, once it
 // signed in), that name.
 type Target struct {
-	Row     *input.Row
+	Row     *plan.Item
 	Request input.Request
-	// ProviderType is the type of the source provider in the row's pool (SAML, OIDC,
-	// Google...), from the pool reads; "" when the pool was not read.
-	ProviderType string
-}
-
-// ProviderTypes tells the type of a pool's identity provider, from the pool reads;
-// plan.Plan implements it.
-type ProviderTypes interface {
-	ProviderType(pool, provider string) string
 }
 
 // History is what the engine knows of a row's attempts when it asks Settle.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 )
 
@@ -35,7 +36,7 @@ func TestLinkSettleDecidesByTheLinksDate(t *testing.T) {
 		{"not begun, the report's start unknown", since.Add(-time.Hour), History{}, report.AlreadyLinked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Link{}.Settle(&Target{Row: &input.Row{Line: 2, Request: req}, Request: req}, dest(tc.created), tc.h)
+			got := Link{}.Settle(&Target{Row: &plan.Item{Row: input.Row{Line: 2, Request: req}}, Request: req}, dest(tc.created), tc.h)
 			if got.Status != tc.want {
 				t.Errorf("Settle = %+v, want %s", got, tc.want)
 			}
@@ -55,7 +56,7 @@ func TestLinkSettleSignedInSource(t *testing.T) {
 		t.Fatal("the merging answer is not read as one that may mean the link is in place: it would never be looked for")
 	}
 	h := History{Code: "InvalidParameterException", Message: merging, Since: since}
-	target := &Target{Row: &input.Row{Line: 4, Request: req}, Request: req}
+	target := &Target{Row: &plan.Item{Row: input.Row{Line: 4, Request: req}}, Request: req}
 	got := Link{}.Settle(target, &Destination{Exists: true}, h)
 	if got.Status != report.Failed || got.Code != "SourceAlreadySignedIn" || !strings.Contains(got.Message, "Google_1234") {
 		t.Errorf("link absent: Settle = %+v, want failed SourceAlreadySignedIn naming Google_1234", got)
@@ -82,7 +83,8 @@ func TestUnlinkDecides(t *testing.T) {
 		req := input.Request{UserPoolID: "us-east-1_Example1", DestinationProvider: "Cognito", DestinationUser: "alice",
 			SourceProvider: provider, SourceAttribute: attr, SourceValue: value}
 		typ := map[string]string{"Google": "Google", "Okta": "SAML"}[provider]
-		return &Target{Row: &input.Row{Line: 2, Request: req, Prior: &input.Prior{Status: report.Linked, FinishedAt: in}}, Request: req, ProviderType: typ}
+		it := &plan.Item{Row: input.Row{Line: 2, Request: req, Prior: &input.Prior{Status: report.Linked, FinishedAt: in}}, Provider: &plan.Provider{Name: provider, Type: typ}}
+		return &Target{Row: it, Request: req}
 	}
 	id := func(provider, value string, created time.Time) Identity {
 		return Identity{ProviderName: provider, UserID: value, DateCreated: created.UnixMilli()}
@@ -112,12 +114,12 @@ func TestUnlinkDecides(t *testing.T) {
 		{"social, still listed after 'not linked'", Unlink{}, false, google, dest(id("Google", "g1", in)), History{Since: since}, report.Failed, "", ""},
 		{"SAML by email, signed in since", Unlink{}, true, okta, dest(id("Okta", "00u-alice", in)), History{Since: since}, "", "", "00u-alice"},
 		{"SAML by email, the one identity older than the run: not the row's", Unlink{}, true, okta, dest(id("Okta", "00u-alice", since.Add(-time.Hour))), History{Since: since}, report.NotLinked, "", ""},
-		{"SAML by email, signed in, older than the run, report without times", Unlink{}, true, &Target{Row: &input.Row{Line: 2, Request: okta.Request}, Request: okta.Request, ProviderType: "SAML"},
+		{"SAML by email, signed in, older than the run, report without times", Unlink{}, true, &Target{Row: &plan.Item{Row: input.Row{Line: 2, Request: okta.Request}, Provider: okta.Row.Provider}, Request: okta.Request},
 			dest(id("Okta", "00u-alice", since.Add(-time.Hour))), History{Since: since}, report.Failed, "PredatesRun", ""},
 		{"SAML by email, two candidates", Unlink{}, true, okta, dest(id("Okta", "00u-a", in), id("Okta", "00u-b", in)), History{Since: since}, report.Failed, "", ""},
 		{"SAML by email, one candidate outside the row's time", Unlink{}, true, okta, dest(id("Okta", "00u-a", in), id("Okta", "00u-b", in.Add(time.Hour))), History{Since: since}, "", "", "00u-a"},
 		{"SAML by email, retargeted, absent after a lost answer", Unlink{}, false, okta, dest(), History{Since: since, Unknown: true, Retargeted: true}, report.Unlinked, "", ""},
-		{"by email, provider type unknown: no retarget", Unlink{}, true, &Target{Row: okta.Row, Request: okta.Request}, dest(id("Okta", "00u-alice", in)), History{Since: since}, report.NotLinked, "", ""},
+		{"by email, provider type unknown: no retarget", Unlink{}, true, &Target{Row: &plan.Item{Row: okta.Row.Row}, Request: okta.Request}, dest(id("Okta", "00u-alice", in)), History{Since: since}, report.NotLinked, "", ""},
 		{"destination gone", Unlink{}, true, google, &Destination{}, History{Since: since}, report.NotLinked, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

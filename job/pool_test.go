@@ -19,6 +19,7 @@ import (
 	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 )
 
@@ -172,7 +173,7 @@ func TestPoolLinkFoundInPlace(t *testing.T) {
 		time.Sleep(2 * time.Minute)
 		j := job.New(f, job.Config{Calls: calls(0), Concurrency: 2, Since: since})
 		var s sink
-		src := &listRows{rows: []input.Row{row(2, "old", "g-old"), row(3, "ours", "g-ours")}}
+		src := &listRows{rows: []plan.Item{row(2, "old", "g-old"), row(3, "ours", "g-ours")}}
 		if err := j.Run(context.Background(), src, &s); err != nil {
 			t.Fatal(err)
 		}
@@ -188,21 +189,21 @@ func TestPoolLinkFoundInPlace(t *testing.T) {
 
 // listRows is a Source of given rows.
 type listRows struct {
-	rows []input.Row
+	rows []plan.Item
 	at   int
 }
 
-func (l *listRows) Next() (input.Row, error) {
+func (l *listRows) Next() (plan.Item, error) {
 	if l.at == len(l.rows) {
-		return input.Row{}, io.EOF
+		return plan.Item{}, io.EOF
 	}
 	l.at++
 	return l.rows[l.at-1], nil
 }
 
-func row(line int, user, src string) input.Row {
-	return input.Row{Line: line, Request: input.Request{UserPoolID: pool, DestinationProvider: "Cognito", DestinationUser: user,
-		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: src}}
+func row(line int, user, src string) plan.Item {
+	return plan.Item{Row: input.Row{Line: line, Request: input.Request{UserPoolID: pool, DestinationProvider: "Cognito", DestinationUser: user,
+		SourceProvider: "Google", SourceAttribute: "Cognito_Subject", SourceValue: src}}}
 }
 
 // Pools in two regions are paced apart: each region's quota is its own, so each runs at

@@ -24,7 +24,7 @@ type Predictor struct {
 
 	seed  maphash.Seed
 	given map[uint64]int  // identities a user would hold, by user: theirs and the input's
-	last  [2]string       // the user read last
+	last  plan.UserKey    // the user read last
 	dest  *Destination    // and what it held
 	links map[uint64]bool // identities the prediction links, to tell repeats
 }
@@ -53,18 +53,19 @@ func (p *Predictor) read(ctx context.Context, pool, username string, line int) (
 // Predict judges one valid row: valid (run would link it), already_linked, or invalid with
 // DestinationNotFound, SourceAlreadySignedIn or IdentityLimitReached. A read that fails for
 // good is an error: the prediction cannot be made.
-func (p *Predictor) Predict(ctx context.Context, row *input.Row) (report.Status, schema.Code, string, error) {
+func (p *Predictor) Predict(ctx context.Context, row *plan.Item) (report.Status, schema.Code, string, error) {
 	p.init()
 	q := &row.Request
 	user := input.DestinationUsername(q)
-	dest, err := p.destination(ctx, q.UserPoolID, user, row.Line)
+	who := row.Key()
+	dest, err := p.destination(ctx, who, row.Line)
 	if err != nil {
 		return "", "", "", err
 	}
 	if !dest.Exists {
 		return report.Invalid, schema.DestinationNotFound, fmt.Sprintf("destination user %s does not exist in %s", user, q.UserPoolID), nil
 	}
-	identity := maphash.String(p.seed, q.UserPoolID+"\x00"+user+"\x00"+q.SourceProvider+"\x00"+q.SourceValue)
+	identity := maphash.String(p.seed, who.String()+"\x00"+q.SourceProvider+"\x00"+q.SourceValue)
 	if _, ok := dest.Find(q.SourceProvider, q.SourceValue); ok {
 		return report.AlreadyLinked, "", "the link is in place", nil
 	}
@@ -82,7 +83,7 @@ func (p *Predictor) Predict(ctx context.Context, row *input.Row) (report.Status,
 				"the identity has signed in already (user %s exists): Cognito does not link an identity that has a profile of its own", profile), nil
 		}
 	}
-	key := maphash.String(p.seed, q.UserPoolID+"\x00"+user)
+	key := maphash.String(p.seed, who.String())
 	has := countLinks(dest, user)
 	n, seen := p.given[key]
 	if !seen {
@@ -109,14 +110,14 @@ func countLinks(d *Destination, username string) int {
 }
 
 // destination reads a destination user, once for the rows of a user that come together.
-func (p *Predictor) destination(ctx context.Context, pool, user string, line int) (*Destination, error) {
-	if p.dest != nil && p.last == [2]string{pool, user} {
+func (p *Predictor) destination(ctx context.Context, who plan.UserKey, line int) (*Destination, error) {
+	if p.dest != nil && p.last == who {
 		return p.dest, nil
 	}
-	d, err := p.read(ctx, pool, user, line)
+	d, err := p.read(ctx, who.Pool, who.Name, line)
 	if err != nil {
 		return nil, err
 	}
-	p.last, p.dest = [2]string{pool, user}, d
+	p.last, p.dest = who, d
 	return d, nil
 }

@@ -3,11 +3,11 @@ package job
 import (
 	"sync"
 
-	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/plan"
 )
 
 // repeats runs the rows that repeat one another (the same identity for the same user,
-// input.Row.Repeat and Repeated) one after the other, in input order: run at once, whichever
+// plan.Item.Repeat and Repeated) one after the other, in input order: run at once, whichever
 // call came second would be told "already linked", by chance. The reader registers such a
 // row before handing it to a worker, and the worker waits for the one before it. Only rows in
 // flight are held, so memory follows the workers, not the input.
@@ -16,18 +16,19 @@ type repeats struct {
 	last map[string]chan struct{} // the latest row of each identity in flight: closed when done
 }
 
-// identityKey names a row's identity and destination.
-func identityKey(r *input.Request) string {
-	return r.UserPoolID + "\x00" + input.DestinationUsername(r) + "\x00" + r.SourceProvider + "\x00" + r.SourceAttribute + "\x00" + r.SourceValue
+// identityKey names a row's identity and destination user.
+func identityKey(it *plan.Item) string {
+	r := &it.Request
+	return it.Key().String() + "\x00" + r.SourceProvider + "\x00" + r.SourceAttribute + "\x00" + r.SourceValue
 }
 
 // register returns, for a row that repeats or is repeated, what to wait for before it runs
 // (nil: nothing) and what to call when it is done.
-func (rp *repeats) register(row *input.Row) (wait <-chan struct{}, done func()) {
+func (rp *repeats) register(row *plan.Item) (wait <-chan struct{}, done func()) {
 	if !row.Repeat && !row.Repeated {
 		return nil, func() {}
 	}
-	key := identityKey(&row.Request)
+	key := identityKey(row)
 	mine := make(chan struct{})
 	rp.mu.Lock()
 	if rp.last == nil {

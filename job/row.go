@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/input"
+	"github.com/bulklink/bulklink/plan"
 	"github.com/bulklink/bulklink/report"
 )
 
@@ -178,13 +179,10 @@ func (t *Task) settle(h History, decide func(*Target, *Destination, History) Ver
 
 // process runs one valid row through the operation until it has an outcome. A row cut
 // before its outcome is known yields no record (errCancelled).
-func (j *Job) process(intake, hard context.Context, row *input.Row) (*report.Record, error) {
+func (j *Job) process(intake, hard context.Context, row *plan.Item) (*report.Record, error) {
 	start := j.cfg.Now()
 	t := &Task{Target: Target{Row: row, Request: row.Request}, j: j, intake: intake, hard: hard,
-		region: input.PoolRegion(row.Request.UserPoolID), user: userKey(&row.Request)}
-	if j.cfg.Providers != nil {
-		t.ProviderType = j.cfg.Providers.ProviderType(row.Request.UserPoolID, row.Request.SourceProvider)
-	}
+		region: input.PoolRegion(row.Request.UserPoolID), user: row.Key().String()}
 	if j.cfg.Started != nil {
 		t.begun = j.cfg.Started.Before(row.Line)
 		t.noted = t.begun // the line is in it already
@@ -199,9 +197,6 @@ func (j *Job) process(intake, hard context.Context, row *input.Row) (*report.Rec
 	rec.Duration = rec.FinishedAt.Sub(start)
 	return rec, nil
 }
-
-// userKey names a row's destination user for the per-user spacing.
-func userKey(r *input.Request) string { return r.UserPoolID + "/" + input.DestinationUsername(r) }
 
 func plural(n int, noun string) string {
 	if n == 1 {

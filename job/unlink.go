@@ -136,7 +136,7 @@ func (u Unlink) decide(t *Target, dest *Destination, h History, answered bool) V
 		return absent // the row's value is the identity's user ID: absent is absent
 	}
 	var mine []Identity
-	from, to, timed := linkTime(t.Row)
+	from, to, timed := linkTime(&t.Row.Row)
 	for _, id := range dest.Identities {
 		if id.ProviderName == r.SourceProvider && (!timed || !id.Created().Before(from) && !id.Created().After(to)) {
 			mine = append(mine, id)
@@ -173,9 +173,10 @@ func (u Unlink) older(t *Target, id Identity, h History) Verdict {
 // byMappedAttribute reports whether the row names a SAML or OIDC identity by a mapped
 // attribute, whose Cognito user ID becomes its subject once it signs in: the one case where
 // the identity may be listed under another value than the row's. The provider's type comes
-// from the pool reads (Target.ProviderType); without it, nothing is assumed.
+// from the pool reads (plan.Item.Provider); without it, nothing is assumed.
 func byMappedAttribute(t *Target) bool {
-	return t.Request.SourceAttribute != input.DefaultSourceAttribute && (t.ProviderType == "SAML" || t.ProviderType == "OIDC")
+	typ := t.Row.ProviderType()
+	return t.Request.SourceAttribute != input.DefaultSourceAttribute && (typ == "SAML" || typ == "OIDC")
 }
 
 // linkTime is when the run's report says the row's link was made, widened for the clocks:

@@ -38,7 +38,7 @@ func BenchmarkPlan(b *testing.B) {
 		}
 		for i := range rows {
 			r := rows[i]
-			pl.Apply(b.Context(), &r)
+			pl.Apply(b.Context(), r)
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")

@@ -135,25 +135,31 @@ func containsID(ids []uint64, id uint64) bool {
 
 // Apply judges a row of a later pass as the first pass did: the rules of its pool, then the
 // checks across the input; it marks repeats.
-func (pl *Plan) Apply(ctx context.Context, row *input.Row) error {
-	if err := pl.p.check(ctx, row); err != nil {
-		return err
+func (pl *Plan) Apply(ctx context.Context, row input.Row) (Item, error) {
+	if err := pl.p.check(ctx, &row); err != nil {
+		return Item{}, err
 	}
+	it := Item{Row: row, User: pl.p.userOf(&row.Request)}
 	if !row.Valid() {
-		return nil
+		return it, nil
+	}
+	if p := pl.p.pools[row.Request.UserPoolID]; p != nil {
+		if prov, ok := p.Providers[row.Request.SourceProvider]; ok {
+			it.Provider = &prov
+		}
 	}
 	switch {
 	case pl.conflict.Has(row.Line):
 		q := &row.Request
-		row.Reject(schema.ConflictingSource, fmt.Sprintf("source identity %s %s=%s is mapped to more than one destination user in this input: none of its rows is linked",
+		it.Reject(schema.ConflictingSource, fmt.Sprintf("source identity %s %s=%s is mapped to more than one destination user in this input: none of its rows is linked",
 			q.SourceProvider, q.SourceAttribute, q.SourceValue))
 	case pl.tooMany.Has(row.Line):
-		row.Reject(schema.TooManyIdentities, fmt.Sprintf("the input gives %s more than %d identities, Cognito's limit: this row's comes after the fifth, in input order",
+		it.Reject(schema.TooManyIdentities, fmt.Sprintf("the input gives %s more than %d identities, Cognito's limit: this row's comes after the fifth, in input order",
 			row.Request.DestinationUser, MaxIdentities))
 	default:
-		row.Repeat, row.Repeated = pl.repeat.Has(row.Line), pl.repeated.Has(row.Line)
+		it.Repeat, it.Repeated = pl.repeat.Has(row.Line), pl.repeated.Has(row.Line)
 	}
-	return nil
+	return it, nil
 }
 
 // Source passes on the rows of src, judged by the plan.
@@ -168,19 +174,10 @@ type Planned struct {
 	src interface{ Next() (input.Row, error) }
 }
 
-func (s *Planned) Next() (input.Row, error) {
+func (s *Planned) Next() (Item, error) {
 	row, err := s.src.Next()
 	if err != nil {
-		return row, err
+		return Item{Row: row}, err
 	}
-	return row, s.pl.Apply(s.ctx, &row)
-}
-
-// ProviderType returns the type of a pool's identity provider, from the pool reads: SAML,
-// OIDC, Google...; "" when the pool was not read or has no such provider.
-func (pl *Plan) ProviderType(pool, provider string) string {
-	if p := pl.p.pools[pool]; p != nil {
-		return p.Providers[provider].Type
-	}
-	return ""
+	return s.pl.Apply(s.ctx, row)
 }

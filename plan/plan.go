@@ -9,7 +9,7 @@
 //   - against the rest of the input: one source identity mapped to two destination users
 //     (ConflictingSource, every such row), and more than five identities for one user
 //     (TooManyIdentities, the rows after the fifth in input order). The same row twice is no
-//     conflict: the planner marks such repeats (input.Row.Repeat), which the engine runs one
+//     conflict: the planner marks such repeats (Item.Repeat), which the engine runs one
 //     after the other.
 //
 // The rules apply in that order; a row gets the code of the first it breaks, and rows invalid
@@ -149,13 +149,9 @@ func (p *Planner) Visit(ctx context.Context, row *input.Row) error {
 // chance about once in 10^12 inputs of 10 million rows.
 func (p *Planner) tuple(row *input.Row) tuple {
 	q := &row.Request
-	user := input.DestinationUsername(q)
-	if pl := p.pools[q.UserPoolID]; pl != nil && !pl.CaseSensitive {
-		user = strings.ToLower(user)
-	}
 	return tuple{
 		src:  p.hash(q.UserPoolID, q.SourceProvider, q.SourceAttribute, q.SourceValue),
-		dst:  p.hash(q.UserPoolID, user),
+		dst:  p.hash(q.UserPoolID, p.userOf(q).Name),
 		line: uint32(row.Line),
 	}
 }

@@ -45,7 +45,7 @@ func row(line int, user, provider, attr, value string) input.Row {
 }
 
 // run plans rows with a first pass and applies the plan in a second, as bulklink does.
-func run(t *testing.T, cfg Config, rows []input.Row) []input.Row {
+func run(t *testing.T, cfg Config, rows []input.Row) []Item {
 	t.Helper()
 	p := New(cfg)
 	for i := range rows {
@@ -58,10 +58,9 @@ func run(t *testing.T, cfg Config, rows []input.Row) []input.Row {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]input.Row, len(rows))
+	out := make([]Item, len(rows))
 	for i := range rows {
-		out[i] = rows[i]
-		if err := pl.Apply(t.Context(), &out[i]); err != nil {
+		if out[i], err = pl.Apply(t.Context(), rows[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +72,7 @@ type want struct {
 	repeat, repeated bool
 }
 
-func check(t *testing.T, got []input.Row, wants []want) {
+func check(t *testing.T, got []Item, wants []want) {
 	t.Helper()
 	for i, w := range wants {
 		r := got[i]

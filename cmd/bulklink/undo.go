@@ -195,7 +195,7 @@ func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logg
 	cfg := o.engine.config(calls, log)
 	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{IncludeOlder: o.includeAll}, o.threshold, api.skew, rep.Started
 	// The links the run made are those Cognito dated after the run's report began.
-	cfg.Since, cfg.Providers = ran.CreatedAt, p.plan
+	cfg.Since = ran.CreatedAt
 	return execute(stop, kill, execution{command: "undo", input: o.reportPath, start: start, p: p, rep: rep, cfg: cfg, api: api,
 		auto: o.engine.autoRate(&o.aws, api), only: o.statuses(), total: p.selected, out: &o.out, rate: o.engine.rate}, e, log)
 }

@@ -191,7 +191,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 
 // check writes a record of every row to rep, when there is one, and counts it. With a
 // predictor, valid rows get what run would make of them.
-func check(ctx context.Context, src report.Source, rep *report.Report, sum *report.Summary, shown *invalidRows, pred *job.Predictor) error {
+func check(ctx context.Context, src job.Source, rep *report.Report, sum *report.Summary, shown *invalidRows, pred *job.Predictor) error {
 	for ctx.Err() == nil {
 		row, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -217,7 +217,7 @@ func check(ctx context.Context, src report.Source, rep *report.Report, sum *repo
 		}
 		if !row.Valid() {
 			rec.Status, rec.ErrorCode, rec.ErrorMessage = report.Invalid, row.Code, row.Invalid
-			shown.add(&row)
+			shown.add(&row.Row)
 		}
 		rec.FinishedAt = time.Now()
 		if rep != nil {
