@@ -20,8 +20,8 @@
 //
 // On top of the service's behaviour an Emulator adds what a rehearsal needs: account-wide
 // quotas per call category and per user (TooManyRequestsException beyond them), added latency,
-// faults on write calls (an InternalErrorException, a dropped connection, or a call applied
-// whose answer is lost), simulated application traffic that shares the write quota
+// faults on write calls (an InternalErrorException before or after the call is applied, a
+// dropped connection, or a call applied whose answer is lost), simulated application traffic that shares the write quota
 // (Options.BackgroundRate, Options.BackgroundSchedule), and a skewed clock
 // (Options.ClockSkew). It counts every call by operation and outcome, and link and unlink
 // calls by identity (IdentityCalls), and lets tests inspect users and their linked

@@ -24,10 +24,13 @@ type Options struct {
 	// Quotas in calls per second across the whole emulator, by category; 0 is unlimited.
 	// Beyond them calls are answered TooManyRequestsException (429) and not applied. Each is a
 	// token bucket holding one second's worth of calls.
-	WriteQuota float64 // AdminLinkProviderForUser, AdminDisableProviderForUser, AdminCreateUser, AdminDeleteUser
-	ReadQuota  float64 // AdminGetUser
-	ListQuota  float64 // ListUsers
-	AdminQuota float64 // CreateUserPool, DescribeUserPool, and Create/Describe/ListIdentityProvider(s)
+	// The categories are Cognito's (docs/cognito.md, Quotas), but for AdminQuota.
+	WriteQuota        float64 // UserUpdate: link, unlink, delete, sign out, add to a group
+	ReadQuota         float64 // UserRead: AdminGetUser
+	ListQuota         float64 // UserList: ListUsers
+	ResourceReadQuota float64 // UserResourceRead: AdminListGroupsForUser
+	CreateQuota       float64 // UserCreation: AdminCreateUser
+	AdminQuota        float64 // CreateUserPool, DescribeUserPool, and Create/Describe/ListIdentityProvider(s)
 	// PerUserWriteQuota is the rate of write calls to any one user; 0 is unlimited.
 	PerUserWriteQuota float64
 
@@ -35,11 +38,14 @@ type Options struct {
 	// meanwhile is not handled at all.
 	Latency time.Duration
 
-	// Probabilities in [0,1], adding up to at most 1, of faults on write calls; reads answer
-	// normally so a test can inspect the state through the same endpoint.
-	Fault5xx  float64 // answer InternalErrorException (500) without applying the call
-	FaultDrop float64 // close the connection without applying the call
-	FaultLost float64 // apply the call, then close the connection without answering
+	// Probabilities in [0,1], adding up to at most 1, of faults on write calls (every
+	// operation that changes a user: link, unlink, create, delete, sign out, add to a
+	// group); reads answer normally so a test can inspect the state through the same
+	// endpoint.
+	Fault5xx      float64 // answer InternalErrorException (500) without applying the call
+	Fault5xxAfter float64 // apply the call, then answer InternalErrorException (500)
+	FaultDrop     float64 // close the connection without applying the call
+	FaultLost     float64 // apply the call, then close the connection without answering
 
 	// LegacyRepeatAnswer answers a link that already exists as Cognito did before mid-2024:
 	// with the "Invalid SourceUser: Cognito users with a username/password..." message instead
@@ -85,6 +91,8 @@ func Defaults() Options {
 		WriteQuota:        25,
 		ReadQuota:         120,
 		ListQuota:         30,
+		ResourceReadQuota: 50,
+		CreateQuota:       50,
 		AdminQuota:        15,
 		PerUserWriteQuota: 10,
 		Region:            "us-east-1",
@@ -106,6 +114,8 @@ func (o Options) Validate() error {
 		{"write quota", o.WriteQuota},
 		{"read quota", o.ReadQuota},
 		{"list quota", o.ListQuota},
+		{"resource read quota", o.ResourceReadQuota},
+		{"create quota", o.CreateQuota},
 		{"admin quota", o.AdminQuota},
 		{"per-user write quota", o.PerUserWriteQuota},
 	} {
@@ -128,14 +138,14 @@ func (o Options) Validate() error {
 	faults := []struct {
 		name string
 		p    float64
-	}{{"5xx", o.Fault5xx}, {"drop", o.FaultDrop}, {"lost", o.FaultLost}}
+	}{{"5xx", o.Fault5xx}, {"5xx after", o.Fault5xxAfter}, {"drop", o.FaultDrop}, {"lost", o.FaultLost}}
 	for _, f := range faults {
 		if !(f.p >= 0 && f.p <= 1) {
 			errs = append(errs, fmt.Errorf("fault %s probability %v is not in [0,1]", f.name, f.p))
 		}
 	}
-	if sum := o.Fault5xx + o.FaultDrop + o.FaultLost; sum > 1+1e-9 { // 0.1+0.2+0.7 is 1.0000000000000002
-		errs = append(errs, fmt.Errorf("fault probabilities add up to %v, more than 1", sum))
+	if sum := o.faultSum(); sum > 1+1e-9 { // 0.1+0.2+0.7 is 1.0000000000000002
+		errs = append(errs, fmt.Errorf("fault probabilities add up to %.3g, more than 1", sum))
 	}
 	for key, code := range o.AuthErrors {
 		if !slices.Contains(authErrorCodes, code) {
@@ -147,6 +157,9 @@ func (o Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// faultSum is the probability of a fault on a write call.
+func (o Options) faultSum() float64 { return o.Fault5xx + o.Fault5xxAfter + o.FaultDrop + o.FaultLost }
 
 // withDefaults fills in what the zero value leaves to the emulator.
 func (o Options) withDefaults() Options {
@@ -323,7 +336,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return answer(w, res, err)
 	}
 	f := noFault
-	if op.class == classWrite {
+	if op.write {
 		f = e.dice.roll(opt)
 	}
 	switch f {
@@ -337,9 +350,12 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 	if err == nil && named {
 		e.stats.identityApplied(name, ref)
 	}
-	if f == faultLost {
+	switch f {
+	case faultLost:
 		res.outcome, res.drop = OutcomeLost, true
 		return res
+	case fault5xxAfter:
+		return answer(w, res, &apiError{codeInternalError, msgInternalError})
 	}
 	if err != nil {
 		return answer(w, res, err)
