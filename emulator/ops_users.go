@@ -139,17 +139,18 @@ func (e *Emulator) adminCreateUser(in *adminCreateUserInput) (*adminCreateUserOu
 		return nil, err
 	}
 	now := e.clock()
-	if err := e.quotas.Load().admitUser(p.id, *in.Username, now); err != nil {
+	username := p.fold(*in.Username)
+	if err := e.quotas.Load().admitUser(p.id, username, now); err != nil {
 		return nil, err
 	}
-	if p.users[*in.Username] != nil {
+	if p.users[username] != nil {
 		return nil, &apiError{codeUsernameExists, msgUsernameExists}
 	}
 	attrs := make(map[string]string, len(in.UserAttributes))
 	for _, a := range in.UserAttributes {
 		attrs[*a.Name] = aws.ToString(a.Value)
 	}
-	u := newUser(*in.Username, statusForceChangePassword, attrs, now)
+	u := p.newUser(username, statusForceChangePassword, attrs, now)
 	p.add(u)
 	return &adminCreateUserOutput{User: u.userType(nil)}, nil
 }
@@ -205,6 +206,7 @@ func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 		names = names[i:]
 	}
 	if filter.attribute == "username" {
+		filter.value = p.fold(filter.value)
 		// Usernames are sorted: the matches are the run that starts with the value.
 		i, _ := slices.BinarySearch(names, filter.value)
 		names = names[i:]

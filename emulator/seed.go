@@ -33,6 +33,13 @@ type Seed struct {
 type SeedPool struct {
 	ID                string         `json:"id"`             // e.g. us-east-1_Example1; its region is the part before the last "_"
 	Name              string         `json:"name,omitempty"` // default: the ID
+	// CaseSensitive is the pool's UsernameConfiguration.CaseSensitive. When false, the
+	// pool's usernames (and its email and preferred_username values) are stored and
+	// answered in lower case, and every username in a call is matched whatever its case
+	// (docs/emulator.md, Case-insensitive pools). Absent: case-sensitive, and
+	// DescribeUserPool answers no UsernameConfiguration, as for pools made before the
+	// setting existed.
+	CaseSensitive *bool `json:"case_sensitive,omitempty"`
 	IdentityProviders []SeedProvider `json:"identity_providers,omitempty"`
 	// ImmutableAttributes are custom attributes, e.g. "custom:tenant", that the pool's schema
 	// declares immutable. A user with a value for one cannot be linked.
@@ -140,7 +147,7 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 		return nil, fmt.Errorf("id %q is not a user pool ID like us-east-1_Example1", sp.ID)
 	}
 	region := sp.ID[:strings.LastIndex(sp.ID, "_")]
-	p := newPool(sp.ID, cmp.Or(sp.Name, sp.ID), region, now)
+	p := newPool(sp.ID, cmp.Or(sp.Name, sp.ID), region, sp.CaseSensitive, now)
 
 	for _, sp := range sp.IdentityProviders {
 		switch {
@@ -223,7 +230,7 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 	status, own := statusConfirmed, (*Identity)(nil)
 	if su.Federated {
 		providerName, userID, _ := strings.Cut(su.Username, "_")
-		prov := p.providers[providerName]
+		prov := p.providerByPrefix(providerName)
 		if prov == nil || userID == "" {
 			return nil, errors.New("a federated user is named <Provider>_<id>, with a provider the pool has")
 		}
@@ -236,10 +243,25 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 			DateCreated:   now.UnixMilli(),
 		}
 	}
-	u := newUser(su.Username, status, attrs, now)
+	u := p.newUser(su.Username, status, attrs, now)
 	u.sub = cmp.Or(sub, u.sub)
 	u.own = own
 	return u, nil
+}
+
+// providerByPrefix returns the provider a federated profile's username starts with: the
+// provider of that name, else the one whose name differs only in case, as Cognito writes
+// the prefix in lower case in case-insensitive pools (docs/emulator.md).
+func (p *pool) providerByPrefix(prefix string) *provider {
+	if prov := p.providers[prefix]; prov != nil {
+		return prov
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.providers)) {
+		if strings.EqualFold(name, prefix) {
+			return p.providers[name]
+		}
+	}
+	return nil
 }
 
 // valid reports whether s fits a string shape.
