@@ -192,6 +192,7 @@ type Emulator struct {
 	stats   stats
 	usage   usage            // the account's calls per minute, for CloudWatch
 	traffic traffic          // the simulated application's
+	tokens  tokens           // signs pagination tokens
 	now     func() time.Time // the clock of quotas and dates; replaced in tests
 	limits  connLimits       // of the connections Serve serves; replaced in tests
 
@@ -213,6 +214,7 @@ func New(opt Options) *Emulator {
 		},
 		now:    time.Now,
 		limits: defaultConnLimits,
+		tokens: newTokens(),
 	}
 	e.apply(opt.withDefaults())
 	return e
@@ -273,7 +275,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := operationName(r)
 	e.stats.received(name)
 
-	res := e.serve(w, r, name, opt)
+	res := e.serve(w, r, name, requestID, opt)
 
 	e.stats.finished(name, res.outcome)
 	opt.Logger.Debug("cognito call",
@@ -295,7 +297,7 @@ type result struct {
 }
 
 // serve handles one call: it answers it, or tells ServeHTTP to drop the connection.
-func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, opt *Options) result {
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name, requestID string, opt *Options) result {
 	// Read the body first: only then does net/http notice a client that goes away.
 	body, err := readBody(w, r)
 	if ae, ok := errors.AsType[*apiError](err); ok {
@@ -317,6 +319,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 	in, err := op.decode(body)
 	if err != nil {
 		return answer(w, result{}, err)
+	}
+	if in, ok := in.(interface{ setRequestID(string) }); ok {
+		in.setRequestID(requestID) // for the answers that name the request
 	}
 	res := result{poolID: in.poolID()}
 	ref, named := identityOf(in)

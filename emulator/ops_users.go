@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -161,9 +162,12 @@ type listUsersInput struct {
 	Limit           *int32
 	PaginationToken *string
 	Filter          *string
+
+	requestID string // of the call, which an invalid token's answer names
 }
 
-func (in *listUsersInput) poolID() string { return aws.ToString(in.UserPoolId) }
+func (in *listUsersInput) poolID() string         { return aws.ToString(in.UserPoolId) }
+func (in *listUsersInput) setRequestID(id string) { in.requestID = id }
 
 func (in *listUsersInput) validate() error {
 	var v validation
@@ -179,17 +183,23 @@ type listUsersOutput struct {
 	PaginationToken *string    `json:"PaginationToken,omitempty"`
 }
 
-// listUsers pages through a pool's users in username order, filtered as Cognito filters.
+// listUsers pages through a pool's users in username order, filtered as Cognito filters
+// (docs/emulator.md, ListUsers). A page costs a binary search for where its token resumes
+// and the users it looks at from there: an unfiltered page, and a username filter's, look
+// at no more users than they answer; another filter reads on until its page is full, so
+// that a whole listing reads each user once.
 func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 	filter, err := parseFilter(aws.ToString(in.Filter))
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageAfter(in.PaginationToken)
-	if err != nil {
-		return nil, err
-	}
 	limit := pageSize(in.Limit)
+	// The token goes with the pool and the filter it was issued for.
+	scope := []string{"ListUsers", in.poolID(), aws.ToString(in.Filter)}
+	after, ok := e.tokens.resume(scope, in.PaginationToken)
+	if !ok {
+		return nil, invalidToken(*in.PaginationToken, in.requestID)
+	}
 
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
@@ -207,27 +217,53 @@ func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 	}
 	if filter.attribute == "username" {
 		filter.value = p.fold(filter.value)
-		// Usernames are sorted: the matches are the run that starts with the value.
+		// Usernames are sorted: the matches are the run that starts with the value, and
+		// the page ends where the run does.
 		i, _ := slices.BinarySearch(names, filter.value)
 		names = names[i:]
-		end := slices.IndexFunc(names, func(n string) bool { return !strings.HasPrefix(n, filter.value) })
-		if end >= 0 {
-			names = names[:end]
-		}
+	}
+	only := in.AttributesToGet
+	if len(only) == 0 {
+		only = nil // an empty list asks for every attribute, as none does
 	}
 	out := &listUsersOutput{Users: []userType{}}
 	for _, name := range names {
+		if filter.attribute == "username" && !strings.HasPrefix(name, filter.value) {
+			break
+		}
 		u := p.users[name]
 		if !filter.match(u) {
 			continue
 		}
 		if len(out.Users) == limit {
-			out.PaginationToken = pageToken(out.Users[limit-1].Username)
+			out.PaginationToken = e.tokens.issue(scope, out.Users[limit-1].Username)
 			break
 		}
-		out.Users = append(out.Users, u.userType(in.AttributesToGet))
+		if err := u.hasAttributes(only); err != nil {
+			return nil, err
+		}
+		out.Users = append(out.Users, u.userType(only))
 	}
 	return out, nil
+}
+
+// hasAttributes checks that u has a value for each attribute of AttributesToGet that
+// ListUsers cannot filter on: Cognito refuses the call otherwise (doc: such attributes
+// "must have a value set in every user profile before an AttributesToGet parameter returns
+// results").
+func (u *user) hasAttributes(only []string) error {
+	for _, name := range only {
+		if slices.Contains(searchable, name) {
+			continue
+		}
+		if name == "identities" && (u.own != nil || len(u.links) > 0) {
+			continue
+		}
+		if _, ok := u.attribute(name); !ok {
+			return invalidParameter(msgInputConstraints)
+		}
+	}
+	return nil
 }
 
 // userFilter is a ListUsers filter: `attribute = "value"` or `attribute ^= "value"`.
@@ -237,7 +273,9 @@ type userFilter struct {
 	prefix           bool
 }
 
-var filterSyntax = regexp.MustCompile(`^\s*([\w:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
+// filterSyntax is a filter's grammar: an attribute name, bare or quoted, = or ^=, and a
+// quoted value in which \" and \\ stand for " and \; whitespace around each part.
+var filterSyntax = regexp.MustCompile(`^\s*(?:"([\w:]+)"|([\w:]+))\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
 
 // searchable are the attributes ListUsers can filter on.
 var searchable = []string{
@@ -253,13 +291,17 @@ func parseFilter(s string) (userFilter, error) {
 	if m == nil {
 		return userFilter{}, invalidParameter(msgFilterSyntax)
 	}
-	if !slices.Contains(searchable, m[1]) {
-		return userFilter{}, invalidParameter(msgFilterAttribute(m[1]))
+	attribute := cmp.Or(m[1], m[2])
+	if !slices.Contains(searchable, attribute) {
+		return userFilter{}, invalidParameter(msgFilterAttribute(attribute))
 	}
-	value := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[3])
-	return userFilter{attribute: m[1], value: value, prefix: m[2] == "^="}, nil
+	value := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[4])
+	return userFilter{attribute: attribute, value: value, prefix: m[3] == "^="}, nil
 }
 
+// match reports whether u passes the filter. Values are compared whatever their case but
+// for username (whose case the pool's setting decides: the caller folds the value) and
+// status, which are case-sensitive (doc: the ListUsers API reference).
 func (f userFilter) match(u *user) bool {
 	var have string
 	switch f.attribute {
@@ -272,8 +314,8 @@ func (f userFilter) match(u *user) bool {
 		if u.enabled {
 			have = "Enabled"
 		}
-	case "cognito:user_status": // the one case-insensitive attribute
-		have, f.value = strings.ToUpper(u.status), strings.ToUpper(f.value)
+	case "cognito:user_status":
+		have = u.status
 	default:
 		v, ok := u.attribute(f.attribute)
 		if !ok {
@@ -281,8 +323,12 @@ func (f userFilter) match(u *user) bool {
 		}
 		have = v
 	}
-	if f.prefix {
-		return strings.HasPrefix(have, f.value)
+	want := f.value
+	if f.attribute != "username" && f.attribute != "status" {
+		have, want = strings.ToLower(have), strings.ToLower(want)
 	}
-	return have == f.value
+	if f.prefix {
+		return strings.HasPrefix(have, want)
+	}
+	return have == want
 }

@@ -31,15 +31,15 @@ type Seed struct {
 
 // SeedPool is a user pool in a Seed.
 type SeedPool struct {
-	ID                string         `json:"id"`             // e.g. us-east-1_Example1; its region is the part before the last "_"
-	Name              string         `json:"name,omitempty"` // default: the ID
+	ID   string `json:"id"`             // e.g. us-east-1_Example1; its region is the part before the last "_"
+	Name string `json:"name,omitempty"` // default: the ID
 	// CaseSensitive is the pool's UsernameConfiguration.CaseSensitive. When false, the
 	// pool's usernames (and its email and preferred_username values) are stored and
 	// answered in lower case, and every username in a call is matched whatever its case
 	// (docs/emulator.md, Case-insensitive pools). Absent: case-sensitive, and
 	// DescribeUserPool answers no UsernameConfiguration, as for pools made before the
 	// setting existed.
-	CaseSensitive *bool `json:"case_sensitive,omitempty"`
+	CaseSensitive     *bool          `json:"case_sensitive,omitempty"`
 	IdentityProviders []SeedProvider `json:"identity_providers,omitempty"`
 	// ImmutableAttributes are custom attributes, e.g. "custom:tenant", that the pool's schema
 	// declares immutable. A user with a value for one cannot be linked.
@@ -64,9 +64,14 @@ type SeedUser struct {
 	// is <Provider>_<the provider's user ID> and the status EXTERNAL_PROVIDER. Otherwise the
 	// user is a native one, CONFIRMED.
 	Federated bool `json:"federated,omitempty"`
-	// Attributes are the user's attributes, e.g. "email". A "sub" sets the user's sub, which
-	// is otherwise random.
+	// Attributes are the user's attributes, e.g. "email" and "email_verified" ("true" or
+	// "false"). A "sub" sets the user's sub, which is otherwise random.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Enabled is false for a disabled user; absent, the user is enabled.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Status is the user's UserStatus: CONFIRMED when absent for a native user, and
+	// EXTERNAL_PROVIDER, the only one it may have, for a federated profile.
+	Status string `json:"status,omitempty"`
 	// Identities are linked to the user, by the rules of AdminLinkProviderForUser.
 	Identities []SeedIdentity `json:"identities,omitempty"`
 }
@@ -226,8 +231,19 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 	if attrs == nil {
 		attrs = make(map[string]string)
 	}
+	if v, ok := attrs["email_verified"]; ok && v != "true" && v != "false" {
+		return nil, fmt.Errorf(`email_verified %q: want true or false`, v)
+	}
 	sub := attrs["sub"]
-	status, own := statusConfirmed, (*Identity)(nil)
+	status, own := cmp.Or(su.Status, statusConfirmed), (*Identity)(nil)
+	switch {
+	case !slices.Contains(userStatuses, status):
+		return nil, fmt.Errorf("status %q: want one of %v", su.Status, userStatuses)
+	case su.Federated && su.Status != "" && su.Status != statusExternalProvider:
+		return nil, errors.New("a federated profile's status is EXTERNAL_PROVIDER")
+	case !su.Federated && status == statusExternalProvider:
+		return nil, errors.New("EXTERNAL_PROVIDER is the status of federated profiles: mark the user federated")
+	}
 	if su.Federated {
 		providerName, userID, _ := strings.Cut(su.Username, "_")
 		prov := p.providerByPrefix(providerName)
@@ -246,6 +262,7 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 	u := p.newUser(su.Username, status, attrs, now)
 	u.sub = cmp.Or(sub, u.sub)
 	u.own = own
+	u.enabled = su.Enabled == nil || *su.Enabled
 	return u, nil
 }
 

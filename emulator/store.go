@@ -42,6 +42,9 @@ const (
 	statusForceChangePassword = "FORCE_CHANGE_PASSWORD"
 )
 
+// userStatuses are the values of UserStatusType.
+var userStatuses = []string{"UNCONFIRMED", "CONFIRMED", "ARCHIVED", "COMPROMISED", "UNKNOWN", "RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "EXTERNAL_PROVIDER"}
+
 // store is the emulator's state. One mutex guards all of it: every operation holds it for
 // microseconds, so finer locks would buy nothing but lock-ordering rules.
 type store struct {
