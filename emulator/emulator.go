@@ -211,6 +211,7 @@ func New(opt Options) *Emulator {
 			calls:      make(map[string]int64),
 			outcomes:   make(map[string]map[string]int64),
 			identities: make(map[string]map[IdentityRef]*CallCount),
+			users:      make(map[string]map[UserRef]*CallCount),
 		},
 		now:    time.Now,
 		limits: defaultConnLimits,
@@ -328,6 +329,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name, requestID
 	if named {
 		e.stats.identityReceived(name, ref)
 	}
+	uref, namesUser := e.userOf(in)
+	if namesUser {
+		e.stats.userReceived(name, uref)
+	}
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
 	}
@@ -354,6 +359,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name, requestID
 	out, err := op.run(e, in)
 	if err == nil && named {
 		e.stats.identityApplied(name, ref)
+	}
+	if err == nil && namesUser {
+		e.stats.userApplied(name, uref)
 	}
 	switch f {
 	case faultLost:
@@ -485,4 +493,20 @@ func (e *Emulator) SignIn(poolID, provider, value, subject string) error {
 		return fmt.Errorf("sign in: %w", err)
 	}
 	return nil
+}
+
+// Groups returns the names of the groups a user, found by username or sub, belongs to, in
+// order; ok is false when the pool or user does not exist.
+func (e *Emulator) Groups(poolID, username string) (groups []string, ok bool) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(poolID)
+	if err != nil {
+		return nil, false
+	}
+	u := p.user(username)
+	if u == nil {
+		return nil, false
+	}
+	return slices.Clone(u.groups), true
 }

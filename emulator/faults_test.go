@@ -38,6 +38,16 @@ var writeCalls = []writeCall{
 		_, err := client.AdminDeleteUser(t.Context(), &cip.AdminDeleteUserInput{UserPoolId: aws.String(poolID), Username: aws.String("Google_1234")})
 		return err
 	}, func(srv *emulator.Server) bool { return !srv.UserExists(poolID, "Google_1234") }},
+	{"AdminUserGlobalSignOut", func(t *testing.T, client *cip.Client) error {
+		_, err := client.AdminUserGlobalSignOut(t.Context(), &cip.AdminUserGlobalSignOutInput{UserPoolId: aws.String(poolID), Username: aws.String("Google_1234")})
+		return err
+	}, func(srv *emulator.Server) bool {
+		return srv.UserCalls("AdminUserGlobalSignOut")[emulator.UserRef{PoolID: poolID, Username: "Google_1234"}].Applied == 1
+	}},
+	{"AdminAddUserToGroup", func(t *testing.T, client *cip.Client) error {
+		_, err := client.AdminAddUserToGroup(t.Context(), &cip.AdminAddUserToGroupInput{UserPoolId: aws.String(poolID), Username: aws.String("alice"), GroupName: aws.String("staff")})
+		return err
+	}, func(srv *emulator.Server) bool { groups, _ := srv.Groups(poolID, "alice"); return len(groups) == 1 }},
 }
 
 // TestFaultsOnEveryWrite checks each fault on each write operation: whether the call is

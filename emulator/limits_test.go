@@ -149,7 +149,7 @@ func TestPerUserWriteQuota(t *testing.T) {
 func TestClassQuotas(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	_, client := serve(t, emulator.NewServerAt(emulator.Options{ReadQuota: 3, ListQuota: 2, AdminQuota: 1, CreateQuota: 2, WriteQuota: 1}, clk.now))
+	_, client := serve(t, emulator.NewServerAt(emulator.Options{ReadQuota: 3, ListQuota: 2, AdminQuota: 1, CreateQuota: 2, ResourceReadQuota: 2, WriteQuota: 1}, clk.now))
 	pool := aws.String(poolID)
 	created := 0
 	for _, tc := range []struct {
@@ -163,6 +163,10 @@ func TestClassQuotas(t *testing.T) {
 		}},
 		{"list", 2, func() error {
 			_, err := client.ListUsers(t.Context(), &cip.ListUsersInput{UserPoolId: pool})
+			return err
+		}},
+		{"resource read", 2, func() error {
+			_, err := client.AdminListGroupsForUser(t.Context(), &cip.AdminListGroupsForUserInput{UserPoolId: pool, Username: aws.String("alice")})
 			return err
 		}},
 		{"admin", 1, func() error {

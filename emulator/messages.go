@@ -70,6 +70,7 @@ const (
 	msgSerialization   = "Unable to parse the request body as JSON."
 	msgNoSuchService   = "The request failed because the specified service does not exist."
 	msgNoSuchQuota     = "The request failed because the specified quota does not exist."
+	msgGroupNotFound   = "Group not found."
 )
 
 // msgPoolNotFound: guess (docs/emulator.md).
@@ -85,6 +86,12 @@ func msgProviderNotFound(provider, poolID string) string {
 // msgTooManyIdentities: guess, and so is the code (LimitExceededException).
 func msgTooManyIdentities(limit int) string {
 	return fmt.Sprintf("Maximum number of identities (%d) linked to DestinationUser reached", limit)
+}
+
+// msgTooManyGroups: guess, and so is the code (InvalidParameterException: the model has no
+// LimitExceededException for AdminAddUserToGroup).
+func msgTooManyGroups(limit int) string {
+	return fmt.Sprintf("A user can belong to at most %d groups.", limit)
 }
 
 // msgImmutableAttribute: guess.

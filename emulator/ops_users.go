@@ -18,6 +18,7 @@ type userType struct {
 	UserLastModifiedDate epochTime   `json:"UserLastModifiedDate"`
 	Enabled              bool        `json:"Enabled"`
 	UserStatus           string      `json:"UserStatus"`
+	MFAOptions           []mfaOption `json:"MFAOptions,omitempty"`
 }
 
 func (u *user) userType(only []string) userType {
@@ -28,16 +29,18 @@ func (u *user) userType(only []string) userType {
 		UserLastModifiedDate: epochTime(u.modified),
 		Enabled:              u.enabled,
 		UserStatus:           u.status,
+		MFAOptions:           u.mfaOptions(),
 	}
 }
 
-// adminUserInput is the input of AdminGetUser and AdminDeleteUser.
+// adminUserInput is the input of AdminGetUser, AdminDeleteUser and AdminUserGlobalSignOut.
 type adminUserInput struct {
 	UserPoolId *string
 	Username   *string
 }
 
-func (in *adminUserInput) poolID() string { return aws.ToString(in.UserPoolId) }
+func (in *adminUserInput) poolID() string   { return aws.ToString(in.UserPoolId) }
+func (in *adminUserInput) username() string { return aws.ToString(in.Username) }
 
 func (in *adminUserInput) validate() error {
 	var v validation
@@ -53,6 +56,9 @@ type adminGetUserOutput struct {
 	UserLastModifiedDate epochTime   `json:"UserLastModifiedDate"`
 	Enabled              bool        `json:"Enabled"`
 	UserStatus           string      `json:"UserStatus"`
+	MFAOptions           []mfaOption `json:"MFAOptions,omitempty"`
+	PreferredMfaSetting  string      `json:"PreferredMfaSetting,omitempty"`
+	UserMFASettingList   []string    `json:"UserMFASettingList,omitempty"`
 }
 
 func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error) {
@@ -73,6 +79,9 @@ func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error)
 		UserLastModifiedDate: epochTime(u.modified),
 		Enabled:              u.enabled,
 		UserStatus:           u.status,
+		MFAOptions:           u.mfaOptions(),
+		PreferredMfaSetting:  u.mfaPreferred,
+		UserMFASettingList:   u.mfaEnabled,
 	}, nil
 }
 
@@ -94,6 +103,23 @@ func (e *Emulator) adminDeleteUser(in *adminUserInput) (noOutput, error) {
 	return noOutput{}, nil
 }
 
+// adminUserGlobalSignOut signs a user out everywhere: Cognito revokes its refresh tokens
+// (doc). The emulator issues no tokens; the call is counted (UserCalls), and changes
+// nothing else, the user's dates included (a guess).
+func (e *Emulator) adminUserGlobalSignOut(in *adminUserInput) (noOutput, error) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, err := e.store.pool(in.poolID())
+	if err != nil {
+		return noOutput{}, err
+	}
+	u := p.user(*in.Username)
+	if u == nil {
+		return noOutput{}, userNotFound()
+	}
+	return noOutput{}, e.quotas.Load().admitUser(p.id, u.username, e.clock())
+}
+
 // attributeInput is an AttributeType in a request.
 type attributeInput struct {
 	Name  *string
@@ -110,7 +136,8 @@ type adminCreateUserInput struct {
 	// accepted and ignored: the emulator sends no messages and runs no triggers.
 }
 
-func (in *adminCreateUserInput) poolID() string { return aws.ToString(in.UserPoolId) }
+func (in *adminCreateUserInput) poolID() string   { return aws.ToString(in.UserPoolId) }
+func (in *adminCreateUserInput) username() string { return aws.ToString(in.Username) }
 
 var shapePassword = shape(0, 256, `[\S]+`).secret()
 

@@ -43,8 +43,27 @@ type SeedPool struct {
 	IdentityProviders []SeedProvider `json:"identity_providers,omitempty"`
 	// ImmutableAttributes are custom attributes, e.g. "custom:tenant", that the pool's schema
 	// declares immutable. A user with a value for one cannot be linked.
-	ImmutableAttributes []string   `json:"immutable_attributes,omitempty"`
-	Users               []SeedUser `json:"users,omitempty"`
+	ImmutableAttributes []string    `json:"immutable_attributes,omitempty"`
+	Groups              []SeedGroup `json:"groups,omitempty"`
+	Users               []SeedUser  `json:"users,omitempty"`
+}
+
+// SeedGroup is a group of a SeedPool, as CreateGroup makes one.
+type SeedGroup struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Precedence orders a user's groups for the role of its tokens: lower first. Absent,
+	// the group has none.
+	Precedence *int32 `json:"precedence,omitempty"`
+	RoleArn    string `json:"role_arn,omitempty"`
+}
+
+// SeedMFA are the MFA settings of a SeedUser, as AdminSetUserMFAPreference leaves them.
+type SeedMFA struct {
+	// Preferred is one of Enabled, or "".
+	Preferred string `json:"preferred,omitempty"`
+	// Enabled are the user's MFA methods: SMS_MFA, SOFTWARE_TOKEN_MFA, EMAIL_OTP.
+	Enabled []string `json:"enabled,omitempty"`
 }
 
 // SeedProvider is an identity provider configured in a SeedPool.
@@ -74,6 +93,10 @@ type SeedUser struct {
 	Status string `json:"status,omitempty"`
 	// Identities are linked to the user, by the rules of AdminLinkProviderForUser.
 	Identities []SeedIdentity `json:"identities,omitempty"`
+	// Groups are the names of the pool's groups the user belongs to.
+	Groups []string `json:"groups,omitempty"`
+	// MFA are the user's MFA settings; absent, none.
+	MFA *SeedMFA `json:"mfa,omitempty"`
 }
 
 // SeedIdentity is an external identity linked to a SeedUser.
@@ -175,6 +198,25 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 		}
 	}
 
+	for _, sg := range sp.Groups {
+		switch {
+		case !valid(sg.Name, shapeGroupName):
+			return nil, fmt.Errorf("group %q: not a valid group name", sg.Name)
+		case p.groups[sg.Name] != nil:
+			return nil, fmt.Errorf("group %q: listed twice", sg.Name)
+		case sg.Precedence != nil && *sg.Precedence < 0:
+			return nil, fmt.Errorf("group %q: precedence %d: want 0 or more", sg.Name, *sg.Precedence)
+		case sg.RoleArn != "" && !valid(sg.RoleArn, shapeArn):
+			return nil, fmt.Errorf("group %q: role_arn %q: not an ARN like arn:aws:iam::123456789012:role/name", sg.Name, sg.RoleArn)
+		case !valid(sg.Description, shapeDescription):
+			return nil, fmt.Errorf("group %q: description over 2048 characters", sg.Name)
+		}
+		p.groups[sg.Name] = &group{
+			name: sg.Name, description: sg.Description, roleArn: sg.RoleArn, precedence: sg.Precedence,
+			created: now, modified: now,
+		}
+	}
+
 	for _, name := range sp.ImmutableAttributes {
 		if !strings.HasPrefix(name, "custom:") {
 			return nil, fmt.Errorf("immutable attribute %q: want a custom attribute, custom:<name>", name)
@@ -263,6 +305,31 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 	u.sub = cmp.Or(sub, u.sub)
 	u.own = own
 	u.enabled = su.Enabled == nil || *su.Enabled
+	for _, name := range su.Groups {
+		if p.groups[name] == nil {
+			return nil, fmt.Errorf("group %q is not one of the pool's", name)
+		}
+		u.join(name)
+	}
+	if len(u.groups) > maxGroupsPerUser {
+		return nil, fmt.Errorf("in %d groups: at most %d", len(u.groups), maxGroupsPerUser)
+	}
+	if su.MFA != nil {
+		for _, m := range su.MFA.Enabled {
+			if !slices.Contains(mfaMethods, m) {
+				return nil, fmt.Errorf("MFA %q: want one of %v", m, mfaMethods)
+			}
+		}
+		if su.MFA.Preferred != "" && !slices.Contains(su.MFA.Enabled, su.MFA.Preferred) {
+			return nil, fmt.Errorf("preferred MFA %s is not enabled", su.MFA.Preferred)
+		}
+		for _, m := range mfaMethods { // in one order, once each
+			if slices.Contains(su.MFA.Enabled, m) {
+				u.mfaEnabled = append(u.mfaEnabled, m)
+			}
+		}
+		u.mfaPreferred = su.MFA.Preferred
+	}
 	return u, nil
 }
 

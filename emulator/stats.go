@@ -11,6 +11,7 @@ type stats struct {
 	calls      map[string]int64
 	outcomes   map[string]map[string]int64
 	identities map[string]map[IdentityRef]*CallCount // by operation
+	users      map[string]map[UserRef]*CallCount     // by operation
 }
 
 // IdentityRef names an external identity as a call names it: the SourceUser of
@@ -21,7 +22,7 @@ type IdentityRef struct {
 	Value    string // ProviderAttributeValue
 }
 
-// CallCount counts the calls that named one identity.
+// CallCount counts the calls that named one identity, or one user.
 type CallCount struct {
 	Received int64 // calls that named it and could be read, whatever became of them
 	Applied  int64 // calls carried out: answered with success, or whose answer was lost after
@@ -118,4 +119,68 @@ func (e *Emulator) Outcomes(op string) map[string]int64 {
 	e.stats.mu.Lock()
 	defer e.stats.mu.Unlock()
 	return maps.Clone(e.stats.outcomes[op])
+}
+
+// UserRef names a user as a call names it: by pool and Username, folded to lower case in a
+// case-insensitive pool.
+type UserRef struct {
+	PoolID   string
+	Username string
+}
+
+// userOf returns the user a call names by Username, if it names one.
+func (e *Emulator) userOf(in input) (UserRef, bool) {
+	named, ok := in.(interface{ username() string })
+	if !ok {
+		return UserRef{}, false
+	}
+	ref := UserRef{in.poolID(), named.username()}
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	if p := e.store.pools[ref.PoolID]; p != nil {
+		ref.Username = p.fold(ref.Username)
+	}
+	return ref, true
+}
+
+func (s *stats) user(op string, ref UserRef) *CallCount {
+	m := s.users[op]
+	if m == nil {
+		m = make(map[UserRef]*CallCount)
+		s.users[op] = m
+	}
+	c := m[ref]
+	if c == nil {
+		c = new(CallCount)
+		m[ref] = c
+	}
+	return c
+}
+
+func (s *stats) userReceived(op string, ref UserRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user(op, ref).Received++
+}
+
+func (s *stats) userApplied(op string, ref UserRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user(op, ref).Applied++
+}
+
+// UserCalls returns, for an operation that names a user by Username (AdminDeleteUser,
+// AdminUserGlobalSignOut, AdminGetUser, AdminCreateUser, AdminListGroupsForUser,
+// AdminAddUserToGroup), how many calls named each user and how many of them were carried
+// out, so that a test can tell that no user was deleted, or signed out, twice. A user is
+// named as the call names it, by username or by sub, folded to lower case in a
+// case-insensitive pool. The map is a copy; it is empty for other operations.
+func (e *Emulator) UserCalls(op string) map[UserRef]CallCount {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	m := make(map[UserRef]CallCount, len(e.stats.users[op]))
+	for ref, c := range e.stats.users[op] {
+		m[ref] = *c
+	}
+	return m
 }

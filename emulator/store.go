@@ -78,7 +78,21 @@ type pool struct {
 	// profiles are the federated profiles by their own identity, its value folded as
 	// usernames are: Cognito finds a profile by its username, <Provider>_<id>.
 	profiles map[identityKey]*user
+	groups   map[string]*group // by name
 }
+
+// group is a group of a pool.
+type group struct {
+	name, description, roleArn string
+	precedence                 *int32 // nil: none
+	created, modified          time.Time
+}
+
+// maxGroupsPerUser is how many groups a user may belong to (docs/cognito.md).
+const maxGroupsPerUser = 100
+
+// MFA methods, as UserMFASettingList and PreferredMfaSetting name them.
+var mfaMethods = []string{"SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP"}
 
 // customAttribute is a custom attribute in a pool's schema.
 type customAttribute struct {
@@ -100,6 +114,7 @@ func newPool(id, name, region string, caseSetting *bool, now time.Time) *pool {
 		subs:        make(map[string]*user),
 		links:       make(map[identityKey]*user),
 		profiles:    make(map[identityKey]*user),
+		groups:      make(map[string]*group),
 	}
 }
 
@@ -144,6 +159,37 @@ type user struct {
 	own *Identity
 	// links are the identities linked to the user, in the order they were linked.
 	links []Identity
+	// groups are the names of the groups the user belongs to, sorted.
+	groups []string
+	// mfaEnabled are the user's MFA methods, in the order of mfaMethods; mfaPreferred is
+	// one of them, or "".
+	mfaEnabled   []string
+	mfaPreferred string
+}
+
+// mfaOptions returns the user's MFAOptions: SMS to its phone number when it has SMS MFA.
+func (u *user) mfaOptions() []mfaOption {
+	if !slices.Contains(u.mfaEnabled, "SMS_MFA") {
+		return nil
+	}
+	return []mfaOption{{DeliveryMedium: "SMS", AttributeName: "phone_number"}}
+}
+
+// mfaOption is the API's MFAOptionType.
+type mfaOption struct {
+	DeliveryMedium string `json:"DeliveryMedium"`
+	AttributeName  string `json:"AttributeName"`
+}
+
+// join adds u to the group named name, keeping its groups sorted; it reports whether u was
+// not in it yet.
+func (u *user) join(name string) bool {
+	i, found := slices.BinarySearch(u.groups, name)
+	if found {
+		return false
+	}
+	u.groups = slices.Insert(u.groups, i, name)
+	return true
 }
 
 // user finds a user by username or, as Cognito also accepts, by sub; in a case-insensitive
