@@ -269,6 +269,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAs(w, "application/json", http.StatusOK, body)
 		return
 	}
+	if r.URL.Path == SignInPath {
+		e.serveSignIn(w, r)
+		return
+	}
 	if svc, name := route(r); svc != nil {
 		e.serveService(w, r, svc, name, opt)
 		return
@@ -472,27 +476,6 @@ func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool)
 func (e *Emulator) UserExists(poolID, username string) bool {
 	_, ok := e.Identities(poolID, username)
 	return ok
-}
-
-// SignIn makes the identity linked from provider with value (its ProviderAttributeValue)
-// sign in to the pool, as its user would through the provider, with subject as the
-// subject of its token or assertion. From then on Cognito knows the identity by that
-// subject: the destination's identities attribute shows it as the userId, and only
-// AdminDisableProviderForUser with Cognito_Subject and the subject unlinks it
-// (docs/emulator.md, Signed-in identities). An identity linked by Cognito_Subject signs
-// in with that same subject. SignIn fails if the identity is not linked, has signed in
-// already, or if another identity or a federated profile already has the subject.
-func (e *Emulator) SignIn(poolID, provider, value, subject string) error {
-	e.store.mu.Lock()
-	defer e.store.mu.Unlock()
-	p := e.store.pools[poolID]
-	if p == nil {
-		return fmt.Errorf("sign in: user pool %s does not exist", poolID)
-	}
-	if err := p.signIn(provider, value, subject); err != nil {
-		return fmt.Errorf("sign in: %w", err)
-	}
-	return nil
 }
 
 // Groups returns the names of the groups a user, found by username or sub, belongs to, in
