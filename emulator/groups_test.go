@@ -22,6 +22,13 @@ const adminsRole = "arn:aws:iam::000000000000:role/admins"
 func startGroups(t *testing.T, opt emulator.Options) (*emulator.Server, *cip.Client) {
 	t.Helper()
 	srv, client := start(t, opt)
+	loadGroups(t, srv)
+	return srv, client
+}
+
+// loadGroups adds groupPool to srv.
+func loadGroups(t *testing.T, srv *emulator.Server) {
+	t.Helper()
 	err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{{
 		ID:                groupPool,
 		CaseSensitive:     aws.Bool(false),
@@ -42,7 +49,6 @@ func startGroups(t *testing.T, opt emulator.Options) (*emulator.Server, *cip.Cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, client
 }
 
 func groupsOf(t *testing.T, client *cip.Client, username string, limit int32) (names []string, pages int, err error) {

@@ -22,6 +22,13 @@ const listPool = "us-east-1_List1"
 func startList(t *testing.T) (*emulator.Server, *cip.Client) {
 	t.Helper()
 	srv, client := start(t, emulator.Options{})
+	loadList(t, srv)
+	return srv, client
+}
+
+// loadList adds listPool to srv.
+func loadList(t *testing.T, srv *emulator.Server) {
+	t.Helper()
 	no := aws.Bool(false)
 	err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{{
 		ID:                listPool,
@@ -41,7 +48,6 @@ func startList(t *testing.T) (*emulator.Server, *cip.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, client
 }
 
 // listAll pages through ListUsers with in, and returns the usernames in order and the pages.
