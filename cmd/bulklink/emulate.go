@@ -105,7 +105,9 @@ func runEmulate() *command {
 bulklink uses, answered as Cognito answers them, under Cognito's quotas, with faults on
 request. The AWS CLI, the SDKs and bulklink reach it with --endpoint-url. Any credentials
 are accepted, and so are unsigned calls (aws --no-sign-request). For --rate auto it also
-answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts.`,
+answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts. An
+identity signs in as it would through its provider with a POST to /_emulator/sign-in
+(docs/emulator.md), which lands in the user it is linked to or makes its profile.`,
 		examples: `bulklink emulate --seed seed.json --fault-5xx 0.05
 bulklink run --endpoint-url http://127.0.0.1:9229 --region us-east-1 --input links.csv --report report.csv
 aws cognito-idp admin-get-user --endpoint-url http://127.0.0.1:9229 --region us-east-1 \

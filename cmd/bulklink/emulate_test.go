@@ -952,6 +952,7 @@ func TestEmulateUsage(t *testing.T) {
 		{"probabilities adding up to over 1", []string{"--fault-drop", "0.6", "--fault-lost", "0.6"}, "fault probabilities add up to 1.2, more than 1"},
 		{"probabilities with 5xx after adding up to over 1", []string{"--fault-5xx-after", "0.7", "--fault-lost", "0.6"}, "fault probabilities add up to 1.3, more than 1"},
 		{"negative resource read quota", []string{"--resource-read-quota", "-1"}, "resource read quota -1: want a number of calls per second, 0 for unlimited"},
+		{"infinite create quota", []string{"--create-quota", "+Inf"}, "create quota +Inf: want a number of calls per second, 0 for unlimited"},
 		{"negative quota", []string{"--quota", "-1"}, "write quota -1: want a number of calls per second, 0 for unlimited"},
 		{"auth error without a code", []string{"--auth-error", "AKIADENIED"}, "want ACCESS_KEY_ID=CODE"},
 		{"unknown auth error", []string{"--auth-error", "AKIADENIED=Nope"}, `auth error "Nope" for access key "AKIADENIED": want one of`},
