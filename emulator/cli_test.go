@@ -130,6 +130,27 @@ func runAWS(t *testing.T, url string, args ...string) (stdout, stderr string, er
 	return out.String(), errOut.String(), err
 }
 
+// cliResult is what an AWS CLI command printed, and how it ended.
+type cliResult struct {
+	stdout, stderr string
+	err            error
+}
+
+// runAWSAll runs AWS CLI commands against url at once (each costs the CLI a second or so of
+// CPU), and returns what each printed, by name.
+func runAWSAll(t *testing.T, url string, commands map[string][]string) map[string]*cliResult {
+	t.Helper()
+	results := make(map[string]*cliResult)
+	var wg sync.WaitGroup
+	for name, args := range commands {
+		r := new(cliResult)
+		results[name] = r
+		wg.Go(func() { r.stdout, r.stderr, r.err = runAWS(t, url, args...) })
+	}
+	wg.Wait()
+	return results
+}
+
 // TestAWSCLIQuotasAndUsage reads the account's quota and usage with the AWS CLI, whose
 // botocore speaks AWS JSON 1.1 to Service Quotas and AWS JSON 1.0 to CloudWatch, and
 // meets a CloudWatch error. Each call costs the CLI a second or two of CPU, CloudWatch's
@@ -141,10 +162,6 @@ func TestAWSCLIQuotasAndUsage(t *testing.T) {
 		_, err := client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "alice", "Google", "Cognito_Subject", fmt.Sprint("g", i)))
 		check(t, err, want{})
 	}
-	type result struct {
-		stdout, stderr string
-		err            error
-	}
 	now := time.Now().UTC()
 	queries := `[{"Id":"calls","MetricStat":{"Metric":{"Namespace":"AWS/Usage","MetricName":"CallCount","Dimensions":[` +
 		`{"Name":"Service","Value":"Cognito User Pools"},{"Name":"Type","Value":"API"},{"Name":"Resource","Value":"UserUpdate"},{"Name":"Class","Value":"None"}]},` +
@@ -155,14 +172,7 @@ func TestAWSCLIQuotasAndUsage(t *testing.T) {
 			"--start-time", now.Add(-10 * time.Minute).Format(time.RFC3339), "--end-time", now.Add(time.Minute).Format(time.RFC3339)},
 		"error": {"cloudwatch", "get-metric-data", "--metric-data-queries", strings.Replace(queries, `"Period":300`, `"Period":90`, 1), "--start-time", now.Add(-time.Hour).Format(time.RFC3339), "--end-time", now.Format(time.RFC3339)},
 	}
-	results := make(map[string]*result)
-	var wg sync.WaitGroup
-	for name, args := range commands {
-		r := new(result)
-		results[name] = r
-		wg.Go(func() { r.stdout, r.stderr, r.err = runAWS(t, srv.URL, args...) })
-	}
-	wg.Wait()
+	results := runAWSAll(t, srv.URL, commands)
 	for name, r := range results {
 		if name != "error" && r.err != nil {
 			t.Fatalf("%s: %v: %s", name, r.err, r.stderr)
@@ -213,10 +223,6 @@ func TestAWSCLIUsers(t *testing.T) {
 	srv, _ := start(t, emulator.Options{})
 	loadList(t, srv)
 	loadGroups(t, srv)
-	type result struct {
-		stdout, stderr string
-		err            error
-	}
 	commands := map[string][]string{
 		"filter, pages of one": {"cognito-idp", "list-users", "--user-pool-id", listPool, "--filter", `email ^= "ALICE@"`,
 			"--attributes-to-get", "email", "--page-size", "1"},
@@ -228,14 +234,7 @@ func TestAWSCLIUsers(t *testing.T) {
 		"sign out":           {"cognito-idp", "admin-user-global-sign-out", "--user-pool-id", groupPool, "--username", "Google_42"},
 		"describe":           {"cognito-idp", "describe-user-pool", "--user-pool-id", groupPool},
 	}
-	results := make(map[string]*result)
-	var wg sync.WaitGroup
-	for name, args := range commands {
-		r := new(result)
-		results[name] = r
-		wg.Go(func() { r.stdout, r.stderr, r.err = runAWS(t, srv.URL, args...) })
-	}
-	wg.Wait()
+	results := runAWSAll(t, srv.URL, commands)
 	decode := func(name string, v any) {
 		t.Helper()
 		r := results[name]

@@ -208,10 +208,8 @@ func New(opt Options) *Emulator {
 	e := &Emulator{
 		store: store{pools: make(map[string]*pool)},
 		stats: stats{
-			calls:      make(map[string]int64),
-			outcomes:   make(map[string]map[string]int64),
-			identities: make(map[string]map[IdentityRef]*CallCount),
-			users:      make(map[string]map[UserRef]*CallCount),
+			calls:    make(map[string]int64),
+			outcomes: make(map[string]map[string]int64),
 		},
 		now:    time.Now,
 		limits: defaultConnLimits,
@@ -331,11 +329,11 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name, requestID
 	res := result{poolID: in.poolID()}
 	ref, named := identityOf(in)
 	if named {
-		e.stats.identityReceived(name, ref)
+		e.stats.identities.count(name, ref, false)
 	}
 	uref, namesUser := e.userOf(in)
 	if namesUser {
-		e.stats.userReceived(name, uref)
+		e.stats.users.count(name, uref, false)
 	}
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
@@ -362,10 +360,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name, requestID
 	}
 	out, err := op.run(e, in)
 	if err == nil && named {
-		e.stats.identityApplied(name, ref)
+		e.stats.identities.count(name, ref, true)
 	}
 	if err == nil && namesUser {
-		e.stats.userApplied(name, uref)
+		e.stats.users.count(name, uref, true)
 	}
 	switch f {
 	case faultLost:
@@ -461,15 +459,10 @@ func (id Identity) id() string { return cmp.Or(id.Subject, id.UserID) }
 func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(poolID)
-	if err != nil {
-		return nil, false
+	if _, u, err := e.store.user(poolID, username); err == nil {
+		return slices.Clone(u.links), true
 	}
-	u := p.user(username)
-	if u == nil {
-		return nil, false
-	}
-	return slices.Clone(u.links), true
+	return nil, false
 }
 
 // UserExists reports whether a pool has a user with that username or sub.
@@ -483,13 +476,8 @@ func (e *Emulator) UserExists(poolID, username string) bool {
 func (e *Emulator) Groups(poolID, username string) (groups []string, ok bool) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(poolID)
-	if err != nil {
-		return nil, false
+	if _, u, err := e.store.user(poolID, username); err == nil {
+		return slices.Clone(u.groups), true
 	}
-	u := p.user(username)
-	if u == nil {
-		return nil, false
-	}
-	return slices.Clone(u.groups), true
+	return nil, false
 }

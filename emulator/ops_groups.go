@@ -70,29 +70,17 @@ func (e *Emulator) adminListGroupsForUser(in *adminListGroupsForUserInput) (*adm
 	limit := pageSize(in.Limit)
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	p, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return nil, err
 	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return nil, userNotFound()
-	}
 	scope := []string{"AdminListGroupsForUser", p.id, u.username}
-	after, ok := e.tokens.resume(scope, in.NextToken)
+	resumeAfter, ok := e.tokens.resume(scope, in.NextToken)
 	if !ok {
 		return nil, invalidToken(*in.NextToken, in.requestID)
 	}
-	names := u.groups
-	if after != "" {
-		i, found := slices.BinarySearch(names, after)
-		if found {
-			i++
-		}
-		names = names[i:]
-	}
 	out := &adminListGroupsForUserOutput{Groups: []groupType{}}
-	for _, name := range names {
+	for _, name := range after(u.groups, resumeAfter) {
 		if len(out.Groups) == limit {
 			out.NextToken = e.tokens.issue(scope, out.Groups[limit-1].GroupName)
 			break
@@ -124,13 +112,9 @@ func (in *adminAddUserToGroupInput) validate() error {
 func (e *Emulator) adminAddUserToGroup(in *adminAddUserToGroupInput) (noOutput, error) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	p, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return noOutput{}, err
-	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return noOutput{}, userNotFound()
 	}
 	if p.groups[*in.GroupName] == nil {
 		return noOutput{}, &apiError{codeResourceNotFound, msgGroupNotFound}

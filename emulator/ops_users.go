@@ -64,13 +64,9 @@ type adminGetUserOutput struct {
 func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	_, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return nil, err
-	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return nil, userNotFound()
 	}
 	return &adminGetUserOutput{
 		Username:             u.username,
@@ -88,13 +84,9 @@ func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error)
 func (e *Emulator) adminDeleteUser(in *adminUserInput) (noOutput, error) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	p, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return noOutput{}, err
-	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return noOutput{}, userNotFound()
 	}
 	if err := e.quotas.Load().admitUser(p.id, u.username, e.clock()); err != nil {
 		return noOutput{}, err
@@ -109,13 +101,9 @@ func (e *Emulator) adminDeleteUser(in *adminUserInput) (noOutput, error) {
 func (e *Emulator) adminUserGlobalSignOut(in *adminUserInput) (noOutput, error) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	p, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return noOutput{}, err
-	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return noOutput{}, userNotFound()
 	}
 	return noOutput{}, e.quotas.Load().admitUser(p.id, u.username, e.clock())
 }
@@ -223,7 +211,7 @@ func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 	limit := pageSize(in.Limit)
 	// The token goes with the pool and the filter it was issued for.
 	scope := []string{"ListUsers", in.poolID(), aws.ToString(in.Filter)}
-	after, ok := e.tokens.resume(scope, in.PaginationToken)
+	resumeAfter, ok := e.tokens.resume(scope, in.PaginationToken)
 	if !ok {
 		return nil, invalidToken(*in.PaginationToken, in.requestID)
 	}
@@ -234,14 +222,7 @@ func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := p.usernames
-	if after != "" {
-		i, found := slices.BinarySearch(names, after)
-		if found {
-			i++
-		}
-		names = names[i:]
-	}
+	names := after(p.usernames, resumeAfter)
 	if filter.attribute == "username" {
 		filter.value = p.fold(filter.value)
 		// Usernames are sorted: the matches are the run that starts with the value, and

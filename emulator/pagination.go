@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"slices"
 	"strings"
 )
 
@@ -66,4 +67,17 @@ func (t tokens) mac(scope []string, payload []byte) []byte {
 // request.
 func invalidToken(token, requestID string) *apiError {
 	return invalidParameter(msgPagingMarker(strings.TrimSpace(token), requestID))
+}
+
+// after returns the part of a sorted listing that a token resumes: what comes after key,
+// all of it for "".
+func after(sorted []string, key string) []string {
+	if key == "" {
+		return sorted
+	}
+	i, found := slices.BinarySearch(sorted, key)
+	if found {
+		i++
+	}
+	return sorted[i:]
 }

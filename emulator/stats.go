@@ -5,13 +5,55 @@ import (
 	"sync"
 )
 
-// stats count calls by operation and outcome, and by the identity they name.
+// stats count calls by operation and outcome, and by the identity or user they name.
 type stats struct {
 	mu         sync.Mutex
 	calls      map[string]int64
 	outcomes   map[string]map[string]int64
-	identities map[string]map[IdentityRef]*CallCount // by operation
-	users      map[string]map[UserRef]*CallCount     // by operation
+	identities namedCalls[IdentityRef]
+	users      namedCalls[UserRef]
+}
+
+// namedCalls count, per operation, the calls that named each of one kind of thing (an
+// identity, a user): received, and carried out. The zero value counts nothing yet.
+type namedCalls[K comparable] struct {
+	mu     sync.Mutex
+	counts map[string]map[K]*CallCount // by operation
+}
+
+// count counts a call of op that named k: received, or carried out when applied.
+func (n *namedCalls[K]) count(op string, k K, applied bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.counts == nil {
+		n.counts = make(map[string]map[K]*CallCount)
+	}
+	m := n.counts[op]
+	if m == nil {
+		m = make(map[K]*CallCount)
+		n.counts[op] = m
+	}
+	c := m[k]
+	if c == nil {
+		c = new(CallCount)
+		m[k] = c
+	}
+	if applied {
+		c.Applied++
+	} else {
+		c.Received++
+	}
+}
+
+// of returns a copy of the counts of op.
+func (n *namedCalls[K]) of(op string) map[K]CallCount {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := make(map[K]CallCount, len(n.counts[op]))
+	for k, c := range n.counts[op] {
+		m[k] = *c
+	}
+	return m
 }
 
 // IdentityRef names an external identity as a call names it: the SourceUser of
@@ -44,46 +86,13 @@ func identityOf(in input) (IdentityRef, bool) {
 	return IdentityRef{in.poolID(), ref.provider, ref.value}, true
 }
 
-// identity returns the count of calls of op that named ref. The caller holds s.mu.
-func (s *stats) identity(op string, ref IdentityRef) *CallCount {
-	m := s.identities[op]
-	if m == nil {
-		m = make(map[IdentityRef]*CallCount)
-		s.identities[op] = m
-	}
-	c := m[ref]
-	if c == nil {
-		c = new(CallCount)
-		m[ref] = c
-	}
-	return c
-}
-
-func (s *stats) identityReceived(op string, ref IdentityRef) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.identity(op, ref).Received++
-}
-
-func (s *stats) identityApplied(op string, ref IdentityRef) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.identity(op, ref).Applied++
-}
-
 // IdentityCalls returns, for AdminLinkProviderForUser or AdminDisableProviderForUser, how
 // many calls named each identity and how many of them were carried out, so that a test can
 // tell that no identity was linked, or unlinked, twice. An identity is named as the call
 // names it: by pool, ProviderName and ProviderAttributeValue, whatever the attribute. The
 // map is a copy; it is empty for other operations.
 func (e *Emulator) IdentityCalls(op string) map[IdentityRef]CallCount {
-	e.stats.mu.Lock()
-	defer e.stats.mu.Unlock()
-	m := make(map[IdentityRef]CallCount, len(e.stats.identities[op]))
-	for ref, c := range e.stats.identities[op] {
-		m[ref] = *c
-	}
-	return m
+	return e.stats.identities.of(op)
 }
 
 func (s *stats) received(op string) {
@@ -143,32 +152,6 @@ func (e *Emulator) userOf(in input) (UserRef, bool) {
 	return ref, true
 }
 
-func (s *stats) user(op string, ref UserRef) *CallCount {
-	m := s.users[op]
-	if m == nil {
-		m = make(map[UserRef]*CallCount)
-		s.users[op] = m
-	}
-	c := m[ref]
-	if c == nil {
-		c = new(CallCount)
-		m[ref] = c
-	}
-	return c
-}
-
-func (s *stats) userReceived(op string, ref UserRef) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.user(op, ref).Received++
-}
-
-func (s *stats) userApplied(op string, ref UserRef) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.user(op, ref).Applied++
-}
-
 // UserCalls returns, for an operation that names a user by Username (AdminDeleteUser,
 // AdminUserGlobalSignOut, AdminGetUser, AdminCreateUser, AdminListGroupsForUser,
 // AdminAddUserToGroup), how many calls named each user and how many of them were carried
@@ -176,11 +159,5 @@ func (s *stats) userApplied(op string, ref UserRef) {
 // named as the call names it, by username or by sub, folded to lower case in a
 // case-insensitive pool. The map is a copy; it is empty for other operations.
 func (e *Emulator) UserCalls(op string) map[UserRef]CallCount {
-	e.stats.mu.Lock()
-	defer e.stats.mu.Unlock()
-	m := make(map[UserRef]CallCount, len(e.stats.users[op]))
-	for ref, c := range e.stats.users[op] {
-		m[ref] = *c
-	}
-	return m
+	return e.stats.users.of(op)
 }

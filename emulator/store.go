@@ -61,6 +61,20 @@ func (s *store) pool(id string) (*pool, error) {
 	return nil, poolNotFound(id)
 }
 
+// user returns a pool's user, by username or sub, or the error Cognito answers when the
+// pool or the user does not exist. The caller holds s.mu.
+func (s *store) user(poolID, username string) (*pool, *user, error) {
+	p, err := s.pool(poolID)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := p.user(username)
+	if u == nil {
+		return nil, nil, userNotFound()
+	}
+	return p, u, nil
+}
+
 // pool is a user pool.
 type pool struct {
 	id, name          string
