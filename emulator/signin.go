@@ -81,6 +81,11 @@ func (e *Emulator) FederatedSignIn(poolID, provider, subject string, claims map[
 		return SignInResult{}, signInError(http.StatusBadRequest, "the subject is empty")
 	}
 	attrs := prov.mapClaims(claims)
+	for name, v := range attrs {
+		if len(v) > maxAttributeBytes {
+			return SignInResult{}, signInError(http.StatusBadRequest, "the value mapped to %s is %d bytes: at most %d", name, len(v), maxAttributeBytes)
+		}
+	}
 	key := identityKey{provider, subject}
 
 	u := p.linkedBySubject(key)
@@ -108,11 +113,16 @@ func (e *Emulator) FederatedSignIn(poolID, provider, subject string, claims map[
 	return SignInResult{Username: u.username, Sub: u.sub}, nil
 }
 
+// maxAttributeBytes is the longest value an attribute may hold (doc: the quotas page,
+// "Characters per attribute").
+const maxAttributeBytes = 2048
+
 // mapClaims returns the user attributes the provider's attribute mapping makes of claims.
+// The attributes Cognito derives, and the username, are not written through a mapping.
 func (prov *provider) mapClaims(claims map[string]string) map[string]string {
 	attrs := make(map[string]string)
 	for attr, claim := range prov.mapping {
-		if v, ok := claims[claim]; ok {
+		if v, ok := claims[claim]; ok && attr != "sub" && attr != "identities" && attr != "username" {
 			attrs[attr] = v
 		}
 	}
@@ -178,9 +188,6 @@ func (p *pool) writeMapped(u *user, attrs map[string]string, now time.Time) {
 		return
 	}
 	for name, v := range attrs {
-		if name == "sub" || name == "identities" {
-			continue
-		}
 		if !p.caseSensitive() && slices.Contains(foldedAttributes, name) {
 			v = strings.ToLower(v)
 		}

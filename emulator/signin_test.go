@@ -280,6 +280,8 @@ func TestFederatedSignIn(t *testing.T) {
 		{"no subject", `{"user_pool_id": "us-east-1_Example1", "provider": "Google"}`, 400, "subject is empty"},
 		{"not JSON", `provider=Google`, 400, "read the sign-in"},
 		{"unknown field", `{"user_pool_id": "us-east-1_Example1", "provider": "Google", "subject": "1", "claimz": {}}`, 400, `unknown field "claimz"`},
+		{"a mapped value too long", `{"user_pool_id": "us-east-1_Example1", "provider": "Okta", "subject": "00u-long", "claims": {"` + emailClaim + `": "` +
+			strings.Repeat("a", 2049) + `"}}`, 400, "the value mapped to email is 2049 bytes: at most 2048"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, got := signInHTTP(t, srv.URL, tc.body)
