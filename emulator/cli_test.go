@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,27 @@ func runAWS(t *testing.T, url string, args ...string) (stdout, stderr string, er
 	return out.String(), errOut.String(), err
 }
 
+// cliResult is what an AWS CLI command printed, and how it ended.
+type cliResult struct {
+	stdout, stderr string
+	err            error
+}
+
+// runAWSAll runs AWS CLI commands against url at once (each costs the CLI a second or so of
+// CPU), and returns what each printed, by name.
+func runAWSAll(t *testing.T, url string, commands map[string][]string) map[string]*cliResult {
+	t.Helper()
+	results := make(map[string]*cliResult)
+	var wg sync.WaitGroup
+	for name, args := range commands {
+		r := new(cliResult)
+		results[name] = r
+		wg.Go(func() { r.stdout, r.stderr, r.err = runAWS(t, url, args...) })
+	}
+	wg.Wait()
+	return results
+}
+
 // TestAWSCLIQuotasAndUsage reads the account's quota and usage with the AWS CLI, whose
 // botocore speaks AWS JSON 1.1 to Service Quotas and AWS JSON 1.0 to CloudWatch, and
 // meets a CloudWatch error. Each call costs the CLI a second or two of CPU, CloudWatch's
@@ -140,10 +162,6 @@ func TestAWSCLIQuotasAndUsage(t *testing.T) {
 		_, err := client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "alice", "Google", "Cognito_Subject", fmt.Sprint("g", i)))
 		check(t, err, want{})
 	}
-	type result struct {
-		stdout, stderr string
-		err            error
-	}
 	now := time.Now().UTC()
 	queries := `[{"Id":"calls","MetricStat":{"Metric":{"Namespace":"AWS/Usage","MetricName":"CallCount","Dimensions":[` +
 		`{"Name":"Service","Value":"Cognito User Pools"},{"Name":"Type","Value":"API"},{"Name":"Resource","Value":"UserUpdate"},{"Name":"Class","Value":"None"}]},` +
@@ -154,14 +172,7 @@ func TestAWSCLIQuotasAndUsage(t *testing.T) {
 			"--start-time", now.Add(-10 * time.Minute).Format(time.RFC3339), "--end-time", now.Add(time.Minute).Format(time.RFC3339)},
 		"error": {"cloudwatch", "get-metric-data", "--metric-data-queries", strings.Replace(queries, `"Period":300`, `"Period":90`, 1), "--start-time", now.Add(-time.Hour).Format(time.RFC3339), "--end-time", now.Format(time.RFC3339)},
 	}
-	results := make(map[string]*result)
-	var wg sync.WaitGroup
-	for name, args := range commands {
-		r := new(result)
-		results[name] = r
-		wg.Go(func() { r.stdout, r.stderr, r.err = runAWS(t, srv.URL, args...) })
-	}
-	wg.Wait()
+	results := runAWSAll(t, srv.URL, commands)
 	for name, r := range results {
 		if name != "error" && r.err != nil {
 			t.Fatalf("%s: %v: %s", name, r.err, r.stderr)
@@ -199,4 +210,108 @@ func valueAt(xs []float64, i int) float64 {
 		return xs[i]
 	}
 	return 0
+}
+
+// TestAWSCLIUsers reads users with the AWS CLI, whose botocore follows ListUsers' and
+// AdminListGroupsForUser's tokens itself: filters, pages, attributes, groups, a sign-out
+// and a case-insensitive pool's configuration.
+func TestAWSCLIUsers(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (aws) is not on PATH: skipping the independent-client check")
+	}
+	srv, _ := start(t, emulator.Options{})
+	loadList(t, srv)
+	loadGroups(t, srv)
+	commands := map[string][]string{
+		"filter, pages of one": {"cognito-idp", "list-users", "--user-pool-id", listPool, "--filter", `email ^= "ALICE@"`,
+			"--attributes-to-get", "email", "--page-size", "1"},
+		"pages of two":       {"cognito-idp", "list-users", "--user-pool-id", listPool, "--page-size", "2"},
+		"disabled":           {"cognito-idp", "list-users", "--user-pool-id", listPool, "--filter", `status = "Disabled"`},
+		"not searchable":     {"cognito-idp", "list-users", "--user-pool-id", listPool, "--filter", `email_verified = "true"`},
+		"attribute missing":  {"cognito-idp", "list-users", "--user-pool-id", listPool, "--attributes-to-get", "email_verified"},
+		"groups, one a page": {"cognito-idp", "admin-list-groups-for-user", "--user-pool-id", groupPool, "--username", "ALICE", "--page-size", "1"},
+		"sign out":           {"cognito-idp", "admin-user-global-sign-out", "--user-pool-id", groupPool, "--username", "Google_42"},
+		"describe":           {"cognito-idp", "describe-user-pool", "--user-pool-id", groupPool},
+	}
+	results := runAWSAll(t, srv.URL, commands)
+	decode := func(name string, v any) {
+		t.Helper()
+		r := results[name]
+		if r.err != nil {
+			t.Fatalf("%s: %v: %s", name, r.err, r.stderr)
+		}
+		if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+			t.Fatalf("%s printed %q: %v", name, r.stdout, err)
+		}
+	}
+	type cliUsers struct {
+		Users []struct {
+			Username   string
+			Enabled    bool
+			UserStatus string
+			Attributes []struct{ Name, Value string }
+		}
+	}
+	usernames := func(u cliUsers) []string {
+		var names []string
+		for _, x := range u.Users {
+			names = append(names, x.Username)
+		}
+		return names
+	}
+
+	var filtered cliUsers
+	decode("filter, pages of one", &filtered)
+	if got := usernames(filtered); !slices.Equal(got, []string{"Google_1", "alice"}) {
+		t.Errorf("filter, pages of one: got %v, want Google_1 and alice", got)
+	}
+	for _, u := range filtered.Users {
+		if len(u.Attributes) != 1 || u.Attributes[0].Name != "email" {
+			t.Errorf("filter, pages of one: %s has %v, want its email only", u.Username, u.Attributes)
+		}
+	}
+	var paged cliUsers
+	decode("pages of two", &paged)
+	if got := usernames(paged); !slices.Equal(got, []string{"Google_1", "alice", "bob", "carol", "dave", "quote"}) {
+		t.Errorf("pages of two: got %v, want every user once", got)
+	}
+	var disabled cliUsers
+	decode("disabled", &disabled)
+	if len(disabled.Users) != 1 || disabled.Users[0].Username != "bob" || disabled.Users[0].Enabled {
+		t.Errorf("disabled: got %+v, want bob, disabled", disabled.Users)
+	}
+	for name, msg := range map[string]string{
+		"not searchable":    "Invalid search attribute: email_verified is not searchable.",
+		"attribute missing": "Input fails to satisfy the constraints.",
+	} {
+		if r := results[name]; r.err == nil || !strings.Contains(r.stderr, "(InvalidParameterException)") || !strings.Contains(r.stderr, msg) {
+			t.Errorf("%s: got %v, %q; want InvalidParameterException: %s", name, r.err, r.stderr, msg)
+		}
+	}
+
+	var groups struct {
+		Groups []struct{ GroupName, RoleArn string }
+	}
+	decode("groups, one a page", &groups)
+	if len(groups.Groups) != 3 || groups.Groups[0].GroupName != "admins" || groups.Groups[0].RoleArn != adminsRole ||
+		groups.Groups[1].GroupName != "readers" || groups.Groups[2].GroupName != "staff" {
+		t.Errorf("groups: got %+v, want admins, readers, staff", groups.Groups)
+	}
+	if r := results["sign out"]; r.err != nil {
+		t.Errorf("sign out: %v: %s", r.err, r.stderr)
+	}
+	if got := srv.UserCalls("AdminUserGlobalSignOut")[emulator.UserRef{PoolID: groupPool, Username: "google_42"}]; got != (emulator.CallCount{Received: 1, Applied: 1}) {
+		t.Errorf("sign out: got %+v, want one call carried out", got)
+	}
+	var described struct {
+		UserPool struct{ UsernameConfiguration *struct{ CaseSensitive bool } }
+	}
+	decode("describe", &described)
+	if c := described.UserPool.UsernameConfiguration; c == nil || c.CaseSensitive {
+		t.Errorf("describe: got %s, want UsernameConfiguration.CaseSensitive false", results["describe"].stdout)
+	}
+	if got := srv.Calls("ListUsers"); got != 2+3+1+1+1 {
+		t.Errorf("got %d ListUsers calls, want 8: two pages of one, three of two, three single calls", got)
+	}
 }

@@ -24,10 +24,13 @@ type Options struct {
 	// Quotas in calls per second across the whole emulator, by category; 0 is unlimited.
 	// Beyond them calls are answered TooManyRequestsException (429) and not applied. Each is a
 	// token bucket holding one second's worth of calls.
-	WriteQuota float64 // AdminLinkProviderForUser, AdminDisableProviderForUser, AdminCreateUser, AdminDeleteUser
-	ReadQuota  float64 // AdminGetUser
-	ListQuota  float64 // ListUsers
-	AdminQuota float64 // CreateUserPool, DescribeUserPool, and Create/Describe/ListIdentityProvider(s)
+	// The categories are Cognito's (docs/cognito.md, Quotas), but for AdminQuota.
+	WriteQuota        float64 // UserUpdate: link, unlink, delete, sign out, add to a group
+	ReadQuota         float64 // UserRead: AdminGetUser
+	ListQuota         float64 // UserList: ListUsers
+	ResourceReadQuota float64 // UserResourceRead: AdminListGroupsForUser
+	CreateQuota       float64 // UserCreation: AdminCreateUser
+	AdminQuota        float64 // CreateUserPool, DescribeUserPool, and Create/Describe/ListIdentityProvider(s)
 	// PerUserWriteQuota is the rate of write calls to any one user; 0 is unlimited.
 	PerUserWriteQuota float64
 
@@ -35,11 +38,14 @@ type Options struct {
 	// meanwhile is not handled at all.
 	Latency time.Duration
 
-	// Probabilities in [0,1], adding up to at most 1, of faults on write calls; reads answer
-	// normally so a test can inspect the state through the same endpoint.
-	Fault5xx  float64 // answer InternalErrorException (500) without applying the call
-	FaultDrop float64 // close the connection without applying the call
-	FaultLost float64 // apply the call, then close the connection without answering
+	// Probabilities in [0,1], adding up to at most 1, of faults on write calls (every
+	// operation that changes a user: link, unlink, create, delete, sign out, add to a
+	// group); reads answer normally so a test can inspect the state through the same
+	// endpoint.
+	Fault5xx      float64 // answer InternalErrorException (500) without applying the call
+	Fault5xxAfter float64 // apply the call, then answer InternalErrorException (500)
+	FaultDrop     float64 // close the connection without applying the call
+	FaultLost     float64 // apply the call, then close the connection without answering
 
 	// LegacyRepeatAnswer answers a link that already exists as Cognito did before mid-2024:
 	// with the "Invalid SourceUser: Cognito users with a username/password..." message instead
@@ -85,6 +91,8 @@ func Defaults() Options {
 		WriteQuota:        25,
 		ReadQuota:         120,
 		ListQuota:         30,
+		ResourceReadQuota: 50,
+		CreateQuota:       50,
 		AdminQuota:        15,
 		PerUserWriteQuota: 10,
 		Region:            "us-east-1",
@@ -106,6 +114,8 @@ func (o Options) Validate() error {
 		{"write quota", o.WriteQuota},
 		{"read quota", o.ReadQuota},
 		{"list quota", o.ListQuota},
+		{"resource read quota", o.ResourceReadQuota},
+		{"create quota", o.CreateQuota},
 		{"admin quota", o.AdminQuota},
 		{"per-user write quota", o.PerUserWriteQuota},
 	} {
@@ -128,14 +138,14 @@ func (o Options) Validate() error {
 	faults := []struct {
 		name string
 		p    float64
-	}{{"5xx", o.Fault5xx}, {"drop", o.FaultDrop}, {"lost", o.FaultLost}}
+	}{{"5xx", o.Fault5xx}, {"5xx after", o.Fault5xxAfter}, {"drop", o.FaultDrop}, {"lost", o.FaultLost}}
 	for _, f := range faults {
 		if !(f.p >= 0 && f.p <= 1) {
 			errs = append(errs, fmt.Errorf("fault %s probability %v is not in [0,1]", f.name, f.p))
 		}
 	}
-	if sum := o.Fault5xx + o.FaultDrop + o.FaultLost; sum > 1+1e-9 { // 0.1+0.2+0.7 is 1.0000000000000002
-		errs = append(errs, fmt.Errorf("fault probabilities add up to %v, more than 1", sum))
+	if sum := o.faultSum(); sum > 1+1e-9 { // 0.1+0.2+0.7 is 1.0000000000000002
+		errs = append(errs, fmt.Errorf("fault probabilities add up to %.3g, more than 1", sum))
 	}
 	for key, code := range o.AuthErrors {
 		if !slices.Contains(authErrorCodes, code) {
@@ -147,6 +157,9 @@ func (o Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// faultSum is the probability of a fault on a write call.
+func (o Options) faultSum() float64 { return o.Fault5xx + o.Fault5xxAfter + o.FaultDrop + o.FaultLost }
 
 // withDefaults fills in what the zero value leaves to the emulator.
 func (o Options) withDefaults() Options {
@@ -179,6 +192,7 @@ type Emulator struct {
 	stats   stats
 	usage   usage            // the account's calls per minute, for CloudWatch
 	traffic traffic          // the simulated application's
+	tokens  tokens           // signs pagination tokens
 	now     func() time.Time // the clock of quotas and dates; replaced in tests
 	limits  connLimits       // of the connections Serve serves; replaced in tests
 
@@ -194,12 +208,12 @@ func New(opt Options) *Emulator {
 	e := &Emulator{
 		store: store{pools: make(map[string]*pool)},
 		stats: stats{
-			calls:      make(map[string]int64),
-			outcomes:   make(map[string]map[string]int64),
-			identities: make(map[string]map[IdentityRef]*CallCount),
+			calls:    make(map[string]int64),
+			outcomes: make(map[string]map[string]int64),
 		},
 		now:    time.Now,
 		limits: defaultConnLimits,
+		tokens: newTokens(),
 	}
 	e.apply(opt.withDefaults())
 	return e
@@ -253,6 +267,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAs(w, "application/json", http.StatusOK, body)
 		return
 	}
+	if r.URL.Path == SignInPath {
+		e.serveSignIn(w, r)
+		return
+	}
 	if svc, name := route(r); svc != nil {
 		e.serveService(w, r, svc, name, opt)
 		return
@@ -260,7 +278,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := operationName(r)
 	e.stats.received(name)
 
-	res := e.serve(w, r, name, opt)
+	res := e.serve(w, r, name, requestID, opt)
 
 	e.stats.finished(name, res.outcome)
 	opt.Logger.Debug("cognito call",
@@ -282,7 +300,7 @@ type result struct {
 }
 
 // serve handles one call: it answers it, or tells ServeHTTP to drop the connection.
-func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, opt *Options) result {
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name, requestID string, opt *Options) result {
 	// Read the body first: only then does net/http notice a client that goes away.
 	body, err := readBody(w, r)
 	if ae, ok := errors.AsType[*apiError](err); ok {
@@ -305,10 +323,17 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 	if err != nil {
 		return answer(w, result{}, err)
 	}
+	if in, ok := in.(interface{ setRequestID(string) }); ok {
+		in.setRequestID(requestID) // for the answers that name the request
+	}
 	res := result{poolID: in.poolID()}
 	ref, named := identityOf(in)
 	if named {
-		e.stats.identityReceived(name, ref)
+		e.stats.identities.count(name, ref, false)
+	}
+	uref, namesUser := e.userOf(in)
+	if namesUser {
+		e.stats.users.count(name, uref, false)
 	}
 	if err := e.authorize(r, name, in.poolID(), opt); err != nil {
 		return answer(w, res, err)
@@ -323,7 +348,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 		return answer(w, res, err)
 	}
 	f := noFault
-	if op.class == classWrite {
+	if op.write {
 		f = e.dice.roll(opt)
 	}
 	switch f {
@@ -335,11 +360,17 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, name string, op
 	}
 	out, err := op.run(e, in)
 	if err == nil && named {
-		e.stats.identityApplied(name, ref)
+		e.stats.identities.count(name, ref, true)
 	}
-	if f == faultLost {
+	if err == nil && namesUser {
+		e.stats.users.count(name, uref, true)
+	}
+	switch f {
+	case faultLost:
 		res.outcome, res.drop = OutcomeLost, true
 		return res
+	case fault5xxAfter:
+		return answer(w, res, &apiError{codeInternalError, msgInternalError})
 	}
 	if err != nil {
 		return answer(w, res, err)
@@ -428,15 +459,10 @@ func (id Identity) id() string { return cmp.Or(id.Subject, id.UserID) }
 func (e *Emulator) Identities(poolID, username string) (ids []Identity, ok bool) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(poolID)
-	if err != nil {
-		return nil, false
+	if _, u, err := e.store.user(poolID, username); err == nil {
+		return slices.Clone(u.links), true
 	}
-	u := p.user(username)
-	if u == nil {
-		return nil, false
-	}
-	return slices.Clone(u.links), true
+	return nil, false
 }
 
 // UserExists reports whether a pool has a user with that username or sub.
@@ -445,23 +471,13 @@ func (e *Emulator) UserExists(poolID, username string) bool {
 	return ok
 }
 
-// SignIn makes the identity linked from provider with value (its ProviderAttributeValue)
-// sign in to the pool, as its user would through the provider, with subject as the
-// subject of its token or assertion. From then on Cognito knows the identity by that
-// subject: the destination's identities attribute shows it as the userId, and only
-// AdminDisableProviderForUser with Cognito_Subject and the subject unlinks it
-// (docs/emulator.md, Signed-in identities). An identity linked by Cognito_Subject signs
-// in with that same subject. SignIn fails if the identity is not linked, has signed in
-// already, or if another identity or a federated profile already has the subject.
-func (e *Emulator) SignIn(poolID, provider, value, subject string) error {
+// Groups returns the names of the groups a user, found by username or sub, belongs to, in
+// order; ok is false when the pool or user does not exist.
+func (e *Emulator) Groups(poolID, username string) (groups []string, ok bool) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p := e.store.pools[poolID]
-	if p == nil {
-		return fmt.Errorf("sign in: user pool %s does not exist", poolID)
+	if _, u, err := e.store.user(poolID, username); err == nil {
+		return slices.Clone(u.groups), true
 	}
-	if err := p.signIn(provider, value, subject); err != nil {
-		return fmt.Errorf("sign in: %w", err)
-	}
-	return nil
+	return nil, false
 }

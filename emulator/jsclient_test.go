@@ -33,7 +33,8 @@ func skipUnless(t *testing.T, ok bool, why string) {
 
 // TestJSSDK checks the protocol with a third client, the AWS SDK for JavaScript v3, at the
 // version testdata/jsclient/package-lock.json pins: testdata/jsclient/conformance.mjs links,
-// meets the repeat answer, reads the link back, unlinks and checks error answers.
+// meets the repeat answer, reads the link back, unlinks, checks error answers, pages
+// through ListUsers, lists groups and signs a user out.
 func TestJSSDK(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
@@ -56,6 +57,7 @@ func TestJSSDK(t *testing.T) {
 	// The emulator saw what the script did, each call once: the SDK did not retry.
 	for op, want := range map[string]int64{
 		"AdminLinkProviderForUser": 2, "AdminDisableProviderForUser": 2, "AdminGetUser": 3, "DescribeIdentityProvider": 1,
+		"ListUsers": 3 + 1, "AdminAddUserToGroup": 1, "AdminListGroupsForUser": 1, "AdminUserGlobalSignOut": 1,
 	} {
 		if got := srv.Calls(op); got != want {
 			t.Errorf("got %d %s calls, want %d", got, op, want)

@@ -13,10 +13,12 @@ import (
 type class int
 
 const (
-	classWrite class = iota // UserUpdate: link, unlink, create and delete users
-	classRead               // UserRead: AdminGetUser
-	classList               // UserList: ListUsers
-	classAdmin              // pools and identity providers: create, describe, list
+	classWrite        class = iota // UserUpdate: link, unlink, delete users, sign out, add to groups
+	classRead                      // UserRead: AdminGetUser
+	classList                      // UserList: ListUsers
+	classAdmin                     // pools and identity providers: create, describe, list
+	classResourceRead              // UserResourceRead: AdminListGroupsForUser
+	classCreate                    // UserCreation: AdminCreateUser
 	numClasses
 )
 
@@ -36,10 +38,12 @@ type quotas struct {
 func newQuotas(opt *Options) *quotas {
 	q := &quotas{perUser: newUserBuckets(opt.PerUserWriteQuota)}
 	for c, perSecond := range [numClasses]float64{
-		classWrite: opt.WriteQuota,
-		classRead:  opt.ReadQuota,
-		classList:  opt.ListQuota,
-		classAdmin: opt.AdminQuota,
+		classWrite:        opt.WriteQuota,
+		classRead:         opt.ReadQuota,
+		classList:         opt.ListQuota,
+		classAdmin:        opt.AdminQuota,
+		classResourceRead: opt.ResourceReadQuota,
+		classCreate:       opt.CreateQuota,
 	} {
 		q.class[c] = rate.NewLimiter(bucket(perSecond))
 	}
@@ -121,13 +125,14 @@ func (b *userBuckets) allow(key string, now time.Time) bool {
 type fault int
 
 const (
-	noFault   fault = iota
-	fault5xx        // answer InternalErrorException, do not apply
-	faultDrop       // close the connection, do not apply
-	faultLost       // apply, then close the connection without answering
+	noFault       fault = iota
+	fault5xx            // answer InternalErrorException, do not apply
+	fault5xxAfter       // apply, then answer InternalErrorException
+	faultDrop           // close the connection, do not apply
+	faultLost           // apply, then close the connection without answering
 )
 
-// dice rolls the faults of write calls. One roll per call decides among the three faults, so
+// dice rolls the faults of write calls. One roll per call decides among the four faults, so
 // each happens with exactly its configured probability and a call suffers at most one.
 type dice struct {
 	mu   sync.Mutex
@@ -146,19 +151,22 @@ func (d *dice) seed(seed int64) {
 }
 
 func (d *dice) roll(opt *Options) fault {
-	if opt.Fault5xx+opt.FaultDrop+opt.FaultLost == 0 {
+	if opt.faultSum() == 0 {
 		return noFault
 	}
 	d.mu.Lock()
 	x := d.rand.Float64()
 	d.mu.Unlock()
-	switch {
-	case x < opt.Fault5xx:
-		return fault5xx
-	case x < opt.Fault5xx+opt.FaultDrop:
-		return faultDrop
-	case x < opt.Fault5xx+opt.FaultDrop+opt.FaultLost:
-		return faultLost
+	// The order keeps the rolls of the first three faults what they were before
+	// Fault5xxAfter: a seed gives the same faults as it did.
+	for _, f := range []struct {
+		p     float64
+		fault fault
+	}{{opt.Fault5xx, fault5xx}, {opt.FaultDrop, faultDrop}, {opt.FaultLost, faultLost}, {opt.Fault5xxAfter, fault5xxAfter}} {
+		if x < f.p {
+			return f.fault
+		}
+		x -= f.p
 	}
 	return noFault
 }

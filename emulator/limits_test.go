@@ -149,8 +149,9 @@ func TestPerUserWriteQuota(t *testing.T) {
 func TestClassQuotas(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	_, client := serve(t, emulator.NewServerAt(emulator.Options{ReadQuota: 3, ListQuota: 2, AdminQuota: 1, WriteQuota: 0}, clk.now))
+	_, client := serve(t, emulator.NewServerAt(emulator.Options{ReadQuota: 3, ListQuota: 2, AdminQuota: 1, CreateQuota: 2, ResourceReadQuota: 2, WriteQuota: 1}, clk.now))
 	pool := aws.String(poolID)
+	created := 0
 	for _, tc := range []struct {
 		name  string
 		quota int
@@ -164,11 +165,22 @@ func TestClassQuotas(t *testing.T) {
 			_, err := client.ListUsers(t.Context(), &cip.ListUsersInput{UserPoolId: pool})
 			return err
 		}},
+		{"resource read", 2, func() error {
+			_, err := client.AdminListGroupsForUser(t.Context(), &cip.AdminListGroupsForUserInput{UserPoolId: pool, Username: aws.String("alice")})
+			return err
+		}},
 		{"admin", 1, func() error {
 			_, err := client.DescribeUserPool(t.Context(), &cip.DescribeUserPoolInput{UserPoolId: pool})
 			return err
 		}},
-		{"write, unlimited", 50, func() error {
+		// AdminCreateUser is UserCreation, not UserUpdate: the write quota of 1 stays for
+		// the write below.
+		{"create", 2, func() error {
+			created++
+			_, err := client.AdminCreateUser(t.Context(), &cip.AdminCreateUserInput{UserPoolId: pool, Username: aws.String(fmt.Sprint("new", created))})
+			return err
+		}},
+		{"write", 1, func() error {
 			_, err := client.AdminDisableProviderForUser(t.Context(), &cip.AdminDisableProviderForUserInput{
 				UserPoolId: pool, User: linkInput("", "", "Cognito", "", "alice").SourceUser,
 			})
@@ -294,7 +306,9 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{"zero", emulator.Options{}, true},
 		{"defaults", emulator.Defaults(), true},
-		{"faults adding up to 1", emulator.Options{Fault5xx: 0.1, FaultDrop: 0.2, FaultLost: 0.7}, true},
+		{"faults adding up to 1", emulator.Options{Fault5xx: 0.1, FaultDrop: 0.2, FaultLost: 0.6, Fault5xxAfter: 0.1}, true},
+		{"faults adding up to more than 1 after the change", emulator.Options{FaultLost: 0.6, Fault5xxAfter: 0.6}, false},
+		{"negative resource read quota", emulator.Options{ResourceReadQuota: -1}, false},
 		{"negative quota", emulator.Options{WriteQuota: -1}, false},
 		{"infinite quota", emulator.Options{ReadQuota: math.Inf(1)}, false},
 		{"probability over 1", emulator.Options{FaultLost: 1.5}, false},

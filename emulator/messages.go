@@ -53,6 +53,11 @@ const (
 	msgInvalidToken   = "The security token included in the request is invalid."
 	msgExpiredToken   = "The security token included in the request is expired"
 	msgBadRequest     = "The server did not understand the operation that was requested." // to requests no operation takes, see docs/emulator.md
+	msgFilterSyntax   = "Error while parsing filter."                                     // aws/aws-sdk-php#1088
+	// to ListUsers' AttributesToGet naming an attribute a listed user has no value for
+	// (aws-samples/sample-collaborative-ai-dlc#52; that report blames sub, the
+	// documentation's rule a custom attribute it also named: docs/emulator.md)
+	msgInputConstraints = "Input fails to satisfy the constraints."
 
 	// guess
 	msgSocialAttribute  = "Invalid SourceUser: ProviderAttributeName must be Cognito_Subject for a social identity provider"
@@ -60,11 +65,12 @@ const (
 	msgSourceIncomplete = "Invalid SourceUser: ProviderAttributeName and ProviderAttributeValue must not be empty"
 	msgInternalError    = "An internal error occurred, please retry."
 	msgNotAuthorized    = "Access to the requested resource is not authorized."
-	msgFilterSyntax     = "Error while parsing filter."
-	msgPaginationToken  = "Invalid pagination token."
-	msgSerialization    = "Unable to parse the request body as JSON."
-	msgNoSuchService    = "The request failed because the specified service does not exist."
-	msgNoSuchQuota      = "The request failed because the specified quota does not exist."
+
+	msgPaginationToken = "Invalid pagination token."
+	msgSerialization   = "Unable to parse the request body as JSON."
+	msgNoSuchService   = "The request failed because the specified service does not exist."
+	msgNoSuchQuota     = "The request failed because the specified quota does not exist."
+	msgGroupNotFound   = "Group not found."
 )
 
 // msgPoolNotFound: guess (docs/emulator.md).
@@ -80,6 +86,12 @@ func msgProviderNotFound(provider, poolID string) string {
 // msgTooManyIdentities: guess, and so is the code (LimitExceededException).
 func msgTooManyIdentities(limit int) string {
 	return fmt.Sprintf("Maximum number of identities (%d) linked to DestinationUser reached", limit)
+}
+
+// msgTooManyGroups: guess, and so is the code (InvalidParameterException: the model has no
+// LimitExceededException for AdminAddUserToGroup).
+func msgTooManyGroups(limit int) string {
+	return fmt.Sprintf("A user can belong to at most %d groups.", limit)
 }
 
 // msgImmutableAttribute: guess.
@@ -100,6 +112,12 @@ func msgIdentityProviderNotFound(name, poolID string) string {
 // msgFilterAttribute: guess.
 func msgFilterAttribute(name string) string {
 	return fmt.Sprintf("Invalid search attribute: %s is not searchable.", name)
+}
+
+// msgPagingMarker: seen (aws/aws-sdk-js#3705) for a ListUsers token sent without the filter
+// it came with, the request's ID at the end; a guess for other invalid tokens.
+func msgPagingMarker(token, requestID string) string {
+	return fmt.Sprintf("Paging marker %s is invalid for request %s", token, requestID)
 }
 
 // msgAccessDenied: the format IAM uses (seen), for an action such as

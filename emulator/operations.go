@@ -6,12 +6,16 @@ import (
 	"time"
 )
 
-// operations are the API operations the emulator serves, by name, with their quota class.
+// operations are the API operations the emulator serves, by name, with their quota class;
+// those that change users are writes, which faults strike.
 var operations = map[string]operation{
-	"AdminLinkProviderForUser":    op(classWrite, (*Emulator).adminLinkProviderForUser),
-	"AdminDisableProviderForUser": op(classWrite, (*Emulator).adminDisableProviderForUser),
-	"AdminCreateUser":             op(classWrite, (*Emulator).adminCreateUser),
-	"AdminDeleteUser":             op(classWrite, (*Emulator).adminDeleteUser),
+	"AdminLinkProviderForUser":    op(classWrite, (*Emulator).adminLinkProviderForUser).writes(),
+	"AdminDisableProviderForUser": op(classWrite, (*Emulator).adminDisableProviderForUser).writes(),
+	"AdminCreateUser":             op(classCreate, (*Emulator).adminCreateUser).writes(),
+	"AdminDeleteUser":             op(classWrite, (*Emulator).adminDeleteUser).writes(),
+	"AdminUserGlobalSignOut":      op(classWrite, (*Emulator).adminUserGlobalSignOut).writes(),
+	"AdminAddUserToGroup":         op(classWrite, (*Emulator).adminAddUserToGroup).writes(),
+	"AdminListGroupsForUser":      op(classResourceRead, (*Emulator).adminListGroupsForUser),
 	"AdminGetUser":                op(classRead, (*Emulator).adminGetUser),
 	"ListUsers":                   op(classList, (*Emulator).listUsers),
 	"CreateUserPool":              op(classAdmin, (*Emulator).createUserPool),
@@ -30,12 +34,17 @@ type input interface {
 	poolID() string
 }
 
-// operation is an API operation: its quota class, how to decode its request, and what it does.
+// operation is an API operation: its quota class, whether it changes a user, how to decode
+// its request, and what it does.
 type operation struct {
 	class  class
+	write  bool
 	decode func(body []byte) (input, error)
 	run    func(e *Emulator, in input) (any, error)
 }
+
+// writes marks an operation as one that changes a user.
+func (o operation) writes() operation { o.write = true; return o }
 
 // op makes an operation of a method that takes its input type and returns its output type.
 func op[In any, P interface {

@@ -36,6 +36,12 @@ type userPoolType struct {
 	LastModifiedDate       epochTime         `json:"LastModifiedDate"`
 	EstimatedNumberOfUsers int               `json:"EstimatedNumberOfUsers"`
 	SchemaAttributes       []schemaAttribute `json:"SchemaAttributes,omitempty"`
+	UsernameConfiguration  *usernameConfig   `json:"UsernameConfiguration,omitempty"`
+}
+
+// usernameConfig is the API's UsernameConfigurationType.
+type usernameConfig struct {
+	CaseSensitive *bool `json:"CaseSensitive"`
 }
 
 func (p *pool) describe() *userPoolType {
@@ -46,6 +52,9 @@ func (p *pool) describe() *userPoolType {
 		CreationDate:           epochTime(p.created),
 		LastModifiedDate:       epochTime(p.modified),
 		EstimatedNumberOfUsers: len(p.users),
+	}
+	if p.caseSetting != nil {
+		t.UsernameConfiguration = &usernameConfig{CaseSensitive: aws.Bool(*p.caseSetting)}
 	}
 	for _, a := range p.custom {
 		t.SchemaAttributes = append(t.SchemaAttributes, schemaAttribute{
@@ -60,8 +69,9 @@ func (p *pool) describe() *userPoolType {
 }
 
 type createUserPoolInput struct {
-	PoolName *string
-	Schema   []schemaAttribute
+	PoolName              *string
+	Schema                []schemaAttribute
+	UsernameConfiguration *usernameConfig
 	// The other members configure what the emulator does not model; they are ignored.
 }
 
@@ -70,6 +80,9 @@ func (in *createUserPoolInput) poolID() string { return "" }
 func (in *createUserPoolInput) validate() error {
 	var v validation
 	v.requiredString("poolName", in.PoolName, shapePoolName)
+	if in.UsernameConfiguration != nil {
+		v.required("usernameConfiguration.caseSensitive", in.UsernameConfiguration.CaseSensitive != nil)
+	}
 	return v.err()
 }
 
@@ -78,14 +91,19 @@ type userPoolOutput struct {
 }
 
 // createUserPool creates a pool in the emulator's region. Of its configuration only the
-// custom attributes of the schema are kept, with their mutability.
+// custom attributes of the schema, with their mutability, and the username configuration
+// are kept. Without a username configuration the pool is case-sensitive (docs/cognito.md).
 func (e *Emulator) createUserPool(in *createUserPoolInput) (*userPoolOutput, error) {
 	region := e.opt.Load().Region
 	now := e.clock()
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
 	id := e.store.newPoolID(region)
-	p := newPool(id, *in.PoolName, region, now)
+	var caseSetting *bool
+	if in.UsernameConfiguration != nil {
+		caseSetting = in.UsernameConfiguration.CaseSensitive
+	}
+	p := newPool(id, *in.PoolName, region, caseSetting, now)
 	for _, a := range in.Schema {
 		name := aws.ToString(a.Name)
 		if name == "" || slices.Contains(standardAttributes, name) {

@@ -16,6 +16,8 @@ var categories = []category{
 	{"UserUpdate", classWrite, "L-E0000001", func(o *Options) float64 { return o.WriteQuota }},
 	{"UserRead", classRead, "L-E0000002", func(o *Options) float64 { return o.ReadQuota }},
 	{"UserList", classList, "L-E0000003", func(o *Options) float64 { return o.ListQuota }},
+	{"UserResourceRead", classResourceRead, "L-E0000004", func(o *Options) float64 { return o.ResourceReadQuota }},
+	{"UserCreation", classCreate, "L-E0000005", func(o *Options) float64 { return o.CreateQuota }},
 }
 
 const (

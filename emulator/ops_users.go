@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ type userType struct {
 	UserLastModifiedDate epochTime   `json:"UserLastModifiedDate"`
 	Enabled              bool        `json:"Enabled"`
 	UserStatus           string      `json:"UserStatus"`
+	MFAOptions           []mfaOption `json:"MFAOptions,omitempty"`
 }
 
 func (u *user) userType(only []string) userType {
@@ -27,16 +29,18 @@ func (u *user) userType(only []string) userType {
 		UserLastModifiedDate: epochTime(u.modified),
 		Enabled:              u.enabled,
 		UserStatus:           u.status,
+		MFAOptions:           u.mfaOptions(),
 	}
 }
 
-// adminUserInput is the input of AdminGetUser and AdminDeleteUser.
+// adminUserInput is the input of AdminGetUser, AdminDeleteUser and AdminUserGlobalSignOut.
 type adminUserInput struct {
 	UserPoolId *string
 	Username   *string
 }
 
-func (in *adminUserInput) poolID() string { return aws.ToString(in.UserPoolId) }
+func (in *adminUserInput) poolID() string   { return aws.ToString(in.UserPoolId) }
+func (in *adminUserInput) username() string { return aws.ToString(in.Username) }
 
 func (in *adminUserInput) validate() error {
 	var v validation
@@ -52,18 +56,17 @@ type adminGetUserOutput struct {
 	UserLastModifiedDate epochTime   `json:"UserLastModifiedDate"`
 	Enabled              bool        `json:"Enabled"`
 	UserStatus           string      `json:"UserStatus"`
+	MFAOptions           []mfaOption `json:"MFAOptions,omitempty"`
+	PreferredMfaSetting  string      `json:"PreferredMfaSetting,omitempty"`
+	UserMFASettingList   []string    `json:"UserMFASettingList,omitempty"`
 }
 
 func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	_, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return nil, err
-	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return nil, userNotFound()
 	}
 	return &adminGetUserOutput{
 		Username:             u.username,
@@ -72,25 +75,37 @@ func (e *Emulator) adminGetUser(in *adminUserInput) (*adminGetUserOutput, error)
 		UserLastModifiedDate: epochTime(u.modified),
 		Enabled:              u.enabled,
 		UserStatus:           u.status,
+		MFAOptions:           u.mfaOptions(),
+		PreferredMfaSetting:  u.mfaPreferred,
+		UserMFASettingList:   u.mfaEnabled,
 	}, nil
 }
 
 func (e *Emulator) adminDeleteUser(in *adminUserInput) (noOutput, error) {
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
-	p, err := e.store.pool(in.poolID())
+	p, u, err := e.store.user(in.poolID(), *in.Username)
 	if err != nil {
 		return noOutput{}, err
-	}
-	u := p.user(*in.Username)
-	if u == nil {
-		return noOutput{}, userNotFound()
 	}
 	if err := e.quotas.Load().admitUser(p.id, u.username, e.clock()); err != nil {
 		return noOutput{}, err
 	}
 	p.remove(u)
 	return noOutput{}, nil
+}
+
+// adminUserGlobalSignOut signs a user out everywhere: Cognito revokes its refresh tokens
+// (doc). The emulator issues no tokens; the call is counted (UserCalls), and changes
+// nothing else, the user's dates included (a guess).
+func (e *Emulator) adminUserGlobalSignOut(in *adminUserInput) (noOutput, error) {
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	p, u, err := e.store.user(in.poolID(), *in.Username)
+	if err != nil {
+		return noOutput{}, err
+	}
+	return noOutput{}, e.quotas.Load().admitUser(p.id, u.username, e.clock())
 }
 
 // attributeInput is an AttributeType in a request.
@@ -109,7 +124,8 @@ type adminCreateUserInput struct {
 	// accepted and ignored: the emulator sends no messages and runs no triggers.
 }
 
-func (in *adminCreateUserInput) poolID() string { return aws.ToString(in.UserPoolId) }
+func (in *adminCreateUserInput) poolID() string   { return aws.ToString(in.UserPoolId) }
+func (in *adminCreateUserInput) username() string { return aws.ToString(in.Username) }
 
 var shapePassword = shape(0, 256, `[\S]+`).secret()
 
@@ -139,17 +155,18 @@ func (e *Emulator) adminCreateUser(in *adminCreateUserInput) (*adminCreateUserOu
 		return nil, err
 	}
 	now := e.clock()
-	if err := e.quotas.Load().admitUser(p.id, *in.Username, now); err != nil {
+	username := p.fold(*in.Username)
+	if err := e.quotas.Load().admitUser(p.id, username, now); err != nil {
 		return nil, err
 	}
-	if p.users[*in.Username] != nil {
+	if p.users[username] != nil {
 		return nil, &apiError{codeUsernameExists, msgUsernameExists}
 	}
 	attrs := make(map[string]string, len(in.UserAttributes))
 	for _, a := range in.UserAttributes {
 		attrs[*a.Name] = aws.ToString(a.Value)
 	}
-	u := newUser(*in.Username, statusForceChangePassword, attrs, now)
+	u := p.newUser(username, statusForceChangePassword, attrs, now)
 	p.add(u)
 	return &adminCreateUserOutput{User: u.userType(nil)}, nil
 }
@@ -160,9 +177,12 @@ type listUsersInput struct {
 	Limit           *int32
 	PaginationToken *string
 	Filter          *string
+
+	requestID string // of the call, which an invalid token's answer names
 }
 
-func (in *listUsersInput) poolID() string { return aws.ToString(in.UserPoolId) }
+func (in *listUsersInput) poolID() string         { return aws.ToString(in.UserPoolId) }
+func (in *listUsersInput) setRequestID(id string) { in.requestID = id }
 
 func (in *listUsersInput) validate() error {
 	var v validation
@@ -178,17 +198,23 @@ type listUsersOutput struct {
 	PaginationToken *string    `json:"PaginationToken,omitempty"`
 }
 
-// listUsers pages through a pool's users in username order, filtered as Cognito filters.
+// listUsers pages through a pool's users in username order, filtered as Cognito filters
+// (docs/emulator.md, ListUsers). A page costs a binary search for where its token resumes
+// and the users it looks at from there: an unfiltered page, and a username filter's, look
+// at no more users than they answer; another filter reads on until its page is full, so
+// that a whole listing reads each user once.
 func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 	filter, err := parseFilter(aws.ToString(in.Filter))
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageAfter(in.PaginationToken)
-	if err != nil {
-		return nil, err
-	}
 	limit := pageSize(in.Limit)
+	// The token goes with the pool and the filter it was issued for.
+	scope := []string{"ListUsers", in.poolID(), aws.ToString(in.Filter)}
+	resumeAfter, ok := e.tokens.resume(scope, in.PaginationToken)
+	if !ok {
+		return nil, invalidToken(*in.PaginationToken, in.requestID)
+	}
 
 	e.store.mu.Lock()
 	defer e.store.mu.Unlock()
@@ -196,36 +222,56 @@ func (e *Emulator) listUsers(in *listUsersInput) (*listUsersOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := p.usernames
-	if after != "" {
-		i, found := slices.BinarySearch(names, after)
-		if found {
-			i++
-		}
-		names = names[i:]
-	}
+	names := after(p.usernames, resumeAfter)
 	if filter.attribute == "username" {
-		// Usernames are sorted: the matches are the run that starts with the value.
+		filter.value = p.fold(filter.value)
+		// Usernames are sorted: the matches are the run that starts with the value, and
+		// the page ends where the run does.
 		i, _ := slices.BinarySearch(names, filter.value)
 		names = names[i:]
-		end := slices.IndexFunc(names, func(n string) bool { return !strings.HasPrefix(n, filter.value) })
-		if end >= 0 {
-			names = names[:end]
-		}
+	}
+	only := in.AttributesToGet
+	if len(only) == 0 {
+		only = nil // an empty list asks for every attribute, as none does
 	}
 	out := &listUsersOutput{Users: []userType{}}
 	for _, name := range names {
+		if filter.attribute == "username" && !strings.HasPrefix(name, filter.value) {
+			break
+		}
 		u := p.users[name]
 		if !filter.match(u) {
 			continue
 		}
 		if len(out.Users) == limit {
-			out.PaginationToken = pageToken(out.Users[limit-1].Username)
+			out.PaginationToken = e.tokens.issue(scope, out.Users[limit-1].Username)
 			break
 		}
-		out.Users = append(out.Users, u.userType(in.AttributesToGet))
+		if err := u.hasAttributes(only); err != nil {
+			return nil, err
+		}
+		out.Users = append(out.Users, u.userType(only))
 	}
 	return out, nil
+}
+
+// hasAttributes checks that u has a value for each attribute of AttributesToGet that
+// ListUsers cannot filter on: Cognito refuses the call otherwise (doc: such attributes
+// "must have a value set in every user profile before an AttributesToGet parameter returns
+// results").
+func (u *user) hasAttributes(only []string) error {
+	for _, name := range only {
+		if slices.Contains(searchable, name) {
+			continue
+		}
+		if name == "identities" && (u.own != nil || len(u.links) > 0) {
+			continue
+		}
+		if _, ok := u.attribute(name); !ok {
+			return invalidParameter(msgInputConstraints)
+		}
+	}
+	return nil
 }
 
 // userFilter is a ListUsers filter: `attribute = "value"` or `attribute ^= "value"`.
@@ -235,7 +281,9 @@ type userFilter struct {
 	prefix           bool
 }
 
-var filterSyntax = regexp.MustCompile(`^\s*([\w:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
+// filterSyntax is a filter's grammar: an attribute name, bare or quoted, = or ^=, and a
+// quoted value in which \" and \\ stand for " and \; whitespace around each part.
+var filterSyntax = regexp.MustCompile(`^\s*(?:"([\w:]+)"|([\w:]+))\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
 
 // searchable are the attributes ListUsers can filter on.
 var searchable = []string{
@@ -251,13 +299,17 @@ func parseFilter(s string) (userFilter, error) {
 	if m == nil {
 		return userFilter{}, invalidParameter(msgFilterSyntax)
 	}
-	if !slices.Contains(searchable, m[1]) {
-		return userFilter{}, invalidParameter(msgFilterAttribute(m[1]))
+	attribute := cmp.Or(m[1], m[2])
+	if !slices.Contains(searchable, attribute) {
+		return userFilter{}, invalidParameter(msgFilterAttribute(attribute))
 	}
-	value := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[3])
-	return userFilter{attribute: m[1], value: value, prefix: m[2] == "^="}, nil
+	value := strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[4])
+	return userFilter{attribute: attribute, value: value, prefix: m[3] == "^="}, nil
 }
 
+// match reports whether u passes the filter. Values are compared whatever their case but
+// for username (whose case the pool's setting decides: the caller folds the value) and
+// status, which are case-sensitive (doc: the ListUsers API reference).
 func (f userFilter) match(u *user) bool {
 	var have string
 	switch f.attribute {
@@ -270,8 +322,8 @@ func (f userFilter) match(u *user) bool {
 		if u.enabled {
 			have = "Enabled"
 		}
-	case "cognito:user_status": // the one case-insensitive attribute
-		have, f.value = strings.ToUpper(u.status), strings.ToUpper(f.value)
+	case "cognito:user_status":
+		have = u.status
 	default:
 		v, ok := u.attribute(f.attribute)
 		if !ok {
@@ -279,8 +331,12 @@ func (f userFilter) match(u *user) bool {
 		}
 		have = v
 	}
-	if f.prefix {
-		return strings.HasPrefix(have, f.value)
+	want := f.value
+	if f.attribute != "username" && f.attribute != "status" {
+		have, want = strings.ToLower(have), strings.ToLower(want)
 	}
-	return have == f.value
+	if f.prefix {
+		return strings.HasPrefix(have, want)
+	}
+	return have == want
 }

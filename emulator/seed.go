@@ -31,13 +31,39 @@ type Seed struct {
 
 // SeedPool is a user pool in a Seed.
 type SeedPool struct {
-	ID                string         `json:"id"`             // e.g. us-east-1_Example1; its region is the part before the last "_"
-	Name              string         `json:"name,omitempty"` // default: the ID
+	ID   string `json:"id"`             // e.g. us-east-1_Example1; its region is the part before the last "_"
+	Name string `json:"name,omitempty"` // default: the ID
+	// CaseSensitive is the pool's UsernameConfiguration.CaseSensitive. When false, the
+	// pool's usernames (and its email and preferred_username values) are stored and
+	// answered in lower case, and every username in a call is matched whatever its case
+	// (docs/emulator.md, Case-insensitive pools). Absent: case-sensitive, and
+	// DescribeUserPool answers no UsernameConfiguration, as for pools made before the
+	// setting existed.
+	CaseSensitive     *bool          `json:"case_sensitive,omitempty"`
 	IdentityProviders []SeedProvider `json:"identity_providers,omitempty"`
 	// ImmutableAttributes are custom attributes, e.g. "custom:tenant", that the pool's schema
 	// declares immutable. A user with a value for one cannot be linked.
-	ImmutableAttributes []string   `json:"immutable_attributes,omitempty"`
-	Users               []SeedUser `json:"users,omitempty"`
+	ImmutableAttributes []string    `json:"immutable_attributes,omitempty"`
+	Groups              []SeedGroup `json:"groups,omitempty"`
+	Users               []SeedUser  `json:"users,omitempty"`
+}
+
+// SeedGroup is a group of a SeedPool, as CreateGroup makes one.
+type SeedGroup struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Precedence orders a user's groups for the role of its tokens: lower first. Absent,
+	// the group has none.
+	Precedence *int32 `json:"precedence,omitempty"`
+	RoleArn    string `json:"role_arn,omitempty"`
+}
+
+// SeedMFA are the MFA settings of a SeedUser, as AdminSetUserMFAPreference leaves them.
+type SeedMFA struct {
+	// Preferred is one of Enabled, or "".
+	Preferred string `json:"preferred,omitempty"`
+	// Enabled are the user's MFA methods: SMS_MFA, SOFTWARE_TOKEN_MFA, EMAIL_OTP.
+	Enabled []string `json:"enabled,omitempty"`
 }
 
 // SeedProvider is an identity provider configured in a SeedPool.
@@ -57,11 +83,20 @@ type SeedUser struct {
 	// is <Provider>_<the provider's user ID> and the status EXTERNAL_PROVIDER. Otherwise the
 	// user is a native one, CONFIRMED.
 	Federated bool `json:"federated,omitempty"`
-	// Attributes are the user's attributes, e.g. "email". A "sub" sets the user's sub, which
-	// is otherwise random.
+	// Attributes are the user's attributes, e.g. "email" and "email_verified" ("true" or
+	// "false"). A "sub" sets the user's sub, which is otherwise random.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Enabled is false for a disabled user; absent, the user is enabled.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Status is the user's UserStatus: CONFIRMED when absent for a native user, and
+	// EXTERNAL_PROVIDER, the only one it may have, for a federated profile.
+	Status string `json:"status,omitempty"`
 	// Identities are linked to the user, by the rules of AdminLinkProviderForUser.
 	Identities []SeedIdentity `json:"identities,omitempty"`
+	// Groups are the names of the pool's groups the user belongs to.
+	Groups []string `json:"groups,omitempty"`
+	// MFA are the user's MFA settings; absent, none.
+	MFA *SeedMFA `json:"mfa,omitempty"`
 }
 
 // SeedIdentity is an external identity linked to a SeedUser.
@@ -140,7 +175,7 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 		return nil, fmt.Errorf("id %q is not a user pool ID like us-east-1_Example1", sp.ID)
 	}
 	region := sp.ID[:strings.LastIndex(sp.ID, "_")]
-	p := newPool(sp.ID, cmp.Or(sp.Name, sp.ID), region, now)
+	p := newPool(sp.ID, cmp.Or(sp.Name, sp.ID), region, sp.CaseSensitive, now)
 
 	for _, sp := range sp.IdentityProviders {
 		switch {
@@ -159,6 +194,25 @@ func (sp SeedPool) build(now time.Time) (*pool, error) {
 		p.providers[sp.Name] = &provider{
 			name: sp.Name, typ: sp.Type,
 			details: map[string]string{}, mapping: maps.Clone(sp.AttributeMapping),
+			created: now, modified: now,
+		}
+	}
+
+	for _, sg := range sp.Groups {
+		switch {
+		case !valid(sg.Name, shapeGroupName):
+			return nil, fmt.Errorf("group %q: not a valid group name", sg.Name)
+		case p.groups[sg.Name] != nil:
+			return nil, fmt.Errorf("group %q: listed twice", sg.Name)
+		case sg.Precedence != nil && *sg.Precedence < 0:
+			return nil, fmt.Errorf("group %q: precedence %d: want 0 or more", sg.Name, *sg.Precedence)
+		case sg.RoleArn != "" && !valid(sg.RoleArn, shapeArn):
+			return nil, fmt.Errorf("group %q: role_arn %q: not an ARN like arn:aws:iam::123456789012:role/name", sg.Name, sg.RoleArn)
+		case !valid(sg.Description, shapeDescription):
+			return nil, fmt.Errorf("group %q: description over 2048 characters", sg.Name)
+		}
+		p.groups[sg.Name] = &group{
+			name: sg.Name, description: sg.Description, roleArn: sg.RoleArn, precedence: sg.Precedence,
 			created: now, modified: now,
 		}
 	}
@@ -219,11 +273,22 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 	if attrs == nil {
 		attrs = make(map[string]string)
 	}
+	if v, ok := attrs["email_verified"]; ok && v != "true" && v != "false" {
+		return nil, fmt.Errorf(`email_verified %q: want true or false`, v)
+	}
 	sub := attrs["sub"]
-	status, own := statusConfirmed, (*Identity)(nil)
+	status, own := cmp.Or(su.Status, statusConfirmed), (*Identity)(nil)
+	switch {
+	case !slices.Contains(userStatuses, status):
+		return nil, fmt.Errorf("status %q: want one of %v", su.Status, userStatuses)
+	case su.Federated && su.Status != "" && su.Status != statusExternalProvider:
+		return nil, errors.New("a federated profile's status is EXTERNAL_PROVIDER")
+	case !su.Federated && status == statusExternalProvider:
+		return nil, errors.New("EXTERNAL_PROVIDER is the status of federated profiles: mark the user federated")
+	}
 	if su.Federated {
 		providerName, userID, _ := strings.Cut(su.Username, "_")
-		prov := p.providers[providerName]
+		prov := p.providerByPrefix(providerName)
 		if prov == nil || userID == "" {
 			return nil, errors.New("a federated user is named <Provider>_<id>, with a provider the pool has")
 		}
@@ -236,10 +301,51 @@ func (p *pool) seedUser(su SeedUser, now time.Time) (*user, error) {
 			DateCreated:   now.UnixMilli(),
 		}
 	}
-	u := newUser(su.Username, status, attrs, now)
+	u := p.newUser(su.Username, status, attrs, now)
 	u.sub = cmp.Or(sub, u.sub)
 	u.own = own
+	u.enabled = su.Enabled == nil || *su.Enabled
+	for _, name := range su.Groups {
+		if p.groups[name] == nil {
+			return nil, fmt.Errorf("group %q is not one of the pool's", name)
+		}
+		u.join(name)
+	}
+	if len(u.groups) > maxGroupsPerUser {
+		return nil, fmt.Errorf("in %d groups: at most %d", len(u.groups), maxGroupsPerUser)
+	}
+	if su.MFA != nil {
+		for _, m := range su.MFA.Enabled {
+			if !slices.Contains(mfaMethods, m) {
+				return nil, fmt.Errorf("MFA %q: want one of %v", m, mfaMethods)
+			}
+		}
+		if su.MFA.Preferred != "" && !slices.Contains(su.MFA.Enabled, su.MFA.Preferred) {
+			return nil, fmt.Errorf("preferred MFA %s is not enabled", su.MFA.Preferred)
+		}
+		for _, m := range mfaMethods { // in one order, once each
+			if slices.Contains(su.MFA.Enabled, m) {
+				u.mfaEnabled = append(u.mfaEnabled, m)
+			}
+		}
+		u.mfaPreferred = su.MFA.Preferred
+	}
 	return u, nil
+}
+
+// providerByPrefix returns the provider a federated profile's username starts with: the
+// provider of that name, else the one whose name differs only in case, as Cognito writes
+// the prefix in lower case in case-insensitive pools (docs/emulator.md).
+func (p *pool) providerByPrefix(prefix string) *provider {
+	if prov := p.providers[prefix]; prov != nil {
+		return prov
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.providers)) {
+		if strings.EqualFold(name, prefix) {
+			return p.providers[name]
+		}
+	}
+	return nil
 }
 
 // valid reports whether s fits a string shape.

@@ -2,6 +2,8 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -162,5 +164,170 @@ func TestSeedSignedInSubject(t *testing.T) {
 	err = e.Load(pool(emulator.SeedUser{Username: "Okta_00u9", Federated: true}, signedIn("c", "c@example.com", "00u9")))
 	if err == nil || !strings.Contains(err.Error(), `the subject "00u9" of Okta has a profile of its own, Okta_00u9`) {
 		t.Errorf("a subject with a profile of its own: got %v", err)
+	}
+}
+
+// signInHTTP signs an identity in through the emulator's sign-in path, as a rehearsal
+// script would, and returns the status and the decoded answer.
+func signInHTTP(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url+emulator.SignInPath, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return resp.StatusCode, answer
+}
+
+func TestFederatedSignIn(t *testing.T) {
+	t.Parallel()
+	srv, client := start(t, emulator.Options{})
+	signIn := func(provider, subject string, claims map[string]string) (int, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"user_pool_id": poolID, "provider": provider, "subject": subject, "claims": claims})
+		return signInHTTP(t, srv.URL, string(body))
+	}
+
+	t.Run("a new identity gets a profile", func(t *testing.T) {
+		status, got := signIn("Okta", "00u-new", map[string]string{emailClaim: "New@Example.com", "unmapped": "x"})
+		if status != 200 || got["username"] != "Okta_00u-new" || got["created"] != true || !uuidPattern.MatchString(fmt.Sprint(got["sub"])) {
+			t.Fatalf("got %d %v, want Okta_00u-new created with a new sub", status, got)
+		}
+		user, err := client.AdminGetUser(t.Context(), getInput("Okta_00u-new"))
+		check(t, err, want{})
+		attrs := attributes(user.UserAttributes)
+		if user.UserStatus != types.UserStatusTypeExternalProvider || !user.Enabled || attrs["sub"] != got["sub"] ||
+			attrs["email"] != "New@Example.com" || attrs["email_verified"] != "" || attrs["unmapped"] != "" {
+			t.Errorf("got %s, enabled %t, %v; want EXTERNAL_PROVIDER, enabled, the mapped email only", user.UserStatus, user.Enabled, attrs)
+		}
+		var own []map[string]any
+		if err := json.Unmarshal([]byte(attrs["identities"]), &own); err != nil {
+			t.Fatal(err)
+		}
+		if len(own) != 1 || own[0]["userId"] != "00u-new" || own[0]["providerName"] != "Okta" || own[0]["providerType"] != "SAML" || own[0]["primary"] != true {
+			t.Errorf("got identities %v, want its own, primary", own)
+		}
+		// It signs in to the same profile next time.
+		status, again := signIn("Okta", "00u-new", map[string]string{emailClaim: "new@example.com"})
+		if status != 200 || again["username"] != "Okta_00u-new" || again["created"] != false || again["sub"] != got["sub"] {
+			t.Errorf("again: got %d %v, want the same profile", status, again)
+		}
+		// And is now an identity that has signed up: it cannot be linked.
+		_, err = client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "alice", "Okta", "Cognito_Subject", "00u-new"))
+		check(t, err, want{"InvalidParameterException", msgMerging, 400})
+	})
+
+	t.Run("linked by subject", func(t *testing.T) {
+		status, got := signIn("Okta", "bob@example.com", nil)
+		if status != 200 || got["username"] != "bob" || got["created"] != false {
+			t.Fatalf("got %d %v, want bob", status, got)
+		}
+		if ids, _ := srv.Identities(poolID, "bob"); ids[0].Subject != "bob@example.com" {
+			t.Errorf("got %+v, want the link signed in", ids)
+		}
+		if srv.UserExists(poolID, "Okta_bob@example.com") {
+			t.Error("a profile was made for a linked identity")
+		}
+	})
+
+	t.Run("linked by a mapped attribute", func(t *testing.T) {
+		status, got := signIn("Okta", "00u-carol", map[string]string{emailClaim: "carol@example.com"})
+		if status != 200 || got["username"] != "carol" {
+			t.Fatalf("got %d %v, want carol", status, got)
+		}
+		ids := identitiesOf(t, client, poolID, "carol")
+		if last := ids[len(ids)-1]; last.UserID != "00u-carol" {
+			t.Errorf("got %+v, want Okta's identity known by its subject", last)
+		}
+		// The mapped attributes are written to the user it lands in, and an email the
+		// mapping writes without email_verified is not verified (docs/emulator.md).
+		user, err := client.AdminGetUser(t.Context(), getInput("carol"))
+		check(t, err, want{})
+		if attrs := attributes(user.UserAttributes); attrs["email"] != "carol@example.com" || attrs["email_verified"] != "false" {
+			t.Errorf("got %v, want carol's email from the IdP, unverified", attrs)
+		}
+	})
+
+	t.Run("merged: the profile deleted, the identity linked", func(t *testing.T) {
+		status, got := signIn("Google", "1234", nil)
+		if status != 200 || got["username"] != "Google_1234" || got["created"] != false {
+			t.Fatalf("before: got %d %v, want its profile", status, got)
+		}
+		_, err := client.AdminDeleteUser(t.Context(), &cip.AdminDeleteUserInput{UserPoolId: aws.String(poolID), Username: aws.String("Google_1234")})
+		check(t, err, want{})
+		_, err = client.AdminLinkProviderForUser(t.Context(), linkInput("Cognito", "alice", "Google", "Cognito_Subject", "1234"))
+		check(t, err, want{})
+		status, got = signIn("Google", "1234", nil)
+		if status != 200 || got["username"] != "alice" || got["created"] != false {
+			t.Errorf("after: got %d %v, want alice", status, got)
+		}
+		if srv.UserExists(poolID, "Google_1234") {
+			t.Error("the sign-in made a new profile")
+		}
+	})
+
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		msg        string
+	}{
+		{"pool missing", `{"user_pool_id": "us-east-1_Missing1", "provider": "Google", "subject": "1"}`, 404, "user pool us-east-1_Missing1 does not exist"},
+		{"provider missing", `{"user_pool_id": "us-east-1_Example1", "provider": "Facebook", "subject": "1"}`, 404, "no identity provider Facebook"},
+		{"no subject", `{"user_pool_id": "us-east-1_Example1", "provider": "Google"}`, 400, "subject is empty"},
+		{"not JSON", `provider=Google`, 400, "read the sign-in"},
+		{"unknown field", `{"user_pool_id": "us-east-1_Example1", "provider": "Google", "subject": "1", "claimz": {}}`, 400, `unknown field "claimz"`},
+		{"a mapped value too long", `{"user_pool_id": "us-east-1_Example1", "provider": "Okta", "subject": "00u-long", "claims": {"` + emailClaim + `": "` +
+			strings.Repeat("a", 2049) + `"}}`, 400, "the value mapped to email is 2049 bytes: at most 2048"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, got := signInHTTP(t, srv.URL, tc.body)
+			if status != tc.status || !strings.Contains(fmt.Sprint(got["error"]), tc.msg) {
+				t.Errorf("got %d %v, want %d and an error with %q", status, got, tc.status, tc.msg)
+			}
+		})
+	}
+	resp, err := http.Get(srv.URL + emulator.SignInPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: got %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestFederatedSignInRefused(t *testing.T) {
+	t.Parallel()
+	no := false
+	e := emulator.New(emulator.Options{})
+	err := e.Load(emulator.Seed{UserPools: []emulator.SeedPool{{
+		ID: "us-east-1_Fold2", CaseSensitive: &no,
+		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
+		Users: []emulator.SeedUser{
+			{Username: "off", Enabled: &no, Identities: []emulator.SeedIdentity{{Provider: "Google", Value: "g-off"}}},
+			{Username: "google_taken"},
+		},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.FederatedSignIn("us-east-1_Fold2", "Google", "g-off", nil); err == nil || !strings.Contains(err.Error(), "User is disabled") {
+		t.Errorf("disabled: got %v, want User is disabled", err)
+	}
+	// A case-insensitive pool names the profile in lower case.
+	got, err := e.FederatedSignIn("us-east-1_Fold2", "Google", "XyZ", nil)
+	if err != nil || got.Username != "google_xyz" || !got.Created {
+		t.Errorf("got %+v, %v; want google_xyz created", got, err)
+	}
+	if again, err := e.FederatedSignIn("us-east-1_Fold2", "Google", "XyZ", nil); err != nil || again.Username != "google_xyz" || again.Created || again.Sub != got.Sub {
+		t.Errorf("again: got %+v, %v; want the same profile", again, err)
+	}
+	// A native user holds the name a new profile would take.
+	if _, err := e.FederatedSignIn("us-east-1_Fold2", "Google", "TAKEN", nil); err == nil || !strings.Contains(err.Error(), "google_taken exists") {
+		t.Errorf("name taken: got %v", err)
 	}
 }

@@ -42,6 +42,9 @@ const (
 	statusForceChangePassword = "FORCE_CHANGE_PASSWORD"
 )
 
+// userStatuses are the values of UserStatusType.
+var userStatuses = []string{"UNCONFIRMED", "CONFIRMED", "ARCHIVED", "COMPROMISED", "UNKNOWN", "RESET_REQUIRED", "FORCE_CHANGE_PASSWORD", "EXTERNAL_PROVIDER"}
+
 // store is the emulator's state. One mutex guards all of it: every operation holds it for
 // microseconds, so finer locks would buy nothing but lock-ordering rules.
 type store struct {
@@ -58,18 +61,52 @@ func (s *store) pool(id string) (*pool, error) {
 	return nil, poolNotFound(id)
 }
 
+// user returns a pool's user, by username or sub, or the error Cognito answers when the
+// pool or the user does not exist. The caller holds s.mu.
+func (s *store) user(poolID, username string) (*pool, *user, error) {
+	p, err := s.pool(poolID)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := p.user(username)
+	if u == nil {
+		return nil, nil, userNotFound()
+	}
+	return p, u, nil
+}
+
 // pool is a user pool.
 type pool struct {
 	id, name          string
 	region            string
 	created, modified time.Time
-	custom            []customAttribute
-	providers         map[string]*provider
-	users             map[string]*user // by username
-	subs              map[string]*user // by sub
-	usernames         []string         // sorted: the order ListUsers pages through
-	links             map[identityKey]*user
+	// caseSetting is UsernameConfiguration.CaseSensitive, nil when the pool was made
+	// without it (and is case-sensitive).
+	caseSetting *bool
+	custom      []customAttribute
+	providers   map[string]*provider
+	users       map[string]*user // by username, as stored: lower case in a case-insensitive pool
+	subs        map[string]*user // by sub, folded as usernames are
+	usernames   []string         // sorted: the order ListUsers pages through
+	links       map[identityKey]*user
+	// profiles are the federated profiles by their own identity, its value folded as
+	// usernames are: Cognito finds a profile by its username, <Provider>_<id>.
+	profiles map[identityKey]*user
+	groups   map[string]*group // by name
 }
+
+// group is a group of a pool.
+type group struct {
+	name, description, roleArn string
+	precedence                 *int32 // nil: none
+	created, modified          time.Time
+}
+
+// maxGroupsPerUser is how many groups a user may belong to (docs/cognito.md).
+const maxGroupsPerUser = 100
+
+// MFA methods, as UserMFASettingList and PreferredMfaSetting name them.
+var mfaMethods = []string{"SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP"}
 
 // customAttribute is a custom attribute in a pool's schema.
 type customAttribute struct {
@@ -81,16 +118,35 @@ type customAttribute struct {
 // identityKey names an external identity: a provider and the provider's value for the user.
 type identityKey struct{ provider, value string }
 
-func newPool(id, name, region string, now time.Time) *pool {
+func newPool(id, name, region string, caseSetting *bool, now time.Time) *pool {
 	return &pool{
 		id: id, name: name, region: region,
 		created: now, modified: now,
-		providers: make(map[string]*provider),
-		users:     make(map[string]*user),
-		subs:      make(map[string]*user),
-		links:     make(map[identityKey]*user),
+		caseSetting: caseSetting,
+		providers:   make(map[string]*provider),
+		users:       make(map[string]*user),
+		subs:        make(map[string]*user),
+		links:       make(map[identityKey]*user),
+		profiles:    make(map[identityKey]*user),
+		groups:      make(map[string]*group),
 	}
 }
+
+// caseSensitive reports whether the pool tells usernames apart by case.
+func (p *pool) caseSensitive() bool { return p.caseSetting == nil || *p.caseSetting }
+
+// fold returns a username as a case-insensitive pool stores it and matches it: in lower
+// case (docs/emulator.md, Case-insensitive pools). A case-sensitive pool keeps it as it is.
+func (p *pool) fold(s string) string {
+	if p.caseSensitive() {
+		return s
+	}
+	return strings.ToLower(s)
+}
+
+// foldedAttributes are the attributes a case-insensitive pool stores in lower case, beside
+// the username.
+var foldedAttributes = []string{"email", "preferred_username"}
 
 func (p *pool) arn() string {
 	return "arn:aws:cognito-idp:" + p.region + ":" + accountID + ":userpool/" + p.id
@@ -117,10 +173,43 @@ type user struct {
 	own *Identity
 	// links are the identities linked to the user, in the order they were linked.
 	links []Identity
+	// groups are the names of the groups the user belongs to, sorted.
+	groups []string
+	// mfaEnabled are the user's MFA methods, in the order of mfaMethods; mfaPreferred is
+	// one of them, or "".
+	mfaEnabled   []string
+	mfaPreferred string
 }
 
-// user finds a user by username or, as Cognito also accepts, by sub.
+// mfaOptions returns the user's MFAOptions: SMS to its phone number when it has SMS MFA.
+func (u *user) mfaOptions() []mfaOption {
+	if !slices.Contains(u.mfaEnabled, "SMS_MFA") {
+		return nil
+	}
+	return []mfaOption{{DeliveryMedium: "SMS", AttributeName: "phone_number"}}
+}
+
+// mfaOption is the API's MFAOptionType.
+type mfaOption struct {
+	DeliveryMedium string `json:"DeliveryMedium"`
+	AttributeName  string `json:"AttributeName"`
+}
+
+// join adds u to the group named name, keeping its groups sorted; it reports whether u was
+// not in it yet.
+func (u *user) join(name string) bool {
+	i, found := slices.BinarySearch(u.groups, name)
+	if found {
+		return false
+	}
+	u.groups = slices.Insert(u.groups, i, name)
+	return true
+}
+
+// user finds a user by username or, as Cognito also accepts, by sub; in a case-insensitive
+// pool, whatever their case.
 func (p *pool) user(name string) *user {
+	name = p.fold(name)
 	if u, ok := p.users[name]; ok {
 		return u
 	}
@@ -130,13 +219,26 @@ func (p *pool) user(name string) *user {
 // federatedProfile returns the profile an external identity got when it signed in to the
 // pool, or nil.
 func (p *pool) federatedProfile(id identityKey) *user {
-	return p.users[id.provider+"_"+id.value]
+	return p.profiles[p.profileKey(id)]
+}
+
+// profileKey is the key of a federated profile in p.profiles.
+func (p *pool) profileKey(id identityKey) identityKey {
+	return identityKey{id.provider, p.fold(id.value)}
+}
+
+// index adds u to the maps that find it.
+func (p *pool) index(u *user) {
+	p.users[u.username] = u
+	p.subs[p.fold(u.sub)] = u
+	if u.own != nil {
+		p.profiles[p.profileKey(identityKey{u.own.ProviderName, u.own.UserID})] = u
+	}
 }
 
 // add adds u, whose username and sub are new to the pool.
 func (p *pool) add(u *user) {
-	p.users[u.username] = u
-	p.subs[u.sub] = u
+	p.index(u)
 	i, _ := slices.BinarySearch(p.usernames, u.username)
 	p.usernames = slices.Insert(p.usernames, i, u.username)
 }
@@ -144,16 +246,19 @@ func (p *pool) add(u *user) {
 // addAll adds many users at once, sorting the usernames once.
 func (p *pool) addAll(users []*user) {
 	for _, u := range users {
-		p.users[u.username] = u
-		p.subs[u.sub] = u
+		p.index(u)
 	}
 	p.usernames = slices.Sorted(maps.Keys(p.users))
 }
 
-// remove removes u and the links to it; their identities may be linked again.
+// remove removes u and the links to it; their identities may be linked again, and so may
+// a profile's own.
 func (p *pool) remove(u *user) {
 	delete(p.users, u.username)
-	delete(p.subs, u.sub)
+	delete(p.subs, p.fold(u.sub))
+	if u.own != nil {
+		delete(p.profiles, p.profileKey(identityKey{u.own.ProviderName, u.own.UserID}))
+	}
 	if i, ok := slices.BinarySearch(p.usernames, u.username); ok {
 		p.usernames = slices.Delete(p.usernames, i, i+1)
 	}
@@ -271,13 +376,20 @@ func (u *user) renderIdentities() string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// newUser returns a user with a new sub. The attributes sub and identities, which Cognito
-// derives, are dropped from attrs.
-func newUser(username, status string, attrs map[string]string, now time.Time) *user {
+// newUser returns a user of p with a new sub, its username and attributes as p stores
+// them. The attributes sub and identities, which Cognito derives, are dropped from attrs.
+func (p *pool) newUser(username, status string, attrs map[string]string, now time.Time) *user {
 	delete(attrs, "sub")
 	delete(attrs, "identities")
+	if !p.caseSensitive() {
+		for _, name := range foldedAttributes {
+			if v, ok := attrs[name]; ok {
+				attrs[name] = strings.ToLower(v)
+			}
+		}
+	}
 	return &user{
-		username:   username,
+		username:   p.fold(username),
 		sub:        newUUID(),
 		status:     status,
 		enabled:    true,

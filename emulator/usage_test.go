@@ -51,7 +51,8 @@ func TestServiceQuotas(t *testing.T) {
 	for _, q := range quotas {
 		names = append(names, *q.QuotaName)
 	}
-	if want := []string{"Rate of UserUpdate requests", "Rate of UserRead requests", "Rate of UserList requests"}; !slices.Equal(names, want) {
+	if want := []string{"Rate of UserUpdate requests", "Rate of UserRead requests", "Rate of UserList requests",
+		"Rate of UserResourceRead requests", "Rate of UserCreation requests"}; !slices.Equal(names, want) {
 		t.Fatalf("got quotas %v, want %v", names, want)
 	}
 	got, err := client.GetServiceQuota(t.Context(), &servicequotas.GetServiceQuotaInput{ServiceCode: aws.String("cognito-idp"), QuotaCode: quotas[0].QuotaCode})
@@ -173,7 +174,7 @@ func TestCloudWatchUsage(t *testing.T) {
 			usageQuery("calls", "CallCount", "UserUpdate", "Sum"),
 			usageQuery("throttles", "ThrottleCount", "UserUpdate", "Sum"),
 			usageQuery("reads", "CallCount", "UserRead", "Sum"),
-			usageQuery("other", "CallCount", "UserCreation", "Sum"),
+			usageQuery("other", "CallCount", "UserToken", "Sum"), // a category the emulator does not serve
 		},
 	})
 	check(t, err, want{})
@@ -283,8 +284,8 @@ func TestListMetrics(t *testing.T) {
 	}
 	all, err := client.ListMetrics(t.Context(), &cloudwatch.ListMetricsInput{})
 	check(t, err, want{})
-	if len(all.Metrics) != 6 {
-		t.Errorf("got %d metrics, want CallCount and ThrottleCount of 3 categories", len(all.Metrics))
+	if len(all.Metrics) != 10 {
+		t.Errorf("got %d metrics, want CallCount and ThrottleCount of 5 categories", len(all.Metrics))
 	}
 	none, err := client.ListMetrics(t.Context(), &cloudwatch.ListMetricsInput{Namespace: aws.String("AWS/Cognito")})
 	check(t, err, want{})

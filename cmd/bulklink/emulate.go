@@ -38,14 +38,17 @@ func (o *emulateOptions) register(g *flagGroups) {
 	state.StringVar(&o.opt.Region, "region", o.opt.Region, "make the pools of CreateUserPool in `REGION`, which starts their IDs")
 
 	quotas := g.group("Quotas, in calls per second across the emulator (0: unlimited); TooManyRequestsException beyond")
-	quotas.Float64Var(&o.opt.WriteQuota, "quota", o.opt.WriteQuota, "admit `N` write calls: link, unlink, create and delete users")
-	quotas.Float64Var(&o.opt.ReadQuota, "read-quota", o.opt.ReadQuota, "admit `N` AdminGetUser calls")
-	quotas.Float64Var(&o.opt.ListQuota, "list-quota", o.opt.ListQuota, "admit `N` ListUsers calls")
+	quotas.Float64Var(&o.opt.WriteQuota, "quota", o.opt.WriteQuota, "admit `N` UserUpdate calls: link, unlink, delete users, sign them out, add them to groups")
+	quotas.Float64Var(&o.opt.ReadQuota, "read-quota", o.opt.ReadQuota, "admit `N` AdminGetUser calls (UserRead)")
+	quotas.Float64Var(&o.opt.ListQuota, "list-quota", o.opt.ListQuota, "admit `N` ListUsers calls (UserList)")
+	quotas.Float64Var(&o.opt.ResourceReadQuota, "resource-read-quota", o.opt.ResourceReadQuota, "admit `N` AdminListGroupsForUser calls (UserResourceRead)")
+	quotas.Float64Var(&o.opt.CreateQuota, "create-quota", o.opt.CreateQuota, "admit `N` AdminCreateUser calls (UserCreation)")
 	quotas.Float64Var(&o.opt.AdminQuota, "admin-quota", o.opt.AdminQuota, "admit `N` calls that create, describe or list pools and identity providers")
 	quotas.Float64Var(&o.opt.PerUserWriteQuota, "user-quota", o.opt.PerUserWriteQuota, "admit `N` write calls to any one user")
 
 	faults := g.group("Faults, on write calls only (each P a probability in [0,1]), and latency")
 	faults.Float64Var(&o.opt.Fault5xx, "fault-5xx", 0, "with probability `P`, answer InternalErrorException (500), the call not applied")
+	faults.Float64Var(&o.opt.Fault5xxAfter, "fault-5xx-after", 0, "with probability `P`, apply the call, then answer InternalErrorException (500)")
 	faults.Float64Var(&o.opt.FaultDrop, "fault-drop", 0, "with probability `P`, close the connection, the call not applied")
 	faults.Float64Var(&o.opt.FaultLost, "fault-lost", 0, "with probability `P`, apply the call, then close its connection unanswered")
 	faults.Int64Var(&o.opt.Seed, "fault-seed", 0, "roll the faulty calls and application traffic's times from `SEED`, for reproducible rehearsals (0: random)")
@@ -102,7 +105,9 @@ func runEmulate() *command {
 bulklink uses, answered as Cognito answers them, under Cognito's quotas, with faults on
 request. The AWS CLI, the SDKs and bulklink reach it with --endpoint-url. Any credentials
 are accepted, and so are unsigned calls (aws --no-sign-request). For --rate auto it also
-answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts.`,
+answers Service Quotas and CloudWatch (AWS/Usage) from its own quotas and call counts. An
+identity signs in as it would through its provider with a POST to /_emulator/sign-in
+(docs/emulator.md), which lands in the user it is linked to or makes its profile.`,
 		examples: `bulklink emulate --seed seed.json --fault-5xx 0.05
 bulklink run --endpoint-url http://127.0.0.1:9229 --region us-east-1 --input links.csv --report report.csv
 aws cognito-idp admin-get-user --endpoint-url http://127.0.0.1:9229 --region us-east-1 \
@@ -172,7 +177,7 @@ func emulate(ctx context.Context, o *emulateOptions, e env, log *zap.Logger) err
 	}
 	log.Info("emulator started", zap.String("url", url), zap.Int("user_pools", len(seed.UserPools)),
 		zap.Float64("quota", o.opt.WriteQuota), zap.Float64("read_quota", o.opt.ReadQuota),
-		zap.Duration("latency", o.opt.Latency), zap.Float64("fault_5xx", o.opt.Fault5xx),
+		zap.Duration("latency", o.opt.Latency), zap.Float64("fault_5xx", o.opt.Fault5xx), zap.Float64("fault_5xx_after", o.opt.Fault5xxAfter),
 		zap.Float64("fault_drop", o.opt.FaultDrop), zap.Float64("fault_lost", o.opt.FaultLost),
 		zap.Float64("background_rate", o.opt.BackgroundRate), zap.Stringer("background_schedule", o.opt.BackgroundSchedule),
 		zap.Duration("clock_skew", o.opt.ClockSkew))

@@ -753,6 +753,15 @@ func TestEmulateAWSCLIOptions(t *testing.T) {
 			}
 		},
 	}, {
+		name:  "service fault after the change",
+		flags: []string{"--fault-5xx-after", "1"},
+		check: func(t *testing.T, cli awsCLI) {
+			cli.run(t, link...).failed(t, "InternalErrorException", "An internal error occurred, please retry.")
+			if !linked(t, cli) {
+				t.Error("a link answered InternalErrorException after the change was not applied")
+			}
+		},
+	}, {
 		name:  "dropped connection",
 		flags: []string{"--fault-drop", "1"},
 		check: func(t *testing.T, cli awsCLI) {
@@ -847,13 +856,18 @@ func TestEmulateQuotasAndFaults(t *testing.T) {
 
 	for _, tc := range []struct {
 		flag  string
-		links int // 1 if the call is applied
-	}{{"--fault-lost", 1}, {"--fault-drop", 0}} {
+		code  string // the answer's error code; "" for the connection closed without one
+		links int    // 1 if the call is applied
+	}{{"--fault-lost", "", 1}, {"--fault-drop", "", 0}, {"--fault-5xx-after", "InternalErrorException", 1}} {
 		t.Run(tc.flag, func(t *testing.T) {
 			t.Parallel()
 			client := startEmulate(t, string(seed), tc.flag, "1").client()
 			_, err := client.AdminLinkProviderForUser(t.Context(), sdkLink("u1", "g1"))
-			if _, ok := errors.AsType[smithy.APIError](err); err == nil || ok {
+			if tc.code != "" {
+				if got := errorCode(err); got != tc.code || httpStatus(err) != 500 {
+					t.Fatalf("got %v, want %s with HTTP status 500", err, tc.code)
+				}
+			} else if _, ok := errors.AsType[smithy.APIError](err); err == nil || ok {
 				t.Fatalf("got %v, want the connection closed without an answer", err)
 			}
 			if got := countLinked(t, client); got != tc.links {
@@ -936,6 +950,9 @@ func TestEmulateUsage(t *testing.T) {
 	}{
 		{"probability over 1", []string{"--fault-5xx", "2"}, "fault 5xx probability 2 is not in [0,1]"},
 		{"probabilities adding up to over 1", []string{"--fault-drop", "0.6", "--fault-lost", "0.6"}, "fault probabilities add up to 1.2, more than 1"},
+		{"probabilities with 5xx after adding up to over 1", []string{"--fault-5xx-after", "0.7", "--fault-lost", "0.6"}, "fault probabilities add up to 1.3, more than 1"},
+		{"negative resource read quota", []string{"--resource-read-quota", "-1"}, "resource read quota -1: want a number of calls per second, 0 for unlimited"},
+		{"infinite create quota", []string{"--create-quota", "+Inf"}, "create quota +Inf: want a number of calls per second, 0 for unlimited"},
 		{"negative quota", []string{"--quota", "-1"}, "write quota -1: want a number of calls per second, 0 for unlimited"},
 		{"auth error without a code", []string{"--auth-error", "AKIADENIED"}, "want ACCESS_KEY_ID=CODE"},
 		{"unknown auth error", []string{"--auth-error", "AKIADENIED=Nope"}, `auth error "Nope" for access key "AKIADENIED": want one of`},

@@ -1,6 +1,7 @@
 // conformance.mjs drives the Cognito emulator with the AWS SDK for JavaScript v3, a client
 // nobody here wrote: it links, meets the repeat answer, reads the link back from the
-// identities attribute, unlinks, and checks error answers. emulator/jsclient_test.go runs it
+// identities attribute, unlinks, checks error answers, pages through the users with the
+// SDK's paginator, adds a user to a group and lists its groups, and signs a user out. emulator/jsclient_test.go runs it
 // against an in-process emulator loaded with emulator/testdata/seed.json:
 //
 //   EMULATOR_URL=http://127.0.0.1:PORT node conformance.mjs
@@ -8,13 +9,18 @@
 // It prints one line per check and exits non-zero at the first that fails.
 import assert from "node:assert/strict";
 import {
+  AdminAddUserToGroupCommand,
   AdminDisableProviderForUserCommand,
   AdminGetUserCommand,
   AdminLinkProviderForUserCommand,
+  AdminListGroupsForUserCommand,
+  AdminUserGlobalSignOutCommand,
   CognitoIdentityProviderClient,
   DescribeIdentityProviderCommand,
   InvalidParameterException,
+  ListUsersCommand,
   UserNotFoundException,
+  paginateListUsers,
 } from "@aws-sdk/client-cognito-identity-provider";
 
 const endpoint = process.env.EMULATOR_URL;
@@ -93,6 +99,30 @@ const checks = [
     assert.deepEqual(out.IdentityProvider.AttributeMapping, {
       email: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
     });
+  }],
+  ["page through the users", async () => {
+    const names = [];
+    for await (const page of paginateListUsers({ client, pageSize: 2 }, { UserPoolId: pool })) {
+      names.push(...page.Users.map((u) => u.Username));
+    }
+    assert.deepEqual(names, ["Google_1234", "alice", "bob", "carol", "dave"]);
+  }],
+  ["a filter, whatever the case of an email", async () => {
+    const out = await client.send(new ListUsersCommand({ UserPoolId: pool, Filter: 'email = "BOB@example.com"', AttributesToGet: ["email"] }));
+    assert.deepEqual(out.Users.map((u) => [u.Username, u.Enabled, u.UserStatus, u.Attributes]),
+      [["bob", true, "CONFIRMED", [{ Name: "email", Value: "bob@example.com" }]]]);
+  }],
+  ["add to a group, list the groups", async () => {
+    await client.send(new AdminAddUserToGroupCommand({ UserPoolId: pool, Username: "alice", GroupName: "staff" }));
+    const out = await client.send(new AdminListGroupsForUserCommand({ UserPoolId: pool, Username: "alice" }));
+    assert.equal(out.Groups.length, 1);
+    assert.equal(out.Groups[0].GroupName, "staff");
+    assert.equal(out.Groups[0].Precedence, 10);
+    assert.ok(out.Groups[0].CreationDate instanceof Date, "CreationDate is a Date");
+  }],
+  ["sign a user out", async () => {
+    const out = await client.send(new AdminUserGlobalSignOutCommand({ UserPoolId: pool, Username: "Google_1234" }));
+    assert.equal(out.$metadata.httpStatusCode, 200);
   }],
 ];
 
