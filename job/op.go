@@ -188,4 +188,3 @@ func (Link) Settle(t *Target, dest *Destination, h History) Verdict {
 	}
 	return Verdict{Status: report.AlreadyLinked}
 }
-
