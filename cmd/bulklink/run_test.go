@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -561,5 +562,73 @@ func TestRunSourceSignedIn(t *testing.T) {
 	}
 	if ids, _ := emu.Identities(pool, "alice"); len(ids) != 0 {
 		t.Errorf("alice holds %v", ids)
+	}
+}
+
+// TestRunCaseInsensitivePool: in a pool whose usernames are case-insensitive, Alice and alice
+// are one user. Two rows that differ only in that case link one identity to one user: they
+// are one row repeated, never in flight together, and the second is reported as the
+// repeat it is, not as a link an earlier attempt made.
+func TestRunCaseInsensitivePool(t *testing.T) {
+	t.Parallel()
+	const pool = "us-east-1_NoCase001"
+	caseSensitive := false
+	seed := emulator.Seed{UserPools: []emulator.SeedPool{{ID: pool, CaseSensitive: &caseSensitive,
+		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
+		Users:             []emulator.SeedUser{{Username: "alice"}, {Username: "bob"}}}}}
+	emu := emulator.New(emulator.Options{Latency: 100 * time.Millisecond})
+	if err := emu.Load(seed); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	inFlight, most := map[string]int{}, map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			DestinationUser struct{ ProviderAttributeValue string }
+		}
+		user := ""
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".AdminLinkProviderForUser") && json.Unmarshal(body, &in) == nil {
+			user = strings.ToLower(in.DestinationUser.ProviderAttributeValue)
+			mu.Lock()
+			inFlight[user]++
+			most[user] = max(most[user], inFlight[user])
+			mu.Unlock()
+		}
+		emu.ServeHTTP(w, r)
+		if user != "" {
+			mu.Lock()
+			inFlight[user]--
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	in := writeFile(t, "links.csv", "destination_user,source_provider,source_value\nAlice,Google,g1\nalice,Google,g1\nBOB,Google,g2\nbob,Google,g2\n")
+	rep := in + ".report.csv"
+	res := bulklink(t, nil, "run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--user-pool-id", pool, "--rate", "0", "--read-rate", "0")
+	if res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	got := map[string]record{}
+	for _, r := range readReport(t, rep) {
+		got[r["line"]] = r
+	}
+	for _, lines := range [][2]string{{"2", "3"}, {"4", "5"}} {
+		first, second := got[lines[0]], got[lines[1]]
+		if first["status"] != "linked" || first["error_message"] != "" {
+			t.Errorf("line %s: %s %q, want linked", lines[0], first["status"], first["error_message"])
+		}
+		if second["status"] != "already_linked" || !strings.Contains(second["error_message"], "earlier line") {
+			t.Errorf("line %s: %s %q, want already_linked as the repeat of line %s", lines[1], second["status"], second["error_message"], lines[0])
+		}
+	}
+	for user, n := range most {
+		if n > 1 {
+			t.Errorf("%d link calls to %s in flight at once, want one at a time", n, user)
+		}
+	}
+	if ids, _ := emu.Identities(pool, "alice"); len(ids) != 1 {
+		t.Errorf("alice holds %v, want the one identity", ids)
 	}
 }
