@@ -122,58 +122,21 @@ bulklink run --endpoint-url http://127.0.0.1:9229 --input links.csv --report r.c
 		flags: o.register,
 		run: func(ctx context.Context, _ []string, e env) int {
 			return o.out.serve(ctx, e, "run", o.validate, func(stop, kill context.Context, log *zap.Logger) (*report.Summary, int, []zap.Field) {
-				sum, code := link(stop, kill, &o, e, log)
+				sum, code := o.writer(e).write(stop, kill, e, log)
 				return sum, code, nil
 			})
 		},
 	}
 }
 
-// link runs the job and returns its exit code, with the summary of the whole report (nil
-// when the run could not start), written beside the report while the lock is held.
-func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, int) {
-	if err := checkReportPath(o.reportPath, o.in.path, e.stdin); err != nil {
-		errorf(e, "run", err)
-		return nil, exitCode(stop, err, false)
-	}
-	return underLock(stop, e, "run", log, func() (*report.Summary, error) { return linkLocked(stop, kill, o, e, log) }, o.reportPath)
-}
-
-// linkLocked runs the job, with the report's lock held, until the input is done, stop ends
-// (rows in flight may finish), or kill ends (calls in flight are cut). Before any write it
-// reads the whole input once and judges every row (prepare); then it creates or resumes the
-// report, and links what is left. The summary, of the whole report, is nil when the run could
-// not start.
-func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
-	start := time.Now()
-	api, err := o.aws.client(stop, o.engine.concurrency, o.in.userPoolID, log, e.red)
-	if err != nil {
-		return nil, err
-	}
-	calls := o.engine.caller(log, e.red)
-	pools := &job.PoolReader{API: api, Calls: calls}
-	p, err := prepare(stop, prepareOptions{in: &o.in, allow: o.engine.allowed(), pools: pools,
-		tempDir: tempDir(o.reportPath), only: o.onlyStatuses}, e, log)
-	if err != nil {
-		return nil, err
-	}
-	defer p.src.Close()
-	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: statusNames(o.onlyStatuses), Region: api.region,
-		Endpoint: api.endpoint, UserPoolID: o.in.userPoolID, Version: version}
-	rep, err := report.Open(report.Spec{Path: o.reportPath, Command: schema.Run, Layout: reportLayout(o.reportPath, o.in, p.shape),
-		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})
-	if err != nil {
-		return nil, reportError(err)
-	}
-	logOpened(log, rep)
-	cfg := o.engine.config(calls, log)
-	cfg.MaxFailures, cfg.Since, cfg.Skew, cfg.Started = o.threshold, rep.Meta.CreatedAt, api.skew, rep.Started
-	total := p.shape.Rows
-	if len(o.onlyStatuses) > 0 {
-		total = p.selected
-	}
-	return execute(stop, kill, execution{command: "run", input: o.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		auto: o.engine.autoRate(&o.aws, api), only: o.onlyStatuses, total: total, out: &o.out, rate: o.engine.rate}, e, log)
+// writer is run as a writer: link every row of --input into --report.
+func (o *runOptions) writer(e env) *writer {
+	return &writer{name: "run", command: schema.Run, in: o.in, report: o.reportPath, locks: []string{o.reportPath},
+		restart: o.restart, only: o.onlyStatuses, threshold: o.threshold, engine: &o.engine, aws: &o.aws, out: &o.out,
+		check: func() error { return checkReportPath(o.reportPath, o.in.path, e.stdin) },
+		op: func(rep *report.Report) (job.Operation, time.Time) {
+			return job.Link{}, rep.Meta.CreatedAt // a resumed report keeps the time it began
+		}}
 }
 
 // reportError makes a report that cannot be opened a usage error (exit 2): another input or
