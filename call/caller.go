@@ -172,7 +172,7 @@ func Do[C, In, Out any](ctx context.Context, c *Caller, op *Op[C, In, Out], clie
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			n.Retries.Add(1)
-			if sleep(start, c.cfg.Backoff.Delay(attempt-1, c.cfg.Rand())) != nil {
+			if pace.Sleep(start, c.cfg.Backoff.Delay(attempt-1, c.cfg.Rand())) != nil {
 				return nil, res, ErrCancelled
 			}
 		}
@@ -346,16 +346,4 @@ func (g *gate) rate() float64 {
 		return g.adaptive.Rate()
 	}
 	return float64(g.fixed.Limit())
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
