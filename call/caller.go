@@ -248,6 +248,17 @@ func (c *Caller) fatal(k *Kind, res Result) *FatalError {
 	return &FatalError{Code: res.Code, Message: msg, Err: res.Err}
 }
 
+// ByKind is the calls made so far, by operation, the kinds not called left out.
+func (c *Caller) ByKind() map[string]int64 {
+	m := map[string]int64{}
+	for _, k := range Kinds {
+		if n := c.counts[k.index].Calls.Load(); n > 0 {
+			m[k.Name] = n
+		}
+	}
+	return m
+}
+
 // Count returns the counts of a kind's calls.
 func (c *Caller) Count(k *Kind) *Count { return &c.counts[k.index] }
 

@@ -2,6 +2,7 @@ package job
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -111,12 +112,39 @@ func destination(attrs []types.AttributeType) (*Destination, error) {
 // Link links each row's source identity to its destination user (AdminLinkProviderForUser).
 // A refusal that may mean the link is in place ("already linked"; "Merging is not currently
 // supported", seen with the link made all the same) and a write whose outcome is unknown are
-// settled by reading the destination (Settle).
-type Link struct{}
+// settled by reading the destination (Settle). With First, a row may be read first: a link
+// in place is then settled with no write (--read-first).
+type Link struct {
+	First *ReadFirst // nil: never read first
+}
 
 func (Link) Name() string { return "link" }
 
 func (l Link) Do(t *Task) (Verdict, error) {
+	v, err := l.do(t)
+	if err == nil && (v.Status == report.Linked || v.Status == report.AlreadyLinked) {
+		l.First.settled(v.Status == report.AlreadyLinked)
+	}
+	return v, err
+}
+
+func (l Link) do(t *Task) (Verdict, error) {
+	if l.First.first() {
+		l.First.Read.Add(1)
+		dest, err := t.Destination()
+		var re *readError
+		switch {
+		case errors.As(err, &re): // the write will tell
+		case err != nil:
+			return Verdict{}, err
+		case !dest.Exists:
+			return Verdict{Status: report.Failed, Code: "UserNotFoundException", Message: "the destination user does not exist"}, nil
+		default:
+			if _, ok := dest.Find(t.Request.SourceProvider, t.Request.SourceValue); ok {
+				return l.inPlace(t, dest), nil
+			}
+		}
+	}
 	_, res, err := write(t, call.Link, linkInput(&t.Request))
 	switch {
 	case err != nil:
@@ -129,6 +157,17 @@ func (l Link) Do(t *Task) (Verdict, error) {
 	h := t.History()
 	h.Unknown, h.Code, h.Message = res.Unknown, res.Code, answerOf(res)
 	return t.settle(h, l.Settle)
+}
+
+// inPlace settles a row whose link the read before the write found in place: already
+// linked, unless this report's runs made it (its date is after the report began: an earlier,
+// stopped run of the report sent it), as Settle decides.
+func (l Link) inPlace(t *Task, dest *Destination) Verdict {
+	v := l.Settle(&t.Target, dest, t.History())
+	if v.Status == report.Linked {
+		v.Message = noteMadeByEarlierRun
+	}
+	return v
 }
 
 // linkInput is the AdminLinkProviderForUser request of a row.
@@ -165,6 +204,7 @@ func ProfileName(r *input.Request) string { return r.SourceProvider + "_" + r.So
 // Notes on rows settled by reading the user.
 const (
 	noteMadeByLostAttempt = "link found in place, made by an earlier attempt of this run whose answer was lost"
+	noteMadeByEarlierRun  = "link found in place before the write, made since this report began (by an earlier run of it that stopped)"
 	noteRepeat            = "the input links this identity on an earlier line too"
 )
 

@@ -28,6 +28,8 @@ type runOptions struct {
 	restart     bool
 	only        string
 	maxFailures string
+	readFirst   string
+	readMode    job.ReadMode // parsed --read-first
 
 	onlyStatuses []schema.Status // parsed --only
 	threshold    job.Threshold   // parsed --max-failures
@@ -42,6 +44,7 @@ func (o *runOptions) register(g *flagGroups) {
 	rep.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3, resumable) once more than `N` rows failed, or N%% of them (judged after %d rows)", job.DefaultMinRows))
 	o.aws.register(g)
 	o.engine.register(g)
+	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while most recent rows were already linked (default auto)")
 	o.out.register(g)
 }
 
@@ -72,6 +75,9 @@ func (o *runOptions) check(needReport bool) error {
 	var err error
 	if o.threshold, err = parseThreshold(o.maxFailures); err != nil {
 		return err
+	}
+	if o.readMode, err = job.ParseReadMode(o.readFirst); err != nil {
+		return usagef("--read-first: %w", err)
 	}
 	if err := o.engine.validate(); err != nil {
 		return err
@@ -134,8 +140,8 @@ func (o *runOptions) writer(e env) *writer {
 	return &writer{name: "run", command: schema.Run, in: o.in, report: o.reportPath, locks: []string{o.reportPath},
 		restart: o.restart, only: o.onlyStatuses, threshold: o.threshold, engine: &o.engine, aws: &o.aws, out: &o.out,
 		check: func() error { return checkReportPath(o.reportPath, o.in.path, e.stdin) },
-		op: func(rep *report.Report) (job.Operation, time.Time) {
-			return job.Link{}, rep.Meta.CreatedAt // a resumed report keeps the time it began
+		op: func(rep *report.Report, log *zap.Logger) (job.Operation, time.Time) {
+			return job.Link{First: &job.ReadFirst{Mode: o.readMode, Log: log}}, rep.Meta.CreatedAt // a resumed report keeps the time it began
 		}}
 }
 

@@ -143,7 +143,7 @@ func (o *undoOptions) writer() *writer {
 		}
 		return nil
 	}
-	w.op = func(*report.Report) (job.Operation, time.Time) {
+	w.op = func(*report.Report, *zap.Logger) (job.Operation, time.Time) {
 		// The links the run made are those Cognito dated after the run's report began.
 		return job.Unlink{IncludeOlder: o.includeAll}, ran.CreatedAt
 	}

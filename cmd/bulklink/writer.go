@@ -44,7 +44,7 @@ type writer struct {
 	confirm func(e env, p *prepared, rep *report.Report) error
 	// op is the operation on each row, and since the time links this report's runs may have
 	// made are dated from (run: its report's start; undo: the run's).
-	op func(rep *report.Report) (op job.Operation, since time.Time)
+	op func(rep *report.Report, log *zap.Logger) (op job.Operation, since time.Time)
 
 	threshold job.Threshold // --max-failures
 	engine    *engineOptions
@@ -105,7 +105,7 @@ func (w *writer) locked(stop, kill context.Context, e env, log *zap.Logger) (*re
 		}
 	}
 	cfg := w.engine.config(calls, log)
-	cfg.Op, cfg.Since = w.op(rep)
+	cfg.Op, cfg.Since = w.op(rep, log)
 	cfg.MaxFailures, cfg.Skew, cfg.Started = w.threshold, api.skew, rep.Started
 	total := p.shape.Rows
 	if len(w.only) > 0 {
