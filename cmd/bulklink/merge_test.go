@@ -246,6 +246,9 @@ func TestMerge(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			if longTests() && tc.n > 20 {
+				tc.n = 3000
+			}
 			seed, cases := mergeScenario(tc.n)
 			opt := tc.faults
 			opt.Seed = int64(testseed.Seed(t))
