@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/bulklink/bulklink/internal/safefile"
 )
 
 // FormatOf returns the format of the file at path, from its extension: .csv, .jsonl or
@@ -116,7 +118,7 @@ func Open(ctx context.Context, path string, stdin io.Reader, opt Options, spoolD
 		}
 	} else {
 		var err error
-		if f, err = openWaiting(ctx, path); err != nil {
+		if f, err = safefile.Open(ctx, path, os.O_RDONLY, safefile.Policy{Streams: !opt.RegularOnly}); err != nil {
 			return nil, err
 		}
 	}
@@ -132,6 +134,9 @@ func Open(ctx context.Context, path string, stdin io.Reader, opt Options, spoolD
 		default:
 			s.stream = f
 		}
+	}
+	if s.stream != nil && opt.RegularOnly {
+		return nil, errors.Join(fmt.Errorf("%s is not a regular file: want a file, not a stream", s.name), s.Close())
 	}
 	if s.stream != nil {
 		spool, err := os.CreateTemp(spoolDir, ".bulklink-spool-*")
@@ -155,31 +160,6 @@ func (s *Source) closeFile(f *os.File, path string) error {
 		return nil
 	}
 	return f.Close()
-}
-
-// openWaiting opens path for reading. Opening a FIFO blocks until a writer opens it: the
-// open runs aside, and ctx ending gives up on it.
-func openWaiting(ctx context.Context, path string) (*os.File, error) {
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	done := make(chan opened, 1)
-	go func() {
-		f, err := os.Open(path)
-		done <- opened{f, err}
-	}()
-	select {
-	case o := <-done:
-		return o.f, o.err
-	case <-ctx.Done():
-		go func() { // close it if the open ever completes
-			if o := <-done; o.f != nil {
-				o.f.Close()
-			}
-		}()
-		return nil, fmt.Errorf("open %s: %w", path, context.Cause(ctx))
-	}
 }
 
 // Name is the input's name for messages: its path, or "standard input".

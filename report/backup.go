@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -176,7 +177,7 @@ func WriteSubs(path string) error {
 	w := csv.NewWriter(&b)
 	w.Write([]string{"user_pool_id", "old_sub", "new_sub", "old_username", "destination_user"})
 	n := 0
-	_, err := ReadEntries(path, func(e *Entry) error {
+	_, err := ReadEntries(context.Background(), path, func(e *Entry) error { // a regular file of ours: it cannot block
 		if e.Status() != schema.Merged {
 			return nil
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,21 +42,37 @@ func (e *Entry) Status() Status { return Status(e.Get(schema.ColStatus)) }
 
 // ReadEntries calls fn with each record of the report at path, in the order of the file. A
 // half-written last record (a run writing it now, or killed while it did) is left out: torn
-// is set. The entry is only valid during the call.
-func ReadEntries(path string, fn func(*Entry) error) (torn bool, err error) {
+// is set. The entry is only valid during the call. The report is read as bulklink reads its
+// own files (a regular file of this user, not a link: see UnsafeFileError), and the reading
+// stops, with ctx's cause, once ctx ends.
+func ReadEntries(ctx context.Context, path string, fn func(*Entry) error) (torn bool, err error) {
 	format, err := FormatOf(path)
 	if err != nil {
 		return false, err
 	}
-	f, err := os.Open(path)
+	f, err := openOwned(path, os.O_RDONLY)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
+	r := &ctxReader{ctx: ctx, r: f}
 	if format == JSONL {
-		return readJSONLEntries(f, fn)
+		return readJSONLEntries(r, fn)
 	}
-	return readCSVEntries(f, fn)
+	return readCSVEntries(r, fn)
+}
+
+// ctxReader is a reader of a regular file that stops once its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 // readCSVEntries reads records as Recover does (readCSVRecord, splitCSV): a last record

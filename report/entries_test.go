@@ -30,7 +30,7 @@ func TestReadEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			torn, err := ReadEntries(path, func(e *Entry) error {
+			torn, err := ReadEntries(t.Context(), path, func(e *Entry) error {
 				got = append(got, string(e.Status())+"/"+e.Get("note"))
 				return nil
 			})
@@ -39,7 +39,7 @@ func TestReadEntries(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ReadEntries(filepath.Join(t.TempDir(), "x.csv"), nil); err == nil {
+	if _, err := ReadEntries(t.Context(), filepath.Join(t.TempDir(), "x.csv"), nil); err == nil {
 		t.Error("a missing report: no error")
 	}
 }

@@ -132,7 +132,7 @@ func (o *undoOptions) writer() *writer {
 			o.aws.fallbackRegion = ran.Region
 		}
 		f, _ := report.FormatOf(o.reportPath)
-		w.in = inputOptions{path: o.reportPath, userPoolID: o.userPoolID, format: string(f)}
+		w.in = inputOptions{path: o.reportPath, userPoolID: o.userPoolID, format: string(f), regular: true}
 		w.visit = matchesMeta(o.reportPath, ran)
 		return nil
 	}
