@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bulklink/bulklink/report"
+	"github.com/bulklink/bulklink/schema"
 )
 
 // bounded runs the binary as bulklink does, but ends it and fails the test once limit has
@@ -114,4 +118,50 @@ func TestHostileReadFIFOs(t *testing.T) {
 		fifo(t, seed)
 		refused(t, bounded(t, limit, "emulate", "--listen", "127.0.0.1:0", "--seed", seed), seed)
 	})
+}
+
+// TestReportStopsOnSignals: `bulklink report` blocked writing rows to a pipe nobody reads
+// (a pager left waiting, a stalled consumer) ends at the first SIGINT or SIGTERM, exit 130 or
+// 143 (issue 23, item 1): before, main caught the signals for every command and report
+// never read them, so only SIGKILL ended it.
+func TestReportStopsOnSignals(t *testing.T) {
+	t.Parallel()
+	// A report of 20,000 rows, by hand: its rows, printed, fill any pipe's buffer.
+	rep := filepath.Join(t.TempDir(), "r.csv")
+	var b strings.Builder
+	b.WriteString(strings.Join(schema.ColumnNames(), ",") + "\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "%d,linked,,,1,%s,Cognito,user-%d,Google,Cognito_Subject,sub-%d,12,2026-01-02T03:04:05.000Z\n", i+2, hostilePool, i, i)
+	}
+	must(t, os.WriteFile(rep, []byte(b.String()), 0o600))
+	for _, s := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, exitSIGINT}, {syscall.SIGTERM, exitSIGTERM}} {
+		t.Run(s.sig.String(), func(t *testing.T) {
+			t.Parallel()
+			r, w, err := os.Pipe()
+			must(t, err)
+			defer r.Close()
+			c := exec.Command(binary, "report", rep, "--status", "linked", "--output", "csv")
+			c.Env = cleanEnv()
+			c.Stdout = w
+			f, err := os.CreateTemp(t.TempDir(), "stderr")
+			must(t, err)
+			defer f.Close()
+			c.Stderr = f
+			must(t, c.Start())
+			w.Close()
+			t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+			// Its first row printed, it is running (past main's signal set-up) and is about
+			// to fill the pipe, which is read no further.
+			if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
+				t.Fatalf("read the first line: %v", err)
+			}
+			stopsOn(t, c, fileOutput{f}, s.sig, s.code, 10*time.Second)
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 }

@@ -57,6 +57,8 @@ bulklink report links.report.csv --status failed,invalid > to-fix.csv`,
 			fs.IntVar(&o.limit, "limit", 0, "show at most `N` rows (0: all)")
 		},
 		groups: newFlagGroups("Rows"),
+		// report only reads, and has nothing to drain: it leaves SIGINT and SIGTERM to main,
+		// and the first ends it, whatever it is doing (signals.go).
 		run: func(ctx context.Context, args []string, e env) int {
 			if err := o.show(ctx, args[0], e); err != nil {
 				errorf(e, "report", err)
