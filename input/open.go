@@ -365,16 +365,14 @@ func (r *passReader) Position() (int64, int64) { return r.pass.n.Load(), r.pass.
 
 func fingerprint(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it into n, which its maker sets (a reader's
+// Position loads it from another goroutine: it must exist before the first Read).
 type countingReader struct {
 	r io.Reader
 	n *atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	if c.n == nil {
-		c.n = new(atomic.Int64)
-	}
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
