@@ -6,6 +6,7 @@ package input
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -644,5 +646,73 @@ func TestHostileEdgeWhitespace(t *testing.T) {
 	}
 	if len(changed) > 0 {
 		t.Errorf("source_value \"a-1\" followed by %v is read as \"a-1\" and linked: changed, not refused", changed)
+	}
+}
+
+// nulBomb returns a gzip stream of text and then n zero bytes, compressed as it is read
+// (nothing of it is held: 1 GiB of zeros costs neither disk nor memory), and a count of the
+// zeros handed to the compressor so far.
+func nulBomb(t *testing.T, text string, n int64) (io.ReadCloser, *atomic.Int64) {
+	t.Helper()
+	var fed atomic.Int64
+	r, w := io.Pipe()
+	go func() {
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		_, err := io.WriteString(zw, text)
+		zeros := make([]byte, 64<<10)
+		for left := n; err == nil && left > 0; left -= int64(len(zeros)) {
+			var k int
+			k, err = zw.Write(zeros[:min(int64(len(zeros)), left)])
+			fed.Add(int64(k))
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		w.CloseWithError(err)
+	}()
+	return r, &fed
+}
+
+// TestHostileNULBomb: a header, then a gigabyte of NUL bytes, gzipped (issue 18, item 5), is
+// refused for what it is, NUL bytes, not taken for UTF-16, whose advice (iconv) would not
+// help; and refused from its first bytes, so that reading it costs neither the time to
+// inflate a gigabyte nor the memory. Real UTF-16 keeps its own advice (TestDiagnoseInput).
+func TestHostileNULBomb(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		format Format
+		text   string
+	}{
+		{"CSV header", CSV, hostileHeader},
+		{"CSV header and rows", CSV, hostileHeader + "alice,Okta,a-1,x\nbob,Okta,b-1,y\n"},
+		{"JSONL row", JSONL, `{"destination_user":"alice","source_provider":"Okta","source_value":"a-1"}` + "\n"},
+		{"nothing before", CSV, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			bomb, fed := nulBomb(t, tt.text, 1<<30)
+			defer bomb.Close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			src, err := Open(t.Context(), "-", bomb, Options{Format: tt.format, UserPoolID: pool}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			_, err = src.Scan(t.Context(), func(*Row) error { return nil })
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), "NUL bytes") || strings.Contains(err.Error(), "UTF-16") {
+				t.Errorf("Scan: got %v, want it refused for its NUL bytes, without a word of UTF-16", err)
+			}
+			// The refusal comes from the head of the text: a few MiB inflated at most, of
+			// the 1024 the stream holds.
+			if n := fed.Load(); n > 16<<20 {
+				t.Errorf("%d MiB of zeros inflated before the refusal, want the head only", n>>20)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Errorf("%d MiB allocated reading the bomb, want a few", grew>>20)
+			}
+		})
 	}
 }
