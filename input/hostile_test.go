@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/bulklink/bulklink/schema"
 )
@@ -712,6 +713,87 @@ func TestHostileNULBomb(t *testing.T) {
 			}
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 				t.Errorf("%d MiB allocated reading the bomb, want a few", grew>>20)
+			}
+		})
+	}
+}
+
+// TestHostileColumnNames: a column name (CSV) or carried key (JSONL) is text a person reads
+// and a report's header: a control character there (other than the tab and line break a
+// spreadsheet cell may hold) is refused, naming the column and the line (issue 23, item 2),
+// as it is in an identity value. A CSV header with one fails the input; a JSONL object with
+// one is an UnreadableRow, the key not carried. Other characters, an invisible tag character
+// among them, are carried exactly: only identity values must not look like others.
+func TestHostileColumnNames(t *testing.T) {
+	t.Parallel()
+	opt := Options{UserPoolID: pool}
+	for _, tt := range []struct {
+		name, col string // col as the header writes it
+		carried   string // "": refused
+		refusal   string
+	}{
+		{"SOH", "a\x01b", "", `header on line 1: column 4's name "a\x01b" holds control character U+0001`},
+		{"DEL", "del\x7f", "", `column 4's name "del\x7f" holds control character U+007F`},
+		{"BEL", "bel\a", "", `column 4's name "bel\a" holds control character U+0007`},
+		{"NUL", "nul\x00", "", `holds control character U+0000`},
+		{"ESC", "esc\x1b[2J", "", `holds control character U+001B`},
+		{"NEL", "nel\u0085", "", `holds control character U+0085`},
+		{"on a later line", "\"two\nlines\",x\x01", "", `header on line 1: column 5's name "x\x01" holds control character U+0001`},
+		{"a tag character", "tag\U000E0001", "tag\U000E0001", ""},
+		{"a line break, quoted", "\"no\nte\"", "no\nte", ""},
+		{"a tab, quoted", "\"t\tab\"", "t\tab", ""},
+	} {
+		t.Run("CSV/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := NewCSV(strings.NewReader("destination_user,source_provider,source_value,"+tt.col+"\nalice,Okta,a-1,x,y\n"), opt)
+			if tt.carried == "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refusal) {
+					t.Errorf("NewCSV: got %v, want %q", err, tt.refusal)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewCSV: %v", err)
+			}
+			if cols := r.Columns(); len(cols) == 0 || cols[0] != tt.carried {
+				t.Errorf("carried columns %q, want %q first", cols, tt.carried)
+			}
+		})
+	}
+	const base = `"destination_user":"alice","source_provider":"Okta","source_value":"a-1"`
+	for _, tt := range []struct {
+		name, key string // key as JSON writes it
+		carried   string
+		refusal   string
+	}{
+		{"SOH", `a\u0001b`, "", `key "a\x01b" holds control character U+0001`},
+		{"DEL, escaped", `del\u007f`, "", `holds control character U+007F`},
+		{"DEL, raw", "del\x7f", "", `holds control character U+007F`},
+		{"BEL", `bel\u0007`, "", `holds control character U+0007`},
+		{"NUL", `nul\u0000`, "", `holds control character U+0000`},
+		{"a tag character", `tag\udb40\udc01`, "tag\U000E0001", ""},
+		{"a line break", `no\nte`, "no\nte", ""},
+	} {
+		t.Run("JSONL/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			rows := readJSONL(t, `{`+base+`,"`+tt.key+`":"x","after":"y"}`, opt)
+			if len(rows) != 1 {
+				t.Fatalf("%d rows, want 1", len(rows))
+			}
+			row := rows[0]
+			if tt.carried == "" {
+				if row.Code != schema.UnreadableRow || !strings.Contains(row.Invalid, tt.refusal) {
+					t.Errorf("row %s (%q), want UnreadableRow: %q", outcome(row), row.Invalid, tt.refusal)
+				}
+				for _, f := range row.Extra {
+					if strings.ContainsFunc(f.Name, unicode.IsControl) {
+						t.Errorf("the key %q is carried all the same", f.Name)
+					}
+				}
+				return
+			}
+			if !row.Valid() || len(row.Extra) != 2 || row.Extra[0].Name != tt.carried {
+				t.Errorf("row %s (%q), extras %+v; want it valid, %q carried", outcome(row), row.Invalid, row.Extra, tt.carried)
 			}
 		})
 	}

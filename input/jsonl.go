@@ -107,6 +107,10 @@ func (o *jsonRow) key(key string, v json.RawMessage) {
 			o.field(f, key, v)
 			return
 		}
+		if r, ok := nameControl(key); ok {
+			o.fail("key %q holds control character %U: %s", key, r, namesHold)
+			return // not carried: a report's header must not hold it
+		}
 		for _, c := range o.carried {
 			if strings.EqualFold(strings.TrimSpace(c.name), strings.TrimSpace(key)) {
 				o.fail("key %q given twice", key)
