@@ -145,8 +145,12 @@ func readJSONLEntries(r io.Reader, fn func(*Entry) error) (bool, error) {
 	}
 }
 
-// jsonEntry reads one JSONL record, keeping its keys' order.
+// jsonEntry reads one JSONL record, keeping its keys' order. The record must be JSON, whole
+// (nothing after the object): AppendJSON writes it back as it is.
 func jsonEntry(line []byte) (*Entry, error) {
+	if !json.Valid(line) {
+		return nil, errors.New("not a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -179,8 +183,9 @@ func jsonEntry(line []byte) (*Entry, error) {
 var numeric = map[string]bool{schema.ColLine: true, schema.ColAttempts: true, schema.ColDurationMS: true}
 
 // AppendJSON appends the entry to dst as one JSONL record: a JSONL report's as it is, a CSV
-// report's with its columns as keys (line, attempts and duration_ms as numbers, as a JSONL
-// report has them).
+// report's with its columns as keys (line, attempts and duration_ms as numbers when they are
+// whole numbers written plainly, as a JSONL report has them; as strings otherwise). Keys and
+// values go through one JSON encoder (appendString), whatever they hold.
 func (e *Entry) AppendJSON(dst []byte) []byte {
 	if e.Raw != nil {
 		return append(dst, bytes.TrimRight(e.Raw, "\r\n")...)
@@ -190,16 +195,33 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendQuote(dst, c)
+		dst = appendString(dst, c)
 		dst = append(dst, ':')
-		if _, err := strconv.ParseInt(e.Values[i], 10, 64); err == nil && numeric[c] || i < len(e.JSON) && e.JSON[i] {
+		if numeric[c] && isPlainInt(e.Values[i]) || i < len(e.JSON) && e.JSON[i] {
 			dst = append(dst, e.Values[i]...)
 		} else {
-			b, _ := json.Marshal(e.Values[i])
-			dst = append(dst, b...)
+			dst = appendString(dst, e.Values[i])
 		}
 	}
 	return append(dst, '}')
+}
+
+// isPlainInt reports whether s is a whole number as JSON writes one: "12", not "+12" or
+// "012", which are no JSON.
+func isPlainInt(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == s
+}
+
+// appendString appends s to dst as a JSON string, as the report's writer encodes them
+// (encoding/json, without HTML escaping): control characters as \u00XX, invalid UTF-8 as
+// U+FFFD. It is the only way a key or a string value of an entry is written.
+func appendString(dst []byte, s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte{'\n'})...)
 }
 
 // CSVRow returns the entry's cells under the report's own columns and, for a JSONL record,
@@ -221,14 +243,12 @@ func (e *Entry) CSVRow() []string {
 		if len(extra) > 1 {
 			extra = append(extra, ',')
 		}
-		k, _ := json.Marshal(c)
-		extra = append(extra, k...)
+		extra = appendString(extra, c)
 		extra = append(extra, ':')
 		if e.JSON[i] {
 			extra = append(extra, e.Values[i]...)
 		} else {
-			v, _ := json.Marshal(e.Values[i])
-			extra = append(extra, v...)
+			extra = appendString(extra, e.Values[i])
 		}
 	}
 	extra = append(extra, '}')
