@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/bulklink/bulklink/internal/safefile"
@@ -31,7 +32,11 @@ type UnsafeFileError struct {
 }
 
 func (e *UnsafeFileError) Error() string {
-	return fmt.Sprintf("%s %s: bulklink reads and writes only files of its own; remove it or choose another path", e.Path, e.Reason)
+	advice := "remove it or choose another path"
+	if strings.HasPrefix(e.Reason, "belongs to user") {
+		advice = "run bulklink as that user, or choose another path"
+	}
+	return fmt.Sprintf("%s %s: bulklink reads and writes only files of its own; %s", e.Path, e.Reason, advice)
 }
 
 // own is how the files of a report are opened: regular files of this user, never
