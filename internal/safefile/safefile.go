@@ -1,7 +1,9 @@
 //go:build unix
 
-// Package safefile is the one way bulklink opens the files it reads and writes: the input,
-// the report and every file beside it (meta, summary, lock, started list), the metrics file.
+// Package safefile is the one way bulklink opens an existing file, to read it or to write to
+// it: the input, the report and every file beside it (meta, summary, lock, started list), the
+// metrics file, an emulator's seed. (New files are created exclusively, O_EXCL, by
+// report/files.go.)
 // A path is the operator's, but what lies there may have been planted by anyone who can
 // write to its folder, and an open must not let it:
 //
@@ -17,6 +19,9 @@
 // A refusal is a *RefusedError. The checks rely on O_NOFOLLOW, O_NONBLOCK and a file's owner
 // in stat, which Linux and macOS have; on other systems this package, and so bulklink, does
 // not build (see unsupported.go and README.md, Platforms).
+//
+// It is our own: os.Root and the libraries like it keep opens inside a directory, which is
+// not the danger here, and none checks what an open found before it is read.
 package safefile
 
 import (
