@@ -25,7 +25,7 @@ func (p *Planner) Finish(ctx context.Context) (*Plan, error) {
 	if p.tuples == nil {
 		return pl, nil
 	}
-	defer p.tuples.close()
+	defer p.tuples.Close()
 	if err := pl.conflicts(ctx); err != nil {
 		return nil, err
 	}
@@ -52,9 +52,9 @@ func (pl *Plan) conflicts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer sorted.close()
-	ahead, mark := sorted.reader(ctx), sorted.reader(ctx)
-	next, err := ahead.next()
+	defer sorted.Close()
+	ahead, mark := sorted.Reader(ctx), sorted.Reader(ctx)
+	next, err := ahead.Next()
 	for err == nil {
 		// Judge the group of next.src: how many users, which lines.
 		group := next
@@ -64,10 +64,10 @@ func (pl *Plan) conflicts(ctx context.Context) error {
 				users++
 				group.dst = next.dst
 			}
-			next, err = ahead.next()
+			next, err = ahead.Next()
 		}
 		for i := range n {
-			t, merr := mark.next()
+			t, merr := mark.Next()
 			if merr != nil {
 				return merr
 			}
@@ -98,13 +98,13 @@ func (pl *Plan) identities(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer sorted.close()
-	rd := sorted.reader(ctx)
+	defer sorted.Close()
+	rd := sorted.Reader(ctx)
 	var user uint64
 	var ids []uint64 // the user's first identities, at most MaxIdentities
 	started := false
 	for {
-		t, err := rd.next()
+		t, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

@@ -141,7 +141,7 @@ func (p *Planner) Visit(ctx context.Context, row *input.Row) error {
 		}
 		p.tuples = t
 	}
-	return p.tuples.add(p.tuple(row))
+	return p.tuples.Add(p.tuple(row))
 }
 
 // tuple hashes a row's source identity and destination user. The seed is random, so that no
