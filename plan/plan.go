@@ -46,6 +46,9 @@ type Pool struct {
 	// CaseSensitive says whether the pool tells usernames apart by case.
 	CaseSensitive bool
 	Providers     map[string]Provider // by name
+	// EstimatedUsers is DescribeUserPool's EstimatedNumberOfUsers: what discover shows its
+	// progress against.
+	EstimatedUsers int64
 }
 
 // Provider is an identity provider configured in a pool.
