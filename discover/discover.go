@@ -52,6 +52,10 @@ type Config struct {
 	SortBytes int
 	// Progress, when set, is kept up to date as the discover goes.
 	Progress *Progress
+	// Started, when set, is called once the files are checked and the state read, before
+	// the first call: bulklink writes the summary there, marked running, so that a discover
+	// killed later does not leave an older summary behind. Its error ends the discover.
+	Started func(*Summary) error
 }
 
 // Progress is how far a discover is, for a progress display; its fields may be read while
@@ -157,6 +161,11 @@ func (d *run) run(ctx context.Context) error {
 		return err
 	}
 	d.st = st
+	if d.Started != nil {
+		if err := d.Started(d.sum); err != nil {
+			return err
+		}
+	}
 	if st.Done {
 		d.sum.AlreadyDone = true
 		d.Logger.Info("this discover finished already: nothing to list; --restart reads the pool again",
@@ -267,10 +276,10 @@ func (d *run) open() (*state, error) {
 			d.Logger.Info("started over: the discover beside the output had listed nothing yet", zap.String("was", why))
 			return now, d.restart(now)
 		}
-		return nil, &ConfigError{Code: "OtherDiscover", Message: fmt.Sprintf("cannot continue the discover of %s: %s; use --restart to start it over, or another --output", d.Output, why)}
+		return nil, &ConfigError{Message: fmt.Sprintf("cannot continue the discover of %s: %s; use --restart to start it over, or another --output", d.Output, why)}
 	}
 	if old.Done && (!exists(d.Output) || !exists(d.Refused)) {
-		return nil, &ConfigError{Code: "OtherDiscover", Message: fmt.Sprintf("the discover of %s finished on %s, and its output or refused file is gone: use --restart to read the pool again",
+		return nil, &ConfigError{Message: fmt.Sprintf("the discover of %s finished on %s, and its output or refused file is gone: use --restart to read the pool again",
 			d.Output, old.FinishedAt.Format(time.RFC3339))}
 	}
 	return old, nil

@@ -47,14 +47,19 @@ func (q *Query) domain() string {
 	return normEmail(strings.TrimPrefix(trimASCII(q.EmailDomain), "@"))
 }
 
-// ConfigError refuses a query before the pool is listed: exit 2. Code names the rule, as an
-// invalid row's code would.
+// ConfigError refuses a query, or a discover that cannot continue: exit 2. Code, when set,
+// names the rule, as an invalid row's code would.
 type ConfigError struct {
 	Code    schema.Code
 	Message string
 }
 
-func (e *ConfigError) Error() string { return e.Code + ": " + e.Message }
+func (e *ConfigError) Error() string {
+	if e.Code == "" {
+		return e.Message
+	}
+	return e.Code + ": " + e.Message
+}
 
 // Check checks a query against its pool as run's trust checks would check the rows it
 // writes (docs/trust.md): the provider is one of the pool's, a SAML or OIDC one for
