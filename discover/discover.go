@@ -26,7 +26,7 @@ const PageSize = 60
 // Defaults of a Config.
 const (
 	DefaultCommitEvery = time.Second
-	DefaultSortBytes   = 16 << 20
+	DefaultSortBytes   = 4 << 20
 )
 
 // Config is one discover.

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"unsafe"
 )
 
 // A Codec encodes and decodes records of type T. Size > 0 gives every record that many
@@ -196,8 +197,8 @@ type Options struct {
 	// Dir holds the temporary files; "" is the system's.
 	Dir string
 	// MaxRecords and MaxBytes bound a run sorted in memory: at most so many records, and
-	// records whose encoded sizes add up to at most so many bytes (the memory they take
-	// decoded is about that, plus a slice entry each). 0 is no bound of that kind; with
+	// records whose encoded sizes and slice entries (the size of a T) add up to at most so
+	// many bytes, about the memory they take decoded. 0 is no bound of that kind; with
 	// neither, one run.
 	MaxRecords, MaxBytes int
 	// FanIn is how many runs are merged at once (open files and read buffers); more are
@@ -230,6 +231,11 @@ func Sort[T any](ctx context.Context, in *File[T], order func(a, b T) int, keep 
 	if o.MaxRecords > 0 {
 		bufCap = min(bufCap, int64(o.MaxRecords))
 	}
+	entry := int(unsafe.Sizeof(*new(T)))
+	if o.MaxBytes > 0 {
+		// How many records fit is known once they are read: the slice grows to it.
+		bufCap = min(bufCap, 4096)
+	}
 	buf := make([]T, 0, min(bufCap, 1<<20))
 	for done := false; !done; {
 		buf = buf[:0]
@@ -245,7 +251,7 @@ func Sort[T any](ctx context.Context, in *File[T], order func(a, b T) int, keep 
 			}
 			if keep == nil || keep(v) {
 				buf = append(buf, v)
-				bytes += rd.last
+				bytes += rd.last + entry
 			}
 		}
 		if len(buf) == 0 {
