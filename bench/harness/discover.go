@@ -125,6 +125,6 @@ func discoverScenario(ctx context.Context, h *harness) (*section, error) {
 	s.table([]string{"case", "users", "pages", "wall", "users/s", "ListUsers calls, retries, throttled", "peak RSS, MiB", "rows / refused"}, rows)
 	s.verdict("At the default --list-rate, discover reads 600 users a second (a third of the UserList quota of 30 calls/s, " +
 		"which the application shares): a million users in under half an hour. Unpaced, the emulator and bulklink share the two " +
-		"cores. Memory is the sort's buffer (8 MiB of records) and the page in hand, whatever the size of the pool.")
+		"cores. Memory is the sort's buffer (4 MiB of records) and the page in hand, whatever the size of the pool.")
 	return s, nil
 }
