@@ -172,7 +172,7 @@ func Do[C, In, Out any](ctx context.Context, c *Caller, op *Op[C, In, Out], clie
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			n.Retries.Add(1)
-			if sleep(start, c.cfg.Backoff.Delay(attempt-1, c.cfg.Rand())) != nil {
+			if pace.Sleep(start, c.cfg.Backoff.Delay(attempt-1, c.cfg.Rand())) != nil {
 				return nil, res, ErrCancelled
 			}
 		}
@@ -246,6 +246,17 @@ func (c *Caller) fatal(k *Kind, res Result) *FatalError {
 		}
 	}
 	return &FatalError{Code: res.Code, Message: msg, Err: res.Err}
+}
+
+// ByKind is the calls made so far, by operation, the kinds not called left out.
+func (c *Caller) ByKind() map[string]int64 {
+	m := map[string]int64{}
+	for _, k := range Kinds {
+		if n := c.counts[k.index].Calls.Load(); n > 0 {
+			m[k.Name] = n
+		}
+	}
+	return m
 }
 
 // Count returns the counts of a kind's calls.
@@ -346,16 +357,4 @@ func (g *gate) rate() float64 {
 		return g.adaptive.Rate()
 	}
 	return float64(g.fixed.Limit())
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

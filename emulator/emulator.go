@@ -33,6 +33,10 @@ type Options struct {
 	AdminQuota        float64 // CreateUserPool, DescribeUserPool, and Create/Describe/ListIdentityProvider(s)
 	// PerUserWriteQuota is the rate of write calls to any one user; 0 is unlimited.
 	PerUserWriteQuota float64
+	// QuotaBurst is how much a category's bucket holds, in time at its quota's rate: calls
+	// beyond the rate pass as long as the bucket has tokens. 0 is a second's worth, which is
+	// what Cognito's buckets seem to hold (docs/emulator.md); tests of pacing vary it.
+	QuotaBurst time.Duration
 
 	// Latency is added to every call before it is handled. A call whose client gives up
 	// meanwhile is not handled at all.
@@ -122,6 +126,9 @@ func (o Options) Validate() error {
 		if q.value < 0 || math.IsNaN(q.value) || math.IsInf(q.value, 0) {
 			errs = append(errs, fmt.Errorf("%s %v: want a number of calls per second, 0 for unlimited", q.name, q.value))
 		}
+	}
+	if o.QuotaBurst < 0 {
+		errs = append(errs, fmt.Errorf("quota burst %v is negative", o.QuotaBurst))
 	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v is negative", o.Latency))

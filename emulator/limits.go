@@ -45,17 +45,21 @@ func newQuotas(opt *Options) *quotas {
 		classResourceRead: opt.ResourceReadQuota,
 		classCreate:       opt.CreateQuota,
 	} {
-		q.class[c] = rate.NewLimiter(bucket(perSecond))
+		q.class[c] = rate.NewLimiter(bucket(perSecond, opt.QuotaBurst))
 	}
 	return q
 }
 
-// bucket returns the limit and burst of a token bucket for a quota in calls per second.
-func bucket(perSecond float64) (rate.Limit, int) {
+// bucket returns the limit and burst of a token bucket for a quota in calls per second,
+// holding holds' worth of calls (0: a second's), at least one.
+func bucket(perSecond float64, holds time.Duration) (rate.Limit, int) {
 	if perSecond == 0 {
 		return rate.Inf, 0
 	}
-	return rate.Limit(perSecond), max(1, int(math.Ceil(perSecond)))
+	if holds <= 0 {
+		holds = time.Second
+	}
+	return rate.Limit(perSecond), max(1, int(math.Ceil(perSecond*holds.Seconds())))
 }
 
 var errThrottled = &apiError{codeTooManyRequests, msgRateExceeded}
@@ -91,7 +95,7 @@ type userBuckets struct {
 }
 
 func newUserBuckets(perSecond float64) *userBuckets {
-	limit, burst := bucket(perSecond)
+	limit, burst := bucket(perSecond, 0)
 	b := &userBuckets{limit: limit, burst: burst, buckets: make(map[string]*rate.Limiter)}
 	if limit != rate.Inf {
 		b.refill = time.Duration(float64(burst) / float64(limit) * float64(time.Second))

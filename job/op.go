@@ -2,6 +2,7 @@ package job
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ type Verdict struct {
 	Message string
 	// Again, when set, is a new target to call, e.g. the identity's subject.
 	Again *input.Request
+	// Merge is what a merged row deleted and linked to (Merging).
+	Merge *report.Merge
 }
 
 // Destination is the destination user as AdminGetUser answered: whether it exists, and the
@@ -71,6 +74,21 @@ type Verdict struct {
 type Destination struct {
 	Exists     bool
 	Identities []Identity
+	// User is AdminGetUser's whole answer; nil when the user does not exist.
+	User *cip.AdminGetUserOutput
+}
+
+// Attr returns the value of one of the user's attributes, "" when it has none.
+func (d *Destination) Attr(name string) string {
+	if d.User == nil {
+		return ""
+	}
+	for _, a := range d.User.UserAttributes {
+		if aws.ToString(a.Name) == name {
+			return aws.ToString(a.Value)
+		}
+	}
+	return ""
 }
 
 // Identity is one entry of a user's identities attribute (docs/cognito.md, Identities).
@@ -78,6 +96,7 @@ type Identity struct {
 	UserID       string `json:"userId"`
 	ProviderName string `json:"providerName"`
 	ProviderType string `json:"providerType"`
+	Primary      bool   `json:"primary"`     // a federated profile's own identity, the one it signed in with
 	DateCreated  int64  `json:"dateCreated"` // Unix milliseconds, on Cognito's clock
 }
 
@@ -94,10 +113,10 @@ func (d *Destination) Find(provider, userID string) (Identity, bool) {
 	return Identity{}, false
 }
 
-// destination reads a user's attributes into a Destination.
-func destination(attrs []types.AttributeType) (*Destination, error) {
-	d := &Destination{Exists: true}
-	for _, a := range attrs {
+// destination reads AdminGetUser's answer into a Destination.
+func destination(out *cip.AdminGetUserOutput) (*Destination, error) {
+	d := &Destination{Exists: true, User: out}
+	for _, a := range out.UserAttributes {
 		if aws.ToString(a.Name) != "identities" {
 			continue
 		}
@@ -111,12 +130,57 @@ func destination(attrs []types.AttributeType) (*Destination, error) {
 // Link links each row's source identity to its destination user (AdminLinkProviderForUser).
 // A refusal that may mean the link is in place ("already linked"; "Merging is not currently
 // supported", seen with the link made all the same) and a write whose outcome is unknown are
-// settled by reading the destination (Settle).
-type Link struct{}
+// settled by reading the destination (Settle). With First, a row may be read first: a link
+// in place is then settled with no write (--read-first).
+type Link struct {
+	First *ReadFirst // nil: never read first
+	// Merge, when set, merges an identity that signed in already into its destination
+	// instead of failing its row with SourceAlreadySignedIn (run --merge-signed-in).
+	Merge *Merging
+}
 
 func (Link) Name() string { return "link" }
 
 func (l Link) Do(t *Task) (Verdict, error) {
+	v, err := l.do(t)
+	if err == nil && (v.Status == report.Linked || v.Status == report.AlreadyLinked) {
+		l.First.settled(v.Status == report.AlreadyLinked)
+	}
+	return v, err
+}
+
+func (l Link) do(t *Task) (Verdict, error) {
+	if l.Merge != nil {
+		switch reached := t.Reached(); reached {
+		case stepSignOut, stepDelete, stepLink:
+			return l.Merge.merge(t, reached) // a merge an earlier run began: go on with it
+		}
+	}
+	v, err := l.once(t)
+	if err == nil && l.Merge != nil && v.Code == schema.SourceAlreadySignedIn {
+		return l.Merge.merge(t, "")
+	}
+	return v, err
+}
+
+// once links the row: read first, or written and settled.
+func (l Link) once(t *Task) (Verdict, error) {
+	if l.First.first() {
+		l.First.Read.Add(1)
+		dest, err := t.Destination()
+		var re *readError
+		switch {
+		case errors.As(err, &re): // the write will tell
+		case err != nil:
+			return Verdict{}, err
+		case !dest.Exists:
+			return Verdict{Status: report.Failed, Code: "UserNotFoundException", Message: "the destination user does not exist"}, nil
+		default:
+			if _, ok := dest.Find(t.Request.SourceProvider, t.Request.SourceValue); ok {
+				return l.inPlace(t, dest), nil
+			}
+		}
+	}
 	_, res, err := write(t, call.Link, linkInput(&t.Request))
 	switch {
 	case err != nil:
@@ -129,6 +193,17 @@ func (l Link) Do(t *Task) (Verdict, error) {
 	h := t.History()
 	h.Unknown, h.Code, h.Message = res.Unknown, res.Code, answerOf(res)
 	return t.settle(h, l.Settle)
+}
+
+// inPlace settles a row whose link the read before the write found in place: already
+// linked, unless this report's runs made it (its date is after the report began: an earlier,
+// stopped run of the report sent it), as Settle decides.
+func (l Link) inPlace(t *Task, dest *Destination) Verdict {
+	v := l.Settle(&t.Target, dest, t.History())
+	if v.Status == report.Linked {
+		v.Message = noteMadeByEarlierRun
+	}
+	return v
 }
 
 // linkInput is the AdminLinkProviderForUser request of a row.
@@ -165,6 +240,7 @@ func ProfileName(r *input.Request) string { return r.SourceProvider + "_" + r.So
 // Notes on rows settled by reading the user.
 const (
 	noteMadeByLostAttempt = "link found in place, made by an earlier attempt of this run whose answer was lost"
+	noteMadeByEarlierRun  = "link found in place before the write, made since this report began (by an earlier run of it that stopped)"
 	noteRepeat            = "the input links this identity on an earlier line too"
 )
 

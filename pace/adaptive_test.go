@@ -27,13 +27,18 @@ type drive struct {
 	t    *testing.T
 	c    *fakeClock
 	p    *Adaptive
+	e    *Estimator // p's
 	rtt  time.Duration
 	last time.Time // the last answer
 }
 
 func newDrive(t *testing.T, ceiling float64) *drive {
 	c := newClock()
-	return &drive{t: t, c: c, p: NewAdaptive(ceiling, zap.NewNop(), c.now), rtt: 30 * time.Millisecond}
+	return driveOf(t, c, NewAdaptive(ceiling, zap.NewNop(), c.now))
+}
+
+func driveOf(t *testing.T, c *fakeClock, p *Adaptive) *drive {
+	return &drive{t: t, c: c, p: p, e: p.est, rtt: 30 * time.Millisecond}
 }
 
 // accept runs for d, every call accepted.
@@ -62,9 +67,9 @@ func (d *drive) throttle() { d.p.Throttled(d.sent()) }
 // untilCruise runs until the pause ends: the pacer moves on as answers come.
 func (d *drive) untilCruise() {
 	d.t.Helper()
-	for deadline := d.c.now().Add(5 * time.Second); d.p.phase != phaseCruise; {
+	for deadline := d.c.now().Add(5 * time.Second); d.e.phase != phaseCruise; {
 		if d.c.now().After(deadline) {
-			d.t.Fatalf("phase %v 5 s on, want cruise", d.p.phase)
+			d.t.Fatalf("phase %v 5 s on, want cruise", d.e.phase)
 		}
 		d.accept(10 * time.Millisecond)
 	}
@@ -89,8 +94,8 @@ func (d *drive) paused() {
 	d.settled()
 	d.accept(5 * time.Second)
 	d.throttle()
-	if d.p.phase != phasePause {
-		d.t.Fatalf("phase %v after a throttle, want the pause", d.p.phase)
+	if d.e.phase != phasePause {
+		d.t.Fatalf("phase %v after a throttle, want the pause", d.e.phase)
 	}
 }
 
@@ -124,12 +129,12 @@ func TestPacerFirstThrottleLandsUnderTheLastSecond(t *testing.T) {
 	d := newDrive(t, 100)
 	d.accept(300 * time.Millisecond) // the bucket's burst: about 30 calls
 	sent := d.sent()
-	last := d.p.hist.count(sent.Add(-time.Second), sent)
+	last := d.e.hist.count(sent.Add(-time.Second), sent)
 	d.throttle()
-	if d.p.phase != phaseDiscover || !near(d.p.land, firstCut*last, 1e-9) {
-		t.Fatalf("phase %v, landing %v; want discovery landing at %v of the %v calls of the last second", d.p.phase, d.p.land, firstCut, last)
+	if d.e.phase != phaseDiscover || !near(d.e.land, firstCut*last, 1e-9) {
+		t.Fatalf("phase %v, landing %v; want discovery landing at %v of the %v calls of the last second", d.e.phase, d.e.land, firstCut, last)
 	}
-	if got, want := d.p.Rate(), d.p.land*discoverShare; !near(got, want, 1e-9) {
+	if got, want := d.p.Rate(), d.e.land*discoverShare; !near(got, want, 1e-9) {
 		t.Errorf("rate %v, want %v: discovery waits under the landing", got, want)
 	}
 }
@@ -139,8 +144,8 @@ func TestPacerFirstCallThrottled(t *testing.T) {
 	d := newDrive(t, 40)
 	d.c.add(time.Second)
 	d.throttle()
-	if d.p.phase != phaseDiscover || d.p.land != 40*firstCut {
-		t.Errorf("phase %v, landing %v; want discovery landing at %v", d.p.phase, d.p.land, 40*firstCut)
+	if d.e.phase != phaseDiscover || d.e.land != 40*firstCut {
+		t.Errorf("phase %v, landing %v; want discovery landing at %v", d.e.phase, d.e.land, 40*firstCut)
 	}
 }
 
@@ -150,16 +155,16 @@ func TestPacerReactsOncePerEpisode(t *testing.T) {
 	d.accept(300 * time.Millisecond)
 	before := d.sent()
 	d.throttle()
-	land := d.p.land
+	land := d.e.land
 	d.c.add(time.Second) // slow answers of calls sent before the reaction
 	d.p.Throttled(before)
-	d.p.Throttled(d.p.cutAt.Add(d.p.cooldown() / 2)) // sent while the reaction took effect
-	if d.p.land != land || d.p.phase != phaseRamp {
-		t.Fatalf("landing %v, phase %v after throttles of the same episode, want %v and the ramp (discovery ended on time)", d.p.land, d.p.phase, land)
+	d.p.Throttled(d.e.cutAt.Add(d.e.cooldown() / 2)) // sent while the reaction took effect
+	if d.e.land != land || d.e.phase != phaseRamp {
+		t.Fatalf("landing %v, phase %v after throttles of the same episode, want %v and the ramp (discovery ended on time)", d.e.land, d.e.phase, land)
 	}
 	d.p.Throttled(d.c.now()) // a call sent after the reaction: another round
-	if want := land * discoverCut; !near(d.p.land, want, 1e-9) {
-		t.Errorf("landing %v after a new throttle in discovery, want %v", d.p.land, want)
+	if want := land * discoverCut; !near(d.e.land, want, 1e-9) {
+		t.Errorf("landing %v after a new throttle in discovery, want %v", d.e.land, want)
 	}
 }
 
@@ -167,31 +172,31 @@ func TestPacerRampSampleThenSettle(t *testing.T) {
 	d := newDrive(t, 100)
 	d.accept(300 * time.Millisecond)
 	d.throttle()
-	empty, land := d.sent(), d.p.land
+	empty, land := d.sent(), d.e.land
 	d.accept(500 * time.Millisecond)
-	if d.p.phase != phaseRamp || d.p.Rate() < land {
-		t.Fatalf("phase %v at %v/s after a quiet 500 ms, want the ramp from the landing %v", d.p.phase, d.p.Rate(), land)
+	if d.e.phase != phaseRamp || d.p.Rate() < land {
+		t.Fatalf("phase %v at %v/s after a quiet 500 ms, want the ramp from the landing %v", d.e.phase, d.p.Rate(), land)
 	}
 	d.accept(3 * time.Second)
 	if r := d.p.Rate(); r < 1.8*land || r > 2.4*land {
 		t.Fatalf("rate %v after 3 s of ramp from %v, want about 25%% more a second", r, land)
 	}
 	sent := d.sent()
-	want := d.p.hist.count(empty, sent) / sent.Sub(empty).Seconds()
+	want := d.e.hist.count(empty, sent) / sent.Sub(empty).Seconds()
 	d.throttle()
-	if !near(d.p.est, want, 1e-9) {
-		t.Fatalf("estimate %v, want the calls accepted between the two empty buckets per second, %v", d.p.est, want)
+	if !near(d.e.spare, want, 1e-9) {
+		t.Fatalf("estimate %v, want the calls accepted between the two empty buckets per second, %v", d.e.spare, want)
 	}
-	if d.p.phase != phasePause || d.p.Rate() != d.p.floor {
-		t.Fatalf("phase %v at %v/s after the ramp, want a pause at %v/s", d.p.phase, d.p.Rate(), d.p.floor)
+	if d.e.phase != phasePause || d.p.Rate() != d.e.floor {
+		t.Fatalf("phase %v at %v/s after the ramp, want a pause at %v/s", d.e.phase, d.p.Rate(), d.e.floor)
 	}
 	d.accept(pauseTime - 100*time.Millisecond)
-	if d.p.phase != phasePause {
-		t.Fatalf("phase %v before the pause's end", d.p.phase)
+	if d.e.phase != phasePause {
+		t.Fatalf("phase %v before the pause's end", d.e.phase)
 	}
 	d.untilCruise()
 	if !near(d.p.Rate(), freshSettle*want, 1e-9) {
-		t.Fatalf("phase %v at %v/s after the pause, want a cruise at %v (the first one)", d.p.phase, d.p.Rate(), freshSettle*want)
+		t.Fatalf("phase %v at %v/s after the pause, want a cruise at %v (the first one)", d.e.phase, d.p.Rate(), freshSettle*want)
 	}
 }
 
@@ -201,12 +206,12 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 		empty := d.settled()
 		d.accept(5 * time.Second)
 		sent := d.sent()
-		n, secs := d.p.hist.count(empty, sent), sent.Sub(empty).Seconds()
+		n, secs := d.e.hist.count(empty, sent), sent.Sub(empty).Seconds()
 		keep := math.Exp(-secs / poolMemory.Seconds())
-		want := (d.p.poolN*keep + n) / (d.p.poolT*keep + secs)
+		want := (d.e.poolN*keep + n) / (d.e.poolT*keep + secs)
 		d.throttle()
-		if !near(d.p.est, want, 1e-9) {
-			t.Fatalf("estimate %v, want the pool of both samples, %v", d.p.est, want)
+		if !near(d.e.spare, want, 1e-9) {
+			t.Fatalf("estimate %v, want the pool of both samples, %v", d.e.spare, want)
 		}
 		d.untilCruise()
 		if !near(d.p.Rate(), settleShare*want, 1e-9) {
@@ -217,13 +222,13 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 		d := newDrive(t, 100)
 		d.settled()
 		d.accept(trustTime + time.Second)
-		if d.p.probing {
+		if d.e.probing {
 			t.Fatal("probing already")
 		}
-		want := d.p.est * trimShare
+		want := d.e.spare * trimShare
 		d.throttle()
-		if !near(d.p.est, want, 1e-9) || d.p.phase != phasePause {
-			t.Errorf("estimate %v, phase %v, want %v and a pause", d.p.est, d.p.phase, want)
+		if !near(d.e.spare, want, 1e-9) || d.e.phase != phasePause {
+			t.Errorf("estimate %v, phase %v, want %v and a pause", d.e.spare, d.e.phase, want)
 		}
 	})
 	t.Run("right after the pause: rediscovered", func(t *testing.T) {
@@ -232,23 +237,23 @@ func TestPacerThrottlesWhileCruising(t *testing.T) {
 		d.accept(time.Second)
 		cruise := d.p.Rate()
 		d.throttle()
-		if d.p.phase != phaseDiscover || !near(d.p.land, cruise*discoverCut, 1e-9) {
-			t.Errorf("phase %v landing at %v, want discovery from half the cruise, %v", d.p.phase, d.p.land, cruise*discoverCut)
+		if d.e.phase != phaseDiscover || !near(d.e.land, cruise*discoverCut, 1e-9) {
+			t.Errorf("phase %v landing at %v, want discovery from half the cruise, %v", d.e.phase, d.e.land, cruise*discoverCut)
 		}
 	})
 	t.Run("during the pause: the same episode", func(t *testing.T) {
 		d := newDrive(t, 100)
 		d.paused()
-		est, end := d.p.est, d.p.pauseEnd
+		est, end := d.e.spare, d.e.pauseEnd
 		d.c.t = end.Add(-200 * time.Millisecond)
 		d.p.Throttled(end.Add(-300 * time.Millisecond)) // sent and answered in the pause
-		if d.p.phase != phasePause || d.p.est != est {
-			t.Fatalf("phase %v, estimate %v; want the pause going on and the estimate %v", d.p.phase, d.p.est, est)
+		if d.e.phase != phasePause || d.e.spare != est {
+			t.Fatalf("phase %v, estimate %v; want the pause going on and the estimate %v", d.e.phase, d.e.spare, est)
 		}
 		d.c.t = end.Add(100 * time.Millisecond)
 		d.p.Throttled(end.Add(-50 * time.Millisecond)) // sent in the pause, answered after it
-		if d.p.phase != phaseCruise || d.p.est != est || !near(d.p.Rate(), settleShare*est, 1e-9) {
-			t.Errorf("phase %v at %v/s, estimate %v; want the cruise at %v and the estimate %v", d.p.phase, d.p.Rate(), d.p.est, settleShare*est, est)
+		if d.e.phase != phaseCruise || d.e.spare != est || !near(d.p.Rate(), settleShare*est, 1e-9) {
+			t.Errorf("phase %v at %v/s, estimate %v; want the cruise at %v and the estimate %v", d.e.phase, d.p.Rate(), d.e.spare, settleShare*est, est)
 		}
 	})
 }
@@ -259,40 +264,40 @@ func TestPacerProbes(t *testing.T) {
 	d.accept(trustTime + time.Second) // a late throttle: the next cruise is not the first
 	d.throttle()
 	d.untilCruise()
-	cruise, est := d.p.Rate(), d.p.est
-	doubt := math.Min(probeDoubt, math.Sqrt(doubtSpan.Seconds()/d.p.poolT))
+	cruise, est := d.p.Rate(), d.e.spare
+	doubt := math.Min(probeDoubt, math.Sqrt(doubtSpan.Seconds()/d.e.poolT))
 	wait := time.Duration(float64(probeAfter) / doubt)
 	d.accept(wait - time.Second)
-	if d.p.Rate() != cruise || d.p.probing {
-		t.Fatalf("rate %v (probing %v) before the probe's wait of %v, want %v", d.p.Rate(), d.p.probing, wait, cruise)
+	if d.p.Rate() != cruise || d.e.probing {
+		t.Fatalf("rate %v (probing %v) before the probe's wait of %v, want %v", d.p.Rate(), d.e.probing, wait, cruise)
 	}
 	d.accept(5 * time.Second)
-	if !d.p.probing || d.p.Rate() <= cruise {
+	if !d.e.probing || d.p.Rate() <= cruise {
 		t.Fatalf("rate %v after the wait, want a probe over %v", d.p.Rate(), cruise)
 	}
 	d.throttle() // the probe found nothing: back to where it started, and wait longer
-	if !near(d.p.est, est, 1e-9) || d.p.probeWait != 2*probeAfter {
-		t.Fatalf("after a failed probe: estimate %v, wait %v; want %v, %v", d.p.est, d.p.probeWait, est, 2*probeAfter)
+	if !near(d.e.spare, est, 1e-9) || d.e.probeWait != 2*probeAfter {
+		t.Fatalf("after a failed probe: estimate %v, wait %v; want %v, %v", d.e.spare, d.e.probeWait, est, 2*probeAfter)
 	}
 	for range 3 { // more probes that find nothing: 4×, 8×, and no more
 		d.untilCruise()
-		for !d.p.probing {
+		for !d.e.probing {
 			d.accept(time.Second)
 		}
 		d.throttle()
 	}
-	if d.p.probeWait != probeBackoff*probeAfter {
-		t.Fatalf("wait %v after many failed probes, want at most %v", d.p.probeWait, probeBackoff*probeAfter)
+	if d.e.probeWait != probeBackoff*probeAfter {
+		t.Fatalf("wait %v after many failed probes, want at most %v", d.e.probeWait, probeBackoff*probeAfter)
 	}
 	d.untilCruise()
-	est = d.p.est
-	for !d.p.probing {
+	est = d.e.spare
+	for !d.e.probing {
 		d.accept(time.Second)
 	}
 	d.accept(sampleSpan + 10*time.Second) // a long probe: the rate climbs well over the estimate
 	d.throttle()
-	if d.p.est <= est*1.01 || d.p.probeWait != probeAfter {
-		t.Errorf("after a probe that found more: estimate %v (was %v), wait %v; want higher, %v", d.p.est, est, d.p.probeWait, probeAfter)
+	if d.e.spare <= est*1.01 || d.e.probeWait != probeAfter {
+		t.Errorf("after a probe that found more: estimate %v (was %v), wait %v; want higher, %v", d.e.spare, est, d.e.probeWait, probeAfter)
 	}
 }
 
@@ -302,8 +307,8 @@ func TestPacerCeiling(t *testing.T) {
 		d.accept(300 * time.Millisecond)
 		d.throttle()
 		d.accept(10 * time.Second)
-		if d.p.Rate() != 20 || d.p.phase != phaseRamp {
-			t.Errorf("rate %v in phase %v, want 20 in the ramp", d.p.Rate(), d.p.phase)
+		if d.p.Rate() != 20 || d.e.phase != phaseRamp {
+			t.Errorf("rate %v in phase %v, want 20 in the ramp", d.p.Rate(), d.e.phase)
 		}
 	})
 	t.Run("lowered", func(t *testing.T) {
@@ -324,8 +329,8 @@ func TestPacerCeiling(t *testing.T) {
 		d.p.SetCeiling(5)
 		d.accept(10 * time.Second)
 		d.p.SetCeiling(50)
-		if want := d.p.est * settleShare; !near(d.p.Rate(), want, 1e-9) || !d.p.probing {
-			t.Errorf("rate %v (probing %v) once the ceiling is raised, want %v and a probe", d.p.Rate(), d.p.probing, want)
+		if want := d.e.spare * settleShare; !near(d.p.Rate(), want, 1e-9) || !d.e.probing {
+			t.Errorf("rate %v (probing %v) once the ceiling is raised, want %v and a probe", d.p.Rate(), d.e.probing, want)
 		}
 	})
 	t.Run("before the first throttle", func(t *testing.T) {
@@ -357,7 +362,7 @@ func TestPacerLogsRateChangesWithTheRightWords(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	c := newClock()
 	log := zap.New(core, zap.WithClock(zapClock{c}))
-	d := &drive{t: t, c: c, p: NewAdaptive(100, log, c.now), rtt: 30 * time.Millisecond}
+	d := driveOf(t, c, NewAdaptive(100, log, c.now))
 	d.settled()
 	for range 3 {
 		d.accept(5 * time.Second)
@@ -371,7 +376,7 @@ func TestPacerLogsRateChangesWithTheRightWords(t *testing.T) {
 	prev, at := 100.0, time.Time{}
 	for _, e := range entries {
 		r := e.ContextMap()["rate"].(float64)
-		if r <= d.p.floor {
+		if r <= d.e.floor {
 			t.Errorf("logged %v/s, the floor of a pause: it lasts a second, the line %v", r, logEvery)
 		}
 		want := "rate raised"
@@ -522,7 +527,7 @@ func TestPacerPairsCountSendsNotBookings(t *testing.T) {
 func TestPacerPauseEndsOnTime(t *testing.T) {
 	d := newDrive(t, 100)
 	d.paused()
-	end := d.p.phaseAt.Add(pauseTime)
+	end := d.e.phaseAt.Add(pauseTime)
 	for { // the floor's sends, a second apart, until one would fall after the pause's end
 		wait, _, recheck := d.p.book(d.c.now())
 		if recheck {
@@ -540,28 +545,28 @@ func TestPacerPauseEndsOnTime(t *testing.T) {
 	d.p.unbook(d.c.now())
 	d.c.t = end
 	wait, _, recheck := d.p.book(d.c.now())
-	if d.p.phase != phaseCruise || recheck || wait > time.Duration(float64(time.Second)/d.p.Rate()) {
-		t.Errorf("at the pause's end: phase %v, wait %v, recheck %v; want the cruise at %v/s", d.p.phase, wait, recheck, d.p.Rate())
+	if d.e.phase != phaseCruise || recheck || wait > time.Duration(float64(time.Second)/d.p.Rate()) {
+		t.Errorf("at the pause's end: phase %v, wait %v, recheck %v; want the cruise at %v/s", d.e.phase, wait, recheck, d.p.Rate())
 	}
 }
 
 func TestPacerWaitWakesAtThePauseEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewAdaptive(100, zap.NewNop(), time.Now)
-		p.rtt = time.Millisecond
+		p.est.rtt = time.Millisecond
 		// A ramp's sample: accepted calls at 20/s for 3 s between two throttles.
 		p.Throttled(time.Now())
 		for range 60 {
 			time.Sleep(50 * time.Millisecond)
 			p.Succeeded(time.Now())
 		}
-		p.phase = phaseRamp
+		p.est.phase = phaseRamp
 		p.Throttled(time.Now())
-		if p.phase != phasePause {
-			t.Fatalf("phase %v, want the pause", p.phase)
+		if p.est.phase != phasePause {
+			t.Fatalf("phase %v, want the pause", p.est.phase)
 		}
-		end := p.phaseAt.Add(pauseTime)
-		gap := time.Duration(float64(time.Second) / (p.est * settleShare)) // between sends in the cruise
+		end := p.est.phaseAt.Add(pauseTime)
+		gap := time.Duration(float64(time.Second) / (p.est.spare * settleShare)) // between sends in the cruise
 		for time.Now().Before(end) {
 			if err := p.Wait(t.Context()); err != nil {
 				t.Fatal(err)
@@ -579,7 +584,7 @@ func TestPacerUnlimitedMidPauseBooksNoRecheck(t *testing.T) {
 	d := newDrive(t, 100)
 	d.paused()
 	d.p.SetCeiling(0)
-	d.c.t = d.p.pauseEnd.Add(time.Millisecond)
+	d.c.t = d.e.pauseEnd.Add(time.Millisecond)
 	if wait, _, recheck := d.p.book(d.c.now()); wait != 0 || recheck {
 		t.Errorf("unlimited, past the pause's end: wait %v, recheck %v; want 0 and no recheck (Wait would spin)", wait, recheck)
 	}

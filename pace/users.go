@@ -60,7 +60,7 @@ func (u *Users) Wait(ctx context.Context, user string) error {
 	if delay == 0 {
 		return nil
 	}
-	if err := sleep(ctx, delay); err != nil {
+	if err := Sleep(ctx, delay); err != nil {
 		r.CancelAt(u.now())
 		return err
 	}
@@ -74,8 +74,8 @@ func (u *Users) size() int {
 	return len(u.users)
 }
 
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d unless ctx ends first, and then says why.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -36,9 +36,14 @@ type Summary struct {
 	Calls       int64            `json:"calls"`         // write calls sent, every attempt counted
 	Throttles   int64            `json:"throttles"`     // calls answered TooManyRequestsException
 	Retries     int64            `json:"retries"`       // attempts beyond each row's first
-	Checks      int64            `json:"verifications"` // AdminGetUser calls that settled an ambiguous answer
-	Resumed     int64            `json:"resumed_rows"`  // rows the report held when this run started
-	Skipped     int64            `json:"skipped_rows"`  // rows --only left out
+	Checks      int64            `json:"verifications"` // AdminGetUser calls: to settle an answer, or to read a row first
+	// CallsByKind counts every call this command made, by operation (AdminLinkProviderForUser,
+	// AdminGetUser, DescribeUserPool...), every attempt counted.
+	CallsByKind map[string]int64 `json:"calls_by_kind,omitempty"`
+	// ReadFirst counts the rows read before their write (--read-first).
+	ReadFirst int64 `json:"read_first_rows,omitempty"`
+	Resumed   int64 `json:"resumed_rows"` // rows the report held when this run started
+	Skipped   int64 `json:"skipped_rows"` // rows --only left out
 	// PoolChecks says whether validate read the pools for the trust checks: done, or
 	// skipped and why.
 	PoolChecks string `json:"pool_checks,omitempty"`
@@ -221,8 +226,12 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "  pool checks: %s\n", s.PoolChecks)
 	}
 	WriteCounts(w, "  ", s.ByStatus, s.ByErrorCode, func(n int64) string { return strconv.FormatInt(n, 10) })
-	if s.Calls > 0 {
-		fmt.Fprintf(w, "  calls %d, retries %d, throttled %d, verified %d\n", s.Calls, s.Retries, s.Throttles, s.Checks)
+	if s.Calls > 0 || s.ReadFirst > 0 {
+		fmt.Fprintf(w, "  calls %d, retries %d, throttled %d, verified %d", s.Calls, s.Retries, s.Throttles, s.Checks)
+		if s.ReadFirst > 0 {
+			fmt.Fprintf(w, " (%d rows read first)", s.ReadFirst)
+		}
+		fmt.Fprintln(w)
 	}
 	if s.PredictedCalls > 0 {
 		d := "unpaced"

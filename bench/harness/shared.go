@@ -242,7 +242,7 @@ func sharedSteady(ctx context.Context, h *harness) (*section, error) {
 		"(the emulator's background counters). The application's arrivals are seeded (`emulator.Options.Seed`): every contender "+
 		"meets the same ones. One run each, except bulklink --rate 100: %d runs, the application seeded 1 to %d (seed 1 is every other "+
 		"contender's), and its targets are checked on the runs together. One run's throttles are a handful of events (0.5%% of 1,000 "+
-		"application calls is 5), so one run says little: in the pacer's simulation (job/pacer_sim_test.go, 1,200 seeds), the totals of "+
+		"application calls is 5), so one run says little: in the search behind the pacer's constants (docs/pacing.md, 1,200 seeds), the totals of "+
 		"five runs meet all three steady targets 72%% of the time and a single run 42%%; a fixed rate told the spare exactly, at 96.5%% "+
 		"of it, 87%% and 78%%.\n\n", sharedQuota, appRate, spare, rows, spare, runs, runs)
 	s.trials(slices.Insert(slices.Clone(trials), runs, total), "share of the spare", func(t trial) string { return f3(t.rowsPerSec() / spare) }, "rows failed (tool's count)")

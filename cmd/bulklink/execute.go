@@ -66,6 +66,10 @@ func execute(stop, kill context.Context, x execution, e env, log *zap.Logger) (*
 	}
 	sum.Calls, sum.Throttles = j.Stats.Calls(), j.Stats.Throttles()
 	sum.Retries, sum.Checks = j.Stats.Retries(), j.Stats.Checks()
+	sum.CallsByKind = x.cfg.Calls.ByKind()
+	if l, ok := x.cfg.Op.(job.Link); ok && l.First != nil {
+		sum.ReadFirst = l.First.Read.Load()
+	}
 	sum.Skipped = sel.Skipped.Load()
 	sum.Finish(time.Now())
 	var fe *job.FatalError

@@ -28,6 +28,10 @@ type runOptions struct {
 	restart     bool
 	only        string
 	maxFailures string
+	readFirst   string
+	readMode    job.ReadMode // parsed --read-first
+	merge       bool         // --merge-signed-in
+	unverified  bool         // --merge-unverified
 
 	onlyStatuses []schema.Status // parsed --only
 	threshold    job.Threshold   // parsed --max-failures
@@ -42,6 +46,9 @@ func (o *runOptions) register(g *flagGroups) {
 	rep.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3, resumable) once more than `N` rows failed, or N%% of them (judged after %d rows)", job.DefaultMinRows))
 	o.aws.register(g)
 	o.engine.register(g)
+	rep.BoolVar(&o.merge, "merge-signed-in", false, "merge an identity that signed in already (its own <Provider>_<id> profile) into the row's user: back the profile up, delete it, link the identity (see README, Merge)")
+	rep.BoolVar(&o.unverified, "merge-unverified", false, "with --merge-signed-in, merge even when the emails of the profile and the user are not both verified and equal")
+	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while most recent rows were already linked (default auto)")
 	o.out.register(g)
 }
 
@@ -72,6 +79,12 @@ func (o *runOptions) check(needReport bool) error {
 	var err error
 	if o.threshold, err = parseThreshold(o.maxFailures); err != nil {
 		return err
+	}
+	if o.readMode, err = job.ParseReadMode(o.readFirst); err != nil {
+		return usagef("--read-first: %w", err)
+	}
+	if o.unverified && !o.merge {
+		return usagef("--merge-unverified goes with --merge-signed-in")
 	}
 	if err := o.engine.validate(); err != nil {
 		return err
@@ -122,58 +135,23 @@ bulklink run --endpoint-url http://127.0.0.1:9229 --input links.csv --report r.c
 		flags: o.register,
 		run: func(ctx context.Context, _ []string, e env) int {
 			return o.out.serve(ctx, e, "run", o.validate, func(stop, kill context.Context, log *zap.Logger) (*report.Summary, int, []zap.Field) {
-				sum, code := link(stop, kill, &o, e, log)
+				sum, code := o.writer(e).write(stop, kill, e, log)
 				return sum, code, nil
 			})
 		},
 	}
 }
 
-// link runs the job and returns its exit code, with the summary of the whole report (nil
-// when the run could not start), written beside the report while the lock is held.
-func link(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, int) {
-	if err := checkReportPath(o.reportPath, o.in.path, e.stdin); err != nil {
-		errorf(e, "run", err)
-		return nil, exitCode(stop, err, false)
-	}
-	return underLock(stop, e, "run", log, func() (*report.Summary, error) { return linkLocked(stop, kill, o, e, log) }, o.reportPath)
-}
-
-// linkLocked runs the job, with the report's lock held, until the input is done, stop ends
-// (rows in flight may finish), or kill ends (calls in flight are cut). Before any write it
-// reads the whole input once and judges every row (prepare); then it creates or resumes the
-// report, and links what is left. The summary, of the whole report, is nil when the run could
-// not start.
-func linkLocked(stop, kill context.Context, o *runOptions, e env, log *zap.Logger) (*report.Summary, error) {
-	start := time.Now()
-	api, err := o.aws.client(stop, o.engine.concurrency, o.in.userPoolID, log, e.red)
-	if err != nil {
-		return nil, err
-	}
-	calls := o.engine.caller(log, e.red)
-	pools := &job.PoolReader{API: api, Calls: calls}
-	p, err := prepare(stop, prepareOptions{in: &o.in, allow: o.engine.allowed(), pools: pools,
-		tempDir: tempDir(o.reportPath), only: o.onlyStatuses}, e, log)
-	if err != nil {
-		return nil, err
-	}
-	defer p.src.Close()
-	meta := &report.Meta{Input: o.in.path, Fingerprint: p.shape.Fingerprint, Only: statusNames(o.onlyStatuses), Region: api.region,
-		Endpoint: api.endpoint, UserPoolID: o.in.userPoolID, Version: version}
-	rep, err := report.Open(report.Spec{Path: o.reportPath, Command: schema.Run, Layout: reportLayout(o.reportPath, o.in, p.shape),
-		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})
-	if err != nil {
-		return nil, reportError(err)
-	}
-	logOpened(log, rep)
-	cfg := o.engine.config(calls, log)
-	cfg.MaxFailures, cfg.Since, cfg.Skew, cfg.Started = o.threshold, rep.Meta.CreatedAt, api.skew, rep.Started
-	total := p.shape.Rows
-	if len(o.onlyStatuses) > 0 {
-		total = p.selected
-	}
-	return execute(stop, kill, execution{command: "run", input: o.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		auto: o.engine.autoRate(&o.aws, api), only: o.onlyStatuses, total: total, out: &o.out, rate: o.engine.rate}, e, log)
+// writer is run as a writer: link every row of --input into --report.
+func (o *runOptions) writer(e env) *writer {
+	return &writer{name: "run", command: schema.Run, in: o.in, report: o.reportPath, locks: []string{o.reportPath},
+		restart: o.restart, only: o.onlyStatuses, threshold: o.threshold, engine: &o.engine, aws: &o.aws, out: &o.out,
+		check: func() error { return checkReportPath(o.reportPath, o.in.path, e.stdin) },
+		merge: o.merge, unverified: o.unverified,
+		op: func(rep *report.Report, log *zap.Logger, merge *job.Merging) (job.Operation, time.Time) {
+			// A resumed report keeps the time it began.
+			return job.Link{First: &job.ReadFirst{Mode: o.readMode, Log: log}, Merge: merge}, rep.Meta.CreatedAt
+		}}
 }
 
 // reportError makes a report that cannot be opened a usage error (exit 2): another input or
@@ -232,11 +210,12 @@ func checkReportPath(reportPath, inputPath string, stdin io.Reader) error {
 }
 
 // reportLayout is the layout of a report at path for the input: a CSV input's carried
-// columns follow the report's own; a JSONL input's carried keys, which rows need not share,
-// go as keys of a JSONL report or as one JSON cell of a CSV report.
-func reportLayout(path string, in inputOptions, sh *input.Shape) report.Layout {
+// columns follow the report's own (and the merge columns, with --merge-signed-in); a JSONL
+// input's carried keys, which rows need not share, go as keys of a JSONL report or as one
+// JSON cell of a CSV report.
+func reportLayout(path string, in inputOptions, sh *input.Shape, merge bool) report.Layout {
 	f, _ := report.FormatOf(path) // checked by validate
-	l := report.Layout{Format: f}
+	l := report.Layout{Format: f, Merge: merge}
 	if in.inputFormat() == input.CSV {
 		l.ExtraColumns = sh.Columns
 	} else {

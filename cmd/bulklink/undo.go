@@ -83,9 +83,9 @@ func (o *undoOptions) validate() error {
 // statuses are the statuses of the run's rows that undo takes back.
 func (o *undoOptions) statuses() []schema.Status {
 	if o.includeAll {
-		return []schema.Status{schema.AlreadyLinked, schema.Linked}
+		return []schema.Status{schema.AlreadyLinked, schema.Linked, schema.Merged}
 	}
-	return []schema.Status{schema.Linked}
+	return []schema.Status{schema.Linked, schema.Merged}
 }
 
 // runUndo is `bulklink undo`.
@@ -105,18 +105,49 @@ bulklink undo --report links.report.csv --undo-report links.undo.csv --yes   # f
 		flags: o.register,
 		run: func(ctx context.Context, _ []string, e env) int {
 			return o.out.serve(ctx, e, "undo", o.validate, func(stop, kill context.Context, log *zap.Logger) (*report.Summary, int, []zap.Field) {
-				sum, code := undo(stop, kill, &o, e, log)
+				sum, code := o.writer().write(stop, kill, e, log)
 				return sum, code, nil
 			})
 		},
 	}
 }
 
-// undo takes the locks of both reports and runs the unlinks; it returns the summary of the
-// undo report (nil when the undo could not start) and the exit code.
-func undo(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, int) {
-	return underLock(stop, e, "undo", log, func() (*report.Summary, error) { return undoLocked(stop, kill, o, e, log) },
-		o.reportPath, o.undoPath)
+// writer is undo as a writer: unlink the rows the run's report --report has linked, into
+// --undo-report. It goes where the run went: its meta, read with both locks held, gives the
+// default pool and region, the target to check, and the time the run began.
+func (o *undoOptions) writer() *writer {
+	w := &writer{name: "undo", command: schema.Undo, report: o.undoPath, locks: []string{o.reportPath, o.undoPath},
+		restart: o.restart, only: o.statuses(), needsReport: "--report must be a bulklink run's report",
+		threshold: o.threshold, engine: &o.engine, aws: &o.aws, out: &o.out, confirm: o.confirm}
+	var ran *report.Meta
+	w.begin = func() error {
+		var err error
+		if ran, err = runReport(o.reportPath); err != nil {
+			return err
+		}
+		if o.userPoolID == "" {
+			o.userPoolID = ran.UserPoolID
+		}
+		if o.aws.region == "" && ran.Region != "" && o.aws.profile == "" {
+			o.aws.fallbackRegion = ran.Region
+		}
+		f, _ := report.FormatOf(o.reportPath)
+		w.in = inputOptions{path: o.reportPath, userPoolID: o.userPoolID, format: string(f), regular: true}
+		w.visit = matchesMeta(o.reportPath, ran)
+		return nil
+	}
+	w.target = func(api *cognito) error {
+		target := &report.Meta{Region: api.region, Endpoint: api.endpoint, UserPoolID: o.userPoolID}
+		if err := ran.SameTarget(target); err != nil && !o.force {
+			return usagef("%s was written against another target: %w; undo goes where the run went, or pass --force", o.reportPath, err)
+		}
+		return nil
+	}
+	w.op = func(*report.Report, *zap.Logger, *job.Merging) (job.Operation, time.Time) {
+		// The links the run made are those Cognito dated after the run's report began.
+		return job.Unlink{IncludeOlder: o.includeAll}, ran.CreatedAt
+	}
+	return w
 }
 
 // runReport reads the meta of the report to undo: it must be a run's.
@@ -149,57 +180,6 @@ func matchesMeta(path string, m *report.Meta) func(*input.Row) error {
 	}
 }
 
-func undoLocked(stop, kill context.Context, o *undoOptions, e env, log *zap.Logger) (*report.Summary, error) {
-	start := time.Now()
-	ran, err := runReport(o.reportPath)
-	if err != nil {
-		return nil, err
-	}
-	if o.userPoolID == "" {
-		o.userPoolID = ran.UserPoolID
-	}
-	if o.aws.region == "" && ran.Region != "" && o.aws.profile == "" {
-		o.aws.fallbackRegion = ran.Region
-	}
-	api, err := o.aws.client(stop, o.engine.concurrency, o.userPoolID, log, e.red)
-	if err != nil {
-		return nil, err
-	}
-	target := &report.Meta{Region: api.region, Endpoint: api.endpoint, UserPoolID: o.userPoolID}
-	if err := ran.SameTarget(target); err != nil && !o.force {
-		return nil, usagef("%s was written against another target: %w; undo goes where the run went, or pass --force", o.reportPath, err)
-	}
-	in := inputOptions{path: o.reportPath, userPoolID: o.userPoolID}
-	f, _ := report.FormatOf(o.reportPath)
-	in.format = string(f)
-	calls := o.engine.caller(log, e.red)
-	pools := &job.PoolReader{API: api, Calls: calls}
-	p, err := prepare(stop, prepareOptions{in: &in, allow: o.engine.allowed(), pools: pools, tempDir: tempDir(o.undoPath),
-		only: o.statuses(), needsReport: "--report must be a bulklink run's report", visit: matchesMeta(o.reportPath, ran)}, e, log)
-	if err != nil {
-		return nil, err
-	}
-	defer p.src.Close()
-	meta := &report.Meta{Input: o.reportPath, Fingerprint: p.shape.Fingerprint, Only: statusNames(o.statuses()),
-		Region: target.Region, Endpoint: target.Endpoint, UserPoolID: o.userPoolID, Version: version}
-	rep, err := report.Open(report.Spec{Path: o.undoPath, Command: schema.Undo, Layout: reportLayout(o.undoPath, in, p.shape),
-		Meta: meta, Restart: o.restart, MaxLine: int(p.shape.Lines)})
-	if err != nil {
-		return nil, reportError(err)
-	}
-	logOpened(log, rep)
-	if err := o.confirm(e, p, rep); err != nil {
-		rep.Close()
-		return nil, err
-	}
-	cfg := o.engine.config(calls, log)
-	cfg.Op, cfg.MaxFailures, cfg.Skew, cfg.Started = job.Unlink{IncludeOlder: o.includeAll}, o.threshold, api.skew, rep.Started
-	// The links the run made are those Cognito dated after the run's report began.
-	cfg.Since = ran.CreatedAt
-	return execute(stop, kill, execution{command: "undo", input: o.reportPath, start: start, p: p, rep: rep, cfg: cfg, api: api,
-		auto: o.engine.autoRate(&o.aws, api), only: o.statuses(), total: p.selected, out: &o.out, rate: o.engine.rate}, e, log)
-}
-
 // confirm says, before the first write, how many rows will be unlinked from which pools, and
 // on a terminal asks whether to go on; --yes answers for scripts. The report's name and the
 // pools are quoted when a terminal would act on them (asShown): what the operator
@@ -216,6 +196,10 @@ func (o *undoOptions) confirm(e env, p *prepared, rep *report.Report) error {
 	}
 	fmt.Fprintf(e.stderr, "bulklink undo: %d rows of %s are %s; %d of them left to unlink, from %s\n",
 		p.selected, asShown(o.reportPath), what, max(left, 0), strings.Join(pools, ", "))
+	if n := p.byStatus[schema.Merged]; n > 0 {
+		fmt.Fprintf(e.stderr, "  %d of them merged: undo unlinks their identities, whose next sign-in makes a new profile; "+
+			"the profiles the run deleted and their subs cannot come back (their backups are in %s)\n", n, asShown(report.BackupPath(o.reportPath)))
+	}
 	if o.yes || left <= 0 {
 		return nil
 	}
