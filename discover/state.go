@@ -117,7 +117,8 @@ func createSpill(output string) (*spill, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.WriteString(spillMagic); err == nil {
+	_, err = f.WriteString(spillMagic)
+	if err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
