@@ -210,7 +210,8 @@ func TestDiscoverResume(t *testing.T) {
 	w := newWorld(t, 3000, true)
 	for _, q := range []discover.Query{byEmail, duplicates} {
 		whole := filepath.Join(t.TempDir(), "whole.csv")
-		if _, err := discover.Run(t.Context(), w.config(q, whole)); err != nil {
+		wholeSum, err := discover.Run(t.Context(), w.config(q, whole))
+		if err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(t.TempDir(), "links.csv")
@@ -222,6 +223,10 @@ func TestDiscoverResume(t *testing.T) {
 			sum, err := discover.Run(ctx, cfg)
 			cancel()
 			if err == nil {
+				// Each page counted once: a page read again after a stop replaced, not added to.
+				if sum.Users != wholeSum.Users || sum.Pages != wholeSum.Pages {
+					t.Errorf("%s: %d users in %d pages once continued, %d in %d uninterrupted", q.Mode, sum.Users, sum.Pages, wholeSum.Users, wholeSum.Pages)
+				}
 				break
 			}
 			if !errors.Is(err, context.Canceled) {
@@ -244,6 +249,17 @@ func TestDiscoverResume(t *testing.T) {
 			if string(a) != string(b) || len(a) == 0 {
 				t.Errorf("%s: %s differs from %s, the file of a discover that was never stopped", q.Mode, p[1], p[0])
 			}
+		}
+		spilled := func(output string) int64 {
+			var st struct {
+				Records int64 `json:"spill_records"`
+			}
+			b, _ := os.ReadFile(discover.StatePath(output))
+			json.Unmarshal(b, &st)
+			return st.Records
+		}
+		if a, b := spilled(whole), spilled(out); a != b || a == 0 {
+			t.Errorf("%s: %d records spilled once continued, %d uninterrupted: a page spilled twice or lost", q.Mode, b, a)
 		}
 		var st struct {
 			Restarts int `json:"listing_restarts"`

@@ -280,11 +280,42 @@ func TestDiscoverKillSoak(t *testing.T) {
 			t.Errorf("%s differs from %s, written by a discover never killed (%v)", p[1], p[0], err)
 		}
 	}
+	if a, b := listed(t, whole), listed(t, out); a != b || a == 0 {
+		t.Errorf("the killed discover counts %d users listed, the uninterrupted one %d: a page counted twice or skipped", b, a)
+	}
+	spilled := func(output string) int64 {
+		var st struct {
+			Records int64 `json:"spill_records"`
+		}
+		json.Unmarshal([]byte(readFile(output+".discover.json")), &st)
+		return st.Records
+	}
+	if a, b := spilled(whole), spilled(out); a != b || a == 0 {
+		t.Errorf("the killed discover spilled %d records, the uninterrupted one %d: a page spilled twice or lost", b, a)
+	}
 	for _, left := range []string{out + ".partial", filepath.Join(dir, "links.refused.csv.partial"), out + ".discover.spill"} {
 		if _, err := os.Lstat(left); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s is left behind", left)
 		}
 	}
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// listed is the users the discover of output listed, as its summary says.
+func listed(t *testing.T, output string) int64 {
+	t.Helper()
+	var sum struct {
+		Users int64 `json:"users_listed"`
+	}
+	b, err := os.ReadFile(output + ".summary.json")
+	if err != nil || json.Unmarshal(b, &sum) != nil {
+		t.Fatalf("summary of %s: %v", output, err)
+	}
+	return sum.Users
 }
 
 // stateListed reports whether the discover of output has listed the whole pool.
