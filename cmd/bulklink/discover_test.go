@@ -335,7 +335,7 @@ func TestDiscoverSignalContinues(t *testing.T) {
 	whole := filepath.Join(dir, "whole.jsonl")
 	bulklink(t, nil, w.args(whole, "--provider", "Okta", "--by", "email")...)
 	out := filepath.Join(dir, "links.jsonl")
-	args := append(w.args(out, "--provider", "Okta", "--by", "email"), "--list-rate", "20")
+	args := append(w.args(out, "--provider", "Okta", "--by", "email"), "--list-rate", "20", "--progress", "auto", "--progress-interval", "100ms")
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
 	var stderr bytes.Buffer
@@ -352,6 +352,9 @@ func TestDiscoverSignalContinues(t *testing.T) {
 	err := cmd.Wait()
 	if ee, ok := errors.AsType[*exec.ExitError](err); !ok || ee.ExitCode() != exitSIGINT {
 		t.Fatalf("after SIGINT: %v, want exit 130\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), `"msg":"progress","phase":"listing","users":`) || !strings.Contains(stderr.String(), `"estimated":3000`) {
+		t.Errorf("no progress record without a terminal: %s", tail(stderr.String(), 600))
 	}
 	if !strings.Contains(stderr.String(), `"state":"stopped"`) {
 		t.Errorf("the last log record does not say stopped: %s", tail(stderr.String(), 600))
