@@ -65,7 +65,7 @@ func (o *discoverOptions) register(g *flagGroups) {
 	p.IntVar(&o.engine.maxAttempts, "max-attempts", o.engine.maxAttempts, "try each call up to `N` times")
 	p.DurationVar(&o.engine.timeout, "timeout", o.engine.timeout, "give up on an attempt after `DURATION`")
 	o.out.register(g)
-	g.lookup("metrics-file").Usage = "write Prometheus metrics to `PATH`, a *.prom file of node_exporter's textfile collector: whether discover runs, how it ended"
+	g.lookup("metrics-file").Usage = "write Prometheus metrics to `PATH`, a *.prom file of node_exporter's textfile collector, when discover ends: its exit code and when it last succeeded"
 }
 
 // query is the discover the flags ask for.
