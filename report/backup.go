@@ -96,7 +96,7 @@ func OpenBackups(report string) (*Backups, error) {
 	path := BackupPath(report)
 	f, err := openOrCreate(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err // it names the path
 	}
 	if err := checkKind(path, f, backupKind); err != nil {
 		f.Close()
