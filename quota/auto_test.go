@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/quota"
 )
@@ -93,6 +94,12 @@ func clientsOf(srv *emulator.Server, key string) quota.Clients {
 		Metrics: cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 			Retryer: aws.NopRetryer{}, Credentials: creds}),
 	}
+}
+
+// unpaced is a Caller whose reads go out at once and retry without a backoff: what the
+// tests check is what Auto makes of the answers, and the wall clock has no part in it.
+func unpaced() *call.Caller {
+	return call.New(call.Config{Rates: map[call.Category]float64{call.UsageRead: -1}, Rand: func() float64 { return 0 }})
 }
 
 func startAt(t *testing.T, opt emulator.Options, clk *clock) *emulator.Server {
@@ -189,7 +196,7 @@ func TestReadHeadroom(t *testing.T) {
 	a := quota.New(job, map[string]quota.Clients{
 		us.name: clientsOf(us.srv, emulator.TestAccessKeyID),
 		eu.name: clientsOf(eu.srv, emulator.TestAccessKeyID),
-	}, quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+	}, quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 
 	// Before any usage: the whole quota is headroom.
 	a.Read(t.Context())
@@ -247,7 +254,7 @@ func TestReadFollowsTheApplication(t *testing.T) {
 	job := newJob()
 	core, logs := observer.New(zapcore.InfoLevel)
 	a := quota.New(job, map[string]quota.Clients{us.name: clientsOf(us.srv, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.2, Now: clk.now, Logger: zap.New(core)})
+		quota.Config{Calls: unpaced(), Margin: 0.2, Now: clk.now, Logger: zap.New(core)})
 	a.Read(t.Context())
 	sim := newSim(t, clk, a, job, us)
 	speed := func(rate float64) {
@@ -296,7 +303,7 @@ func TestReadSkewedClock(t *testing.T) {
 	us := newRegion(t, "us-east-1", emulator.Options{WriteQuota: 25, BackgroundRate: 10, Seed: 4, ClockSkew: 30 * time.Second}, clk)
 	job := newJob()
 	a := quota.New(job, map[string]quota.Clients{us.name: clientsOf(us.srv, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.1, Now: clk.now, Offset: func() time.Duration { return 30 * time.Second }})
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Offset: func() time.Duration { return 30 * time.Second }})
 	a.Read(t.Context())
 	sim := newSim(t, clk, a, job, us)
 	// Local 0:00 is the services' 0:30. Their minute 1:00 is local [0:30, 1:30): 30 s with
@@ -342,7 +349,7 @@ func TestReadWithoutPermission(t *testing.T) {
 			job := newJob()
 			core, logs := observer.New(zapcore.InfoLevel)
 			a := quota.New(job, map[string]quota.Clients{"us-east-1": clients, "eu-west-1": clients},
-				quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+				quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 			a.Read(t.Context())
 			clk.advance(time.Minute)
 			a.Read(t.Context())
@@ -378,7 +385,7 @@ func TestReadFails(t *testing.T) {
 	job := newJob()
 	core, logs := observer.New(zapcore.InfoLevel)
 	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 	a.Read(t.Context())
 	srv.Close() // unreachable from now on
 	clk.advance(time.Minute)
@@ -395,7 +402,7 @@ func TestReadFails(t *testing.T) {
 	srv2 := startAt(t, emulator.Options{WriteQuota: 25}, clk)
 	late := newJob()
 	a = quota.New(late, map[string]quota.Clients{"us-east-1": clientsOf(srv2, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 	a.Read(t.Context())
 	for range 30 {
 		late.sent("us-east-1")
@@ -411,7 +418,7 @@ func TestReadFails(t *testing.T) {
 
 	never := newJob()
 	a = quota.New(never, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
-		quota.Config{Fallback: 7, Now: clk.now})
+		quota.Config{Calls: unpaced(), Fallback: 7, Now: clk.now})
 	a.Read(t.Context())
 	if got := never.set("us-east-1"); len(got) != 1 || got[0] != 7 {
 		t.Errorf("nothing read: ceilings %v, want the fallback, 7", got)
@@ -425,7 +432,7 @@ func TestRunReadsEveryMinute(t *testing.T) {
 	clk := newClock()
 	srv := startAt(t, emulator.Options{WriteQuota: 25}, clk)
 	job := newJob()
-	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)}, quota.Config{Now: clk.now})
+	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)}, quota.Config{Calls: unpaced(), Now: clk.now})
 	a.Read(t.Context())
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
