@@ -425,41 +425,59 @@ func TestReadFails(t *testing.T) {
 	}
 }
 
-// TestRunReadsEveryMinute: Run reads again once each minute has ended, and stops with its
-// context.
+// TestRunReadsEveryMinute: Run reads again once each minute has ended (5 s after, on the
+// services' clock), not before, and stops with its context. Its wake-ups come from the test,
+// on the test's clock: nothing waits on the wall clock.
 func TestRunReadsEveryMinute(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	srv := startAt(t, emulator.Options{WriteQuota: 25}, clk)
 	job := newJob()
-	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)}, quota.Config{Calls: unpaced(), Now: clk.now})
+	tick := make(chan time.Time)
+	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
+		quota.Config{Calls: unpaced(), Now: clk.now, Tick: tick})
 	a.Read(t.Context())
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	waitFor := func(n int) {
+	// at moves the clock to start+d and wakes Run there. Run takes a wake-up only once it is
+	// done with the one before, so the second send returns after the first was handled.
+	start := clk.now()
+	at := func(d time.Duration) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second) // Run wakes every second
-		for len(job.set("us-east-1")) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("ceilings %v: want %d reads", job.set("us-east-1"), n)
-			}
-			time.Sleep(10 * time.Millisecond)
+		clk.advance(start.Add(d).Sub(clk.now()))
+		tick <- clk.now()
+		tick <- clk.now()
+	}
+	for _, step := range []struct {
+		at    time.Duration
+		reads int
+	}{
+		{time.Second, 1},
+		{50 * time.Second, 1},
+		{time.Minute, 1},                 // the minute has ended, but is not read yet
+		{time.Minute + 4*time.Second, 1}, // still not
+		{time.Minute + 5*time.Second, 2}, // 5 s after it ended: read
+		{time.Minute + 30*time.Second, 2},
+		{2*time.Minute + 4*time.Second, 2},
+		{2*time.Minute + 5*time.Second, 3},
+		{4*time.Minute + 10*time.Second, 4}, // minutes without a wake-up: read once, not once for each
+		{4*time.Minute + 50*time.Second, 4},
+		{5*time.Minute + 5*time.Second, 5},
+	} {
+		at(step.at)
+		if got := job.set("us-east-1"); len(got) != step.reads {
+			t.Fatalf("at %v: %d reads (ceilings %v), want %d", step.at, len(got), got, step.reads)
 		}
 	}
-	clk.advance(50 * time.Second) // not yet: the minute has not ended
-	time.Sleep(1500 * time.Millisecond)
-	if got := job.set("us-east-1"); len(got) != 1 {
-		t.Errorf("ceilings %v before the first minute ended, want the first read's alone", got)
-	}
-	clk.advance(15 * time.Second)
-	waitFor(2)
-	clk.advance(time.Minute)
-	waitFor(3)
 	cancel()
-	<-done
-	if got := srv.Calls("GetServiceQuota"); got != 3 {
-		t.Errorf("%d GetServiceQuota calls, want 3: one a read", got)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run still running a minute after its context ended")
+	}
+	if got := srv.Calls("GetServiceQuota"); got != 5 {
+		t.Errorf("%d GetServiceQuota calls, want 5: one a read", got)
 	}
 }
 
