@@ -319,6 +319,29 @@ func TestReadSkewedClock(t *testing.T) {
 	}
 }
 
+// TestReadOwnCallsBeyondTheAccount: the job counts more calls in a minute than the account's
+// usage shows (calls that never reached the service, which the service does not count): the
+// application's share is none, never less, and the ceiling is the quota less the margin, not
+// above the quota.
+func TestReadOwnCallsBeyondTheAccount(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	us := newRegion(t, "us-east-1", emulator.Options{WriteQuota: 25}, clk)
+	job := newJob()
+	a := quota.New(job, map[string]quota.Clients{us.name: clientsOf(us.srv, emulator.TestAccessKeyID)},
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now})
+	sim := newSim(t, clk, a, job, us)
+	sim.run(30*time.Second, 2) // 60 calls that reach the service
+	for range 120 {
+		job.sent(us.name) // and 120 that do not
+	}
+	sim.run(35*time.Second, 0)
+	a.Read(t.Context())
+	if got := job.set(us.name); len(got) != 1 || !near(got[0], 22.5) {
+		t.Errorf("ceilings %v, want 90%% of the quota, 22.5: the application's calls are none, not 60 − 180", got)
+	}
+}
+
 // TestReadWithoutPermission: a region whose Service Quotas or CloudWatch refuses the reads
 // goes to the fallback ceiling for good, read no more; the lack of permission is said once.
 func TestReadWithoutPermission(t *testing.T) {
