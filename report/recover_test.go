@@ -118,6 +118,11 @@ func TestLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fi, err := os.Stat(LockPath(path)); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the lock: mode %v, want 0600 as every file of a report", fi.Mode().Perm())
+	}
 	_, err = Lock(path)
 	le, ok := err.(*LockedError)
 	if !ok || le.PID != os.Getpid() {
