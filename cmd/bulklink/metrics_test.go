@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -110,26 +112,57 @@ func TestMetricsFile(t *testing.T) {
 	}
 }
 
-// While a command runs, the file says so from the start, and is rewritten every interval.
+// While a command runs, the file says so from the start, and is rewritten every interval
+// (on a synctest clock: the intervals pass at once).
 func TestMetricsWhileRunning(t *testing.T) {
 	t.Parallel()
-	o := &outputOptions{metricsPath: filepath.Join(t.TempDir(), "nightly.prom")}
-	if err := o.openMetrics("run"); err != nil {
-		t.Fatal(err)
-	}
-	var st job.Stats
-	st.Rows.Store(3)
-	sum := report.NewSummary("run", time.Now())
-	sum.Add(&report.Record{Status: report.Linked})
-	p := &progress{start: time.Now().Add(-time.Second), total: 10, pace: func() float64 { return 7 }}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // the first write is made before the first interval passes
-	o.metrics.run(ctx, time.Hour, sum, &st, p, zap.NewNop())
-	m := readMetrics(t, o.metricsPath)
-	if m["bulklink_running"][""] != 1 || m["bulklink_rows"]["linked"] != 1 || m["bulklink_pace_calls_per_second"][""] != 7 {
-		t.Errorf("metrics of a running command: %v", m)
-	}
-	if _, ok := m["bulklink_exit_code"]; ok {
-		t.Errorf("an exit code while running")
-	}
+	path := filepath.Join(t.TempDir(), "nightly.prom")
+	synctest.Test(t, func(t *testing.T) {
+		o := &outputOptions{metricsPath: path}
+		if err := o.openMetrics("run"); err != nil {
+			t.Fatal(err)
+		}
+		var st job.Stats
+		st.Rows.Store(3)
+		start := time.Now()
+		sum := report.NewSummary("run", start)
+		sum.Add(&report.Record{Status: report.Linked})
+		var pace atomic.Int64 // what the pacer allows, read by the writer
+		pace.Store(7)
+		p := &progress{start: start.Add(-time.Second), total: 10, pace: func() float64 { return float64(pace.Load()) }}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { o.metrics.run(ctx, 30*time.Second, sum, &st, p, zap.NewNop()); close(done) }()
+		synctest.Wait() // the first write is made before the first interval passes
+		m := readMetrics(t, path)
+		if m["bulklink_running"][""] != 1 || m["bulklink_rows"]["linked"] != 1 || m["bulklink_pace_calls_per_second"][""] != 7 {
+			t.Errorf("metrics of a running command: %v", m)
+		}
+		if _, ok := m["bulklink_exit_code"]; ok {
+			t.Errorf("an exit code while running")
+		}
+		if got, want := m["bulklink_last_update_timestamp_seconds"][""], float64(start.Unix()); got != want {
+			t.Errorf("written at %v, want at the start, %v", got, want)
+		}
+
+		for i := 1; i <= 3; i++ {
+			sum.Add(&report.Record{Status: report.Failed, ErrorCode: "Timeout"})
+			st.Rows.Add(1)
+			pace.Store(int64(7 + i))
+			time.Sleep(30*time.Second - time.Millisecond)
+			synctest.Wait()
+			if got := readMetrics(t, path)["bulklink_rows"]["failed"]; got != float64(i-1) {
+				t.Fatalf("interval %d, a moment before it ends: %v failed rows, want the %d of the write before", i, got, i-1)
+			}
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			m := readMetrics(t, path)
+			if m["bulklink_rows"]["failed"] != float64(i) || m["bulklink_pace_calls_per_second"][""] != float64(pace.Load()) ||
+				m["bulklink_last_update_timestamp_seconds"][""] != float64(start.Add(time.Duration(i)*30*time.Second).Unix()) {
+				t.Errorf("after %d intervals: %v; want the figures of now: %d failed, pace %d, written %d s after the start", i, m, i, pace.Load(), 30*i)
+			}
+		}
+		cancel()
+		<-done
+	})
 }
