@@ -21,8 +21,8 @@ import (
 // only lets the pool's timing be tested without sleeping.
 type fakeCognito struct {
 	call.Cognito // the operations the pool tests do not use: calling one panics
-	latency time.Duration
-	fail    func(n int, source string) error // the n-th link call, for source; nil: none fails
+	latency      time.Duration
+	fail         func(n int, source string) error // the n-th link call, for source; nil: none fails
 
 	mu    sync.Mutex
 	calls int

@@ -243,7 +243,9 @@ func TestRunWrongPoolIsFatal(t *testing.T) {
 // breaker stops the run instead of failing the whole input.
 func TestRunBreakerStopsAnOutage(t *testing.T) {
 	srv, api := setup(t, emulator.Options{FaultDrop: 1}, 200)
-	j := job.New(api, job.Config{Calls: calls(0, func(c *call.Config) { c.MaxAttempts, c.Backoff = 2, call.Backoff{Base: time.Millisecond, Max: time.Millisecond} }), Concurrency: 2})
+	j := job.New(api, job.Config{Calls: calls(0, func(c *call.Config) {
+		c.MaxAttempts, c.Backoff = 2, call.Backoff{Base: time.Millisecond, Max: time.Millisecond}
+	}), Concurrency: 2})
 	var s sink
 	err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s)
 	var fe *job.FatalError

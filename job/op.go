@@ -196,4 +196,3 @@ func (Link) Settle(t *Target, dest *Destination, h History) Verdict {
 	}
 	return Verdict{Status: report.AlreadyLinked}
 }
-

@@ -73,7 +73,9 @@ func TestPoolBreakerStopsAnOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(time.Millisecond)
 		f.fail = func(int, string) error { return connectionReset }
-		j := job.New(f, job.Config{Calls: calls(0, func(c *call.Config) { c.MaxAttempts, c.Backoff = 2, call.Backoff{Base: time.Millisecond, Max: time.Millisecond} }), Concurrency: 2})
+		j := job.New(f, job.Config{Calls: calls(0, func(c *call.Config) {
+			c.MaxAttempts, c.Backoff = 2, call.Backoff{Base: time.Millisecond, Max: time.Millisecond}
+		}), Concurrency: 2})
 		var s sink
 		err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s)
 		var fe *job.FatalError

@@ -149,10 +149,10 @@ const (
 // it, never above the ceiling (--rate). The design is described above. All its decisions
 // use the injected clock, so that it can be tested without sleeping.
 type Adaptive struct {
-	lim   *rate.Limiter
-	log   *zap.Logger
-	now   func() time.Time
-	turn  chan struct{} // held by the one waiter whose send is booked
+	lim  *rate.Limiter
+	log  *zap.Logger
+	now  func() time.Time
+	turn chan struct{} // held by the one waiter whose send is booked
 
 	mu      sync.Mutex
 	ceiling float64 // +Inf: unlimited, no pacing
