@@ -35,7 +35,7 @@ check:
 # says so: the first build on a machine compiles every module of go.mod, the AWS SDK's among
 # them, and prints nothing meanwhile (see README, Quick start, for how long it takes).
 demo:
-	@echo "== building $(BIN) (the first build on a machine compiles the AWS SDK and the other modules: about 90 s on two cores; then a few seconds)"
+	@echo "== building $(BIN) (the first build on a machine compiles the AWS SDK and the other modules: about 80 s on two cores; then a few seconds)"
 	@$(MAKE) --no-print-directory build
 	./scripts/demo.sh $(BIN)
 
