@@ -112,6 +112,38 @@ func TestMetricsFile(t *testing.T) {
 	}
 }
 
+// The counts of calls, throttles and retries are the calls Cognito saw: here a write quota
+// of 2 a second under --rate 20 throttles some of them.
+func TestMetricsCountTheCalls(t *testing.T) {
+	t.Parallel()
+	s := linkScenario(6, 0)
+	srv := startEmulator(t, emulator.Options{WriteQuota: 2}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	prom := filepath.Join(filepath.Dir(in), "nightly.prom")
+	res := bulklink(t, nil, "run", "--input", in, "--report", in+".report.csv", "--endpoint-url", srv.URL,
+		"--rate", "20", "--read-rate", "0", "--metrics-file", prom)
+	if res.code != exitOK {
+		t.Fatalf("exit %d, want %d\n%s", res.code, exitOK, tail(res.stderr, 2000))
+	}
+	m := readMetrics(t, prom)
+	calls, throttled := srv.Calls("AdminLinkProviderForUser"), srv.Outcomes("AdminLinkProviderForUser")["TooManyRequestsException"]
+	if throttled == 0 {
+		t.Fatalf("Cognito throttled none of %d calls: the test needs some", calls)
+	}
+	for _, tt := range []struct {
+		name string
+		want int64
+	}{
+		{"bulklink_calls_total", calls},
+		{"bulklink_throttles_total", throttled},
+		{"bulklink_retries_total", calls - int64(len(s.rows))}, // each row linked, after its throttles
+	} {
+		if got := m[tt.name][""]; got != float64(tt.want) {
+			t.Errorf("%s = %v, want %d: what Cognito saw", tt.name, got, tt.want)
+		}
+	}
+}
+
 // While a command runs, the file says so from the start, and is rewritten every interval
 // (on a synctest clock: the intervals pass at once).
 func TestMetricsWhileRunning(t *testing.T) {
