@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/bulklink/bulklink/call"
@@ -22,7 +24,8 @@ import (
 )
 
 // These tests run the job through the real aws-sdk-go-v2 client, over HTTP, against the
-// emulator on loopback.
+// emulator: on loopback, or in process (Emulator.Local) where a test asserts timing on a fake
+// clock (testing/synctest).
 
 const pool = "us-east-1_JobTest01"
 
@@ -32,14 +35,30 @@ func setup(t testing.TB, opt emulator.Options, n int) (*emulator.Server, *cip.Cl
 	t.Helper()
 	srv := emulator.NewServer(opt)
 	t.Cleanup(srv.Close)
+	seedUsers(t, srv.Emulator, n)
+	return srv, srv.Client(func(o *cip.Options) { o.Retryer = aws.NopRetryer{} })
+}
+
+// setupLocal is setup for a test on a fake clock: the emulator serves in process until ctx
+// ends, and the client's calls reach it without sockets.
+func setupLocal(t testing.TB, ctx context.Context, opt emulator.Options, n int) (*emulator.Emulator, *cip.Client) {
+	t.Helper()
+	emu := emulator.New(opt)
+	seedUsers(t, emu, n)
+	return emu, cip.New(cip.Options{Region: "us-east-1", HTTPClient: emu.Local(ctx), BaseEndpoint: aws.String("http://cognito.local"),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: aws.NopRetryer{}})
+}
+
+// seedUsers gives emu the pool, with Google as a provider and n users u0..u(n-1).
+func seedUsers(t testing.TB, emu *emulator.Emulator, n int) {
+	t.Helper()
 	p := emulator.SeedPool{ID: pool, IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}}}
 	for i := range n {
 		p.Users = append(p.Users, emulator.SeedUser{Username: fmt.Sprintf("u%d", i)})
 	}
-	if err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{p}}); err != nil {
+	if err := emu.Load(emulator.Seed{UserPools: []emulator.SeedPool{p}}); err != nil {
 		t.Fatal(err)
 	}
-	return srv, srv.Client(func(o *cip.Options) { o.Retryer = aws.NopRetryer{} })
 }
 
 // rows is a Source of n new links, u<i> to Google g<i>, for the given pool.
@@ -105,7 +124,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // linksMatchRecords checks that the emulator holds a link exactly for the rows recorded
 // linked: a stop loses no link that was made and invents none.
-func linksMatchRecords(t *testing.T, srv *emulator.Server, n int, recs []*report.Record) {
+func linksMatchRecords(t *testing.T, emu *emulator.Emulator, n int, recs []*report.Record) {
 	t.Helper()
 	linked := map[string]bool{}
 	for _, r := range recs {
@@ -116,33 +135,45 @@ func linksMatchRecords(t *testing.T, srv *emulator.Server, n int, recs []*report
 	}
 	for i := range n {
 		u := fmt.Sprintf("u%d", i)
-		ids, _ := srv.Identities(pool, u)
+		ids, _ := emu.Identities(pool, u)
 		if has := len(ids) == 1; has != linked[u] {
 			t.Errorf("user %s: has a link %v, recorded linked %v", u, has, linked[u])
 		}
 	}
 }
 
+// TestRunLinksEveryRow: every row is linked and recorded, with one call each, and the sink is
+// synced every SyncEvery while records arrive, not only at the end. On a fake clock the run
+// takes exactly 200 rows × 5 ms / 4 workers = 250 ms: the ticks at 20, 40 … 240 ms each find
+// records since the last sync, and the records after the last tick are synced at the end.
 func TestRunLinksEveryRow(t *testing.T) {
-	srv, api := setup(t, emulator.Options{Latency: 5 * time.Millisecond}, 200)
-	j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, SyncEvery: 20 * time.Millisecond})
-	var s sink
-	start := time.Now()
-	if err := j.Run(context.Background(), &rows{pool: pool, n: 200}, &s); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if len(s.recs) != 200 {
-		t.Fatalf("%d records, want 200", len(s.recs))
-	}
-	linksMatchRecords(t, srv, 200, s.recs)
-	// Synced every SyncEvery while records arrive, not only at the end: a run of at least
-	// 250 ms (200 rows × 5 ms / 4) syncs several times.
-	if minimum := int(time.Since(start)/(20*time.Millisecond)) / 4; s.syncs < max(2, minimum) {
-		t.Errorf("the sink was synced %d times in %v, want at least %d", s.syncs, time.Since(start), max(2, minimum))
-	}
-	if got := j.Stats.Calls(); got != 200 {
-		t.Errorf("%d calls, want 200", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		emu, api := setupLocal(t, ctx, emulator.Options{Latency: 5 * time.Millisecond}, 200)
+		const syncEvery = 20 * time.Millisecond
+		j := job.New(api, job.Config{Calls: calls(0), Concurrency: 4, SyncEvery: syncEvery})
+		var s sink
+		start := time.Now()
+		if err := j.Run(ctx, &rows{pool: pool, n: 200}, &s); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		elapsed := time.Since(start)
+		if len(s.recs) != 200 {
+			t.Fatalf("%d records, want 200", len(s.recs))
+		}
+		linksMatchRecords(t, emu, 200, s.recs)
+		if elapsed != 250*time.Millisecond {
+			t.Fatalf("the run took %v, want 250ms: the sync count below assumes it", elapsed)
+		}
+		if want := int(elapsed/syncEvery) + 1; s.syncs != want {
+			t.Errorf("the sink was synced %d times in %v, want %d: at each of the %d ticks and once at the end",
+				s.syncs, elapsed, want, want-1)
+		}
+		if got := j.Stats.Calls(); got != 200 {
+			t.Errorf("%d calls, want 200", got)
+		}
+	})
 }
 
 // Stop: no new rows, rows in flight finish and are recorded, Run returns ErrStopped.
@@ -163,7 +194,7 @@ func TestRunStopLetsRowsInFlightFinish(t *testing.T) {
 	if calls := j.Stats.Calls(); calls != int64(len(s.recs)) {
 		t.Errorf("%d calls, %d records: every row sent must be recorded when the grace is long enough", calls, len(s.recs))
 	}
-	linksMatchRecords(t, srv, 100, s.recs)
+	linksMatchRecords(t, srv.Emulator, 100, s.recs)
 }
 
 // Past the grace period, calls in flight are cut and their rows are left unrecorded: a
