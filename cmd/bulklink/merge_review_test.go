@@ -120,21 +120,6 @@ func unlinkOne(t *testing.T, srv *emulator.Server, user string) {
 	}
 }
 
-// subOf reads a user's sub, "" when there is no such user.
-func subOf(t *testing.T, srv *emulator.Server, username string) string {
-	t.Helper()
-	out, err := admin(t, srv).AdminGetUser(context.Background(), &cip.AdminGetUserInput{UserPoolId: aws.String(mergePool), Username: aws.String(username)})
-	if err != nil {
-		return ""
-	}
-	for _, a := range out.UserAttributes {
-		if aws.ToString(a.Name) == "sub" {
-			return aws.ToString(a.Value)
-		}
-	}
-	return ""
-}
-
 // backedUpSubs are the subs of every backup in a report's backup file.
 func backedUpSubs(t *testing.T, rep string) map[string]bool {
 	t.Helper()
