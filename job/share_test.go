@@ -159,7 +159,7 @@ func runShared(t *testing.T, sc shareScenario, seed int64) shareTotals {
 		var op job.Operation
 		var first *job.ReadFirst
 		if sc.mode != "" {
-			first = &job.ReadFirst{Mode: sc.mode}
+			first = &job.ReadFirst{Mode: sc.mode, ReadRate: sc.readRate, WriteRate: sc.ceiling} // as run makes it
 			op = job.Link{First: first}
 		}
 		// Since is when the report began, as run sets it: a link made by a lost attempt is

@@ -44,7 +44,7 @@ func (o *runOptions) register(g *flagGroups) {
 	rep.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3, resumable) once more than `N` rows failed, or N%% of them (judged after %d rows)", job.DefaultMinRows))
 	o.aws.register(g)
 	o.engine.register(g)
-	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while most recent rows were already linked (default auto)")
+	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while enough recent rows were already linked for the reads to cost less than the writes they save (default auto)")
 	o.out.register(g)
 }
 
@@ -141,7 +141,8 @@ func (o *runOptions) writer(e env) *writer {
 		restart: o.restart, only: o.onlyStatuses, threshold: o.threshold, engine: &o.engine, aws: &o.aws, out: &o.out,
 		check: func() error { return checkReportPath(o.reportPath, o.in.path, e.stdin) },
 		op: func(rep *report.Report, log *zap.Logger) (job.Operation, time.Time) {
-			return job.Link{First: &job.ReadFirst{Mode: o.readMode, Log: log}}, rep.Meta.CreatedAt // a resumed report keeps the time it began
+			first := &job.ReadFirst{Mode: o.readMode, Log: log, ReadRate: o.engine.readRate, WriteRate: o.engine.rate}
+			return job.Link{First: first}, rep.Meta.CreatedAt // a resumed report keeps the time it began
 		}}
 }
 
