@@ -54,6 +54,10 @@ type Config struct {
 	Started Started
 
 	Concurrency int // rows in flight
+	// OneRowPerUser runs the rows of one destination user one after the other, in input
+	// order (run --merge-signed-in: a merge's checks of its destination hold only while no
+	// other row changes it).
+	OneRowPerUser bool
 	// Grace is how long rows in flight may take to finish once the run is told to stop.
 	Grace time.Duration
 	// MaxFailures stops the run (a *FatalError) when too many rows fail.
@@ -65,10 +69,15 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// Started keeps the rows whose first write call was made, across runs of a report.
+// Started is the journal of the rows whose writes began, across runs of a report
+// (report.Started): a row is noted before its first write call (Start), and before each
+// later step of an operation that takes several (Step); a resumed run learns which rows an
+// earlier one began (Before) and the last step each reached (Reached).
 type Started interface {
 	Start(line int) error
+	Step(line int, step string) error
 	Before(line int) bool
+	Reached(line int) string
 }
 
 // Defaults used for zero Config fields.
@@ -241,7 +250,7 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 		errMu   sync.Mutex
 		runErr  error // the first of: a fatal condition, a read error
 		eof     atomic.Bool
-		reps    repeats
+		reps    = repeats{byUser: j.cfg.OneRowPerUser}
 	)
 	fail := func(err error) {
 		errMu.Lock()

@@ -65,6 +65,8 @@ type Verdict struct {
 	Message string
 	// Again, when set, is a new target to call, e.g. the identity's subject.
 	Again *input.Request
+	// Merge is what a merged row deleted and linked to (Merging).
+	Merge *report.Merge
 }
 
 // Destination is the destination user as AdminGetUser answered: whether it exists, and the
@@ -72,6 +74,21 @@ type Verdict struct {
 type Destination struct {
 	Exists     bool
 	Identities []Identity
+	// User is AdminGetUser's whole answer; nil when the user does not exist.
+	User *cip.AdminGetUserOutput
+}
+
+// Attr returns the value of one of the user's attributes, "" when it has none.
+func (d *Destination) Attr(name string) string {
+	if d.User == nil {
+		return ""
+	}
+	for _, a := range d.User.UserAttributes {
+		if aws.ToString(a.Name) == name {
+			return aws.ToString(a.Value)
+		}
+	}
+	return ""
 }
 
 // Identity is one entry of a user's identities attribute (docs/cognito.md, Identities).
@@ -79,6 +96,7 @@ type Identity struct {
 	UserID       string `json:"userId"`
 	ProviderName string `json:"providerName"`
 	ProviderType string `json:"providerType"`
+	Primary      bool   `json:"primary"`     // a federated profile's own identity, the one it signed in with
 	DateCreated  int64  `json:"dateCreated"` // Unix milliseconds, on Cognito's clock
 }
 
@@ -95,10 +113,10 @@ func (d *Destination) Find(provider, userID string) (Identity, bool) {
 	return Identity{}, false
 }
 
-// destination reads a user's attributes into a Destination.
-func destination(attrs []types.AttributeType) (*Destination, error) {
-	d := &Destination{Exists: true}
-	for _, a := range attrs {
+// destination reads AdminGetUser's answer into a Destination.
+func destination(out *cip.AdminGetUserOutput) (*Destination, error) {
+	d := &Destination{Exists: true, User: out}
+	for _, a := range out.UserAttributes {
 		if aws.ToString(a.Name) != "identities" {
 			continue
 		}
@@ -116,6 +134,9 @@ func destination(attrs []types.AttributeType) (*Destination, error) {
 // in place is then settled with no write (--read-first).
 type Link struct {
 	First *ReadFirst // nil: never read first
+	// Merge, when set, merges an identity that signed in already into its destination
+	// instead of failing its row with SourceAlreadySignedIn (run --merge-signed-in).
+	Merge *Merging
 }
 
 func (Link) Name() string { return "link" }
@@ -129,6 +150,21 @@ func (l Link) Do(t *Task) (Verdict, error) {
 }
 
 func (l Link) do(t *Task) (Verdict, error) {
+	if l.Merge != nil {
+		switch reached := t.Reached(); reached {
+		case stepSignOut, stepDelete, stepLink:
+			return l.Merge.merge(t, reached) // a merge an earlier run began: go on with it
+		}
+	}
+	v, err := l.once(t)
+	if err == nil && l.Merge != nil && v.Code == schema.SourceAlreadySignedIn {
+		return l.Merge.merge(t, "")
+	}
+	return v, err
+}
+
+// once links the row: read first, or written and settled.
+func (l Link) once(t *Task) (Verdict, error) {
 	if l.First.first() {
 		l.First.Read.Add(1)
 		dest, err := t.Destination()

@@ -283,7 +283,9 @@ func (s *startedList) Start(line int) error {
 	return nil
 }
 
-func (s *startedList) Before(int) bool { return false }
+func (s *startedList) Before(int) bool        { return false }
+func (s *startedList) Step(int, string) error { return nil }
+func (s *startedList) Reached(int) string     { return "" }
 
 func (s *startedList) len() int {
 	s.mu.Lock()

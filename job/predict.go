@@ -21,6 +21,9 @@ import (
 type Predictor struct {
 	API   API
 	Calls *call.Caller // its reads go in the UserRead category, at the read rate
+	// Merge predicts run --merge-signed-in (Unverified: --merge-unverified): a row whose
+	// identity signed in already is valid when its merge's preconditions hold (checkMerge).
+	Merge, Unverified bool
 
 	seed  maphash.Seed
 	given map[uint64]int  // identities a user would hold, by user: theirs and the input's
@@ -72,15 +75,25 @@ func (p *Predictor) Predict(ctx context.Context, row *plan.Item) (report.Status,
 	if p.links[identity] {
 		return report.AlreadyLinked, "", "an earlier row of the input makes this link", nil
 	}
+	merging := ""
 	if q.SourceAttribute == input.DefaultSourceAttribute {
-		profile := ProfileName(q)
-		src, err := p.read(ctx, q.UserPoolID, profile, row.Line)
-		if err != nil {
-			return "", "", "", err
-		}
-		if src.Exists {
-			return report.Invalid, schema.SourceAlreadySignedIn, fmt.Sprintf(
-				"the identity has signed in already (user %s exists): Cognito does not link an identity that has a profile of its own", profile), nil
+		for _, profile := range profileNames(row, q) {
+			src, err := p.read(ctx, q.UserPoolID, profile, row.Line)
+			if err != nil {
+				return "", "", "", err
+			}
+			if !src.Exists || !ownIdentity(src, q) {
+				continue // no user of that name, or one that is not the identity's profile: Cognito links it
+			}
+			if !p.Merge {
+				return report.Invalid, schema.SourceAlreadySignedIn, fmt.Sprintf(
+					"the identity has signed in already (user %s exists): Cognito does not link an identity that has a profile of its own (run --merge-signed-in merges it)", profile), nil
+			}
+			if v := checkMerge(row, q, src, dest, p.Unverified); v.Status != "" {
+				return v.Status, v.Code, v.Message, nil
+			}
+			merging = fmt.Sprintf("would merge: the profile %s would be backed up and deleted, and the identity linked", profile)
+			break
 		}
 	}
 	key := maphash.String(p.seed, who.String())
@@ -95,7 +108,7 @@ func (p *Predictor) Predict(ctx context.Context, row *plan.Item) (report.Status,
 	}
 	p.given[key] = n + 1
 	p.links[identity] = true
-	return report.Valid, "", "", nil
+	return report.Valid, "", merging, nil
 }
 
 // countLinks counts the identities linked to a user, a federated profile's own aside.

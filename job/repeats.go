@@ -12,8 +12,11 @@ import (
 // row before handing it to a worker, and the worker waits for the one before it. Only rows in
 // flight are held, so memory follows the workers, not the input.
 type repeats struct {
-	mu   sync.Mutex
-	last map[string]chan struct{} // the latest row of each identity in flight: closed when done
+	// byUser orders every row by its destination user instead: the rows of one user run one
+	// after the other (Config.OneRowPerUser).
+	byUser bool
+	mu     sync.Mutex
+	last   map[string]chan struct{} // the latest row of each identity in flight: closed when done
 }
 
 // identityKey names a row's identity and destination user.
@@ -25,10 +28,15 @@ func identityKey(it *plan.Item) string {
 // register returns, for a row that repeats or is repeated, what to wait for before it runs
 // (nil: nothing) and what to call when it is done.
 func (rp *repeats) register(row *plan.Item) (wait <-chan struct{}, done func()) {
-	if !row.Repeat && !row.Repeated {
+	key := ""
+	switch {
+	case rp.byUser && row.Valid():
+		key = row.Key().String()
+	case row.Repeat || row.Repeated:
+		key = identityKey(row)
+	default:
 		return nil, func() {}
 	}
-	key := identityKey(row)
 	mine := make(chan struct{})
 	rp.mu.Lock()
 	if rp.last == nil {

@@ -30,6 +30,7 @@ type Task struct {
 	intake, hard context.Context
 	region       string
 	user         string // the destination user, for the per-user spacing of writes
+	writeUser    string // when set, the user the next writes change, for their spacing
 	noted        bool   // the row is in the started list
 	begun        bool   // an earlier run of the report began to send it
 	wrote        bool   // a write of this run was sent (or may have been)
@@ -40,6 +41,15 @@ type Task struct {
 // recorded the outcome (kill -9, a crash): its calls may have taken effect.
 func (t *Task) Begun() bool { return t.begun }
 
+// Reached is the last step of the row an earlier run of the report journalled: "" for its
+// first write, or none.
+func (t *Task) Reached() string {
+	if !t.begun || t.j.cfg.Started == nil {
+		return ""
+	}
+	return t.j.cfg.Started.Reached(t.Row.Line)
+}
+
 // History is what the engine knows of the row so far, for Settle: Begun, and Since.
 func (t *Task) History() History { return History{Since: t.j.since(), Begun: t.begun} }
 
@@ -48,8 +58,31 @@ func (t *Task) History() History { return History{Since: t.j.since(), Begun: t.b
 // call.Do. Attempts start only while intake is open; they run under hard. A run of rows that
 // exhaust their retries without an answer trips the breaker (Outage).
 func write[In, Out any](t *Task, op *call.Op[call.Cognito, In, Out], in *In) (*Out, call.Result, error) {
+	return writeStep(t, "", op, in)
+}
+
+// writeStep is write for a named step of an operation that takes several (a merge's
+// signout, delete, link): the journal notes the step, on stable storage, before each send of
+// it, so that a resumed run knows which step the row reached. The writes to another user
+// than the row's destination (the profile a merge deletes) are spaced as that user's.
+func writeStep[In, Out any](t *Task, step string, op *call.Op[call.Cognito, In, Out], in *In) (*Out, call.Result, error) {
+	before, user := t.note, t.user
+	if step != "" {
+		before = func() error {
+			if err := t.note(); err != nil || t.j.cfg.Started == nil {
+				return err
+			}
+			if err := t.j.cfg.Started.Step(t.Row.Line, step); err != nil {
+				return &sinkError{fmt.Errorf("note the row's step %s: %w", step, err)}
+			}
+			return nil
+		}
+	}
+	if t.writeUser != "" {
+		user = t.writeUser
+	}
 	out, res, err := call.Do(t.hard, t.j.calls, op, t.j.api, in, call.Opts{
-		Region: t.region, User: t.user, Start: t.intake, Before: t.note})
+		Region: t.region, User: user, Start: t.intake, Before: before})
 	t.attempts += res.Attempts
 	if res.Attempts > 0 {
 		t.wrote = true
@@ -134,7 +167,7 @@ func getUser(ctx context.Context, c *call.Caller, api API, pool, username string
 	case err != nil:
 		return nil, err
 	case res.OK():
-		return destination(out.UserAttributes)
+		return destination(out)
 	case res.Code == "UserNotFoundException":
 		return &Destination{}, nil
 	}
@@ -191,7 +224,7 @@ func (j *Job) process(intake, hard context.Context, row *plan.Item) (*report.Rec
 		return nil, err
 	}
 	rec := &report.Record{Line: row.Line, Request: row.Request, Extra: row.Extra, Attempts: t.attempts,
-		Status: v.Status, ErrorCode: v.Code, ErrorMessage: v.Message}
+		Status: v.Status, ErrorCode: v.Code, ErrorMessage: v.Message, Merge: v.Merge}
 	rec.FinishedAt = j.cfg.Now()
 	rec.Duration = rec.FinishedAt.Sub(start)
 	return rec, nil

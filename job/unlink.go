@@ -67,6 +67,8 @@ func (u Unlink) Do(t *Task) (Verdict, error) {
 			return Verdict{}, err
 		case res.OK() && h.Retargeted:
 			return Verdict{Status: report.Unlinked, Message: noteRetargeted(&t.Request)}, nil
+		case res.OK() && t.Row.Prior != nil && t.Row.Prior.Status == report.Merged:
+			return Verdict{Status: report.Unlinked, Message: noteUnmerged}, nil
 		case res.OK():
 			return Verdict{Status: report.Unlinked}, nil
 		case !res.MaybeDone && !res.Unknown:
@@ -90,6 +92,7 @@ const (
 	noteRemovedByLostAttempt = "the link is gone, removed by an earlier attempt of this undo whose answer was lost"
 	noteDestinationGone      = "the destination user no longer exists, and its links went with it"
 	noteNothingToUndo        = "the user has no such identity: nothing to undo"
+	noteUnmerged             = "unlinked; the run had merged it: the profile it deleted, and its sub, cannot come back (its backup is in the run's report's .merged.jsonl)"
 )
 
 // linkSlack widens a row's time in the run's report, to compare it with Cognito's dates.

@@ -15,6 +15,7 @@ type Plan struct {
 	p        *Planner
 	conflict input.LineSet // ConflictingSource
 	tooMany  input.LineSet // TooManyIdentities
+	merge    input.LineSet // MergeConflict
 	repeat   input.LineSet // repeats an earlier row
 	repeated input.LineSet // repeated by a later row
 }
@@ -32,9 +33,16 @@ func (p *Planner) Finish(ctx context.Context) (*Plan, error) {
 	if err := pl.identities(ctx); err != nil {
 		return nil, err
 	}
+	if p.merges != nil {
+		defer p.merges.close()
+		if err := pl.mergeConflicts(ctx); err != nil {
+			return nil, err
+		}
+	}
 	p.Counts[schema.ConflictingSource] += int64(pl.conflict.Len())
 	p.Counts[schema.TooManyIdentities] += int64(pl.tooMany.Len())
-	for _, c := range []schema.Code{schema.ConflictingSource, schema.TooManyIdentities} {
+	p.Counts[schema.MergeConflict] += int64(pl.merge.Len())
+	for _, c := range []schema.Code{schema.ConflictingSource, schema.TooManyIdentities, schema.MergeConflict} {
 		if p.Counts[c] == 0 {
 			delete(p.Counts, c)
 		}
@@ -124,6 +132,42 @@ func (pl *Plan) identities(ctx context.Context) error {
 	}
 }
 
+// mergeConflicts reads the merge tuples by user: a user that is both a row's destination and
+// the profile a row's merge would delete makes every row naming it MergeConflict. A group is
+// read twice, once to judge it and once to mark its lines, as conflicts does.
+func (pl *Plan) mergeConflicts(ctx context.Context) error {
+	p := pl.p
+	sorted, err := sortTuples(ctx, p.merges, p.cfg.TempDir, p.cfg.RunTuples, byDestination, nil)
+	if err != nil {
+		return err
+	}
+	defer sorted.close()
+	ahead, mark := sorted.reader(ctx), sorted.reader(ctx)
+	next, err := ahead.next()
+	for err == nil {
+		user := next.dst
+		var kinds [2]bool
+		n := 0
+		for ; err == nil && next.dst == user; n++ {
+			kinds[next.src] = true
+			next, err = ahead.next()
+		}
+		for range n {
+			t, merr := mark.next()
+			if merr != nil {
+				return merr
+			}
+			if kinds[mergeDestination] && kinds[mergeProfile] && !pl.conflict.Has(int(t.line)) && !pl.tooMany.Has(int(t.line)) {
+				pl.merge.Add(int(t.line))
+			}
+		}
+	}
+	if !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
 func containsID(ids []uint64, id uint64) bool {
 	for _, x := range ids {
 		if x == id {
@@ -144,6 +188,7 @@ func (pl *Plan) Apply(ctx context.Context, row input.Row) (Item, error) {
 		return it, nil
 	}
 	if p := pl.p.pools[row.Request.UserPoolID]; p != nil {
+		it.Pool = p
 		if prov, ok := p.Providers[row.Request.SourceProvider]; ok {
 			it.Provider = &prov
 		}
@@ -156,6 +201,9 @@ func (pl *Plan) Apply(ctx context.Context, row input.Row) (Item, error) {
 	case pl.tooMany.Has(row.Line):
 		it.Reject(schema.TooManyIdentities, fmt.Sprintf("the input gives %s more than %d identities, Cognito's limit: this row's comes after the fifth, in input order",
 			row.Request.DestinationUser, MaxIdentities))
+	case pl.merge.Has(row.Line):
+		it.Reject(schema.MergeConflict, fmt.Sprintf("with --merge-signed-in, a merge would delete the profile of an identity this input also links to (%s, or %s_%s): no row naming that user is merged or linked",
+			row.Request.DestinationUser, row.Request.SourceProvider, row.Request.SourceValue))
 	default:
 		it.Repeat, it.Repeated = pl.repeat.Has(row.Line), pl.repeated.Has(row.Line)
 	}

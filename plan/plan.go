@@ -76,6 +76,10 @@ type Config struct {
 	TempDir string
 	// RunTuples bounds the memory of the sort: tuples (20 bytes each) sorted at once.
 	RunTuples int
+	// Merge is run --merge-signed-in: a row whose identity's own profile (<Provider>_<value>)
+	// is a destination of the input, its own or another row's, is MergeConflict, with every
+	// row naming that user: a merge would delete the user the other rows link to.
+	Merge bool
 }
 
 // DefaultRunTuples sorts 8 MiB of tuples at a time.
@@ -95,6 +99,7 @@ type Planner struct {
 	pools  map[string]*Pool
 	h      maphash.Hash // seeded at random once
 	tuples *tupleFile
+	merges *tupleFile // with Config.Merge: the users rows name, as destinations and as profiles a merge would delete
 	maxLn  int
 	Counts map[schema.Code]int64 // rows the plan makes invalid, by code
 }
@@ -141,7 +146,51 @@ func (p *Planner) Visit(ctx context.Context, row *input.Row) error {
 		}
 		p.tuples = t
 	}
+	if p.cfg.Merge {
+		if err := p.visitMerge(row); err != nil {
+			return err
+		}
+	}
 	return p.tuples.add(p.tuple(row))
+}
+
+// The kinds of user a merge tuple names (its src).
+const (
+	mergeDestination = 0 // the row's destination
+	mergeProfile     = 1 // the profile a merge of the row would delete
+)
+
+// visitMerge records the users a row names for the merge conflicts: its destination, and for
+// an identity named by its subject (the only kind that has a <Provider>_<value> profile), the
+// names its profile may have (the provider's name as the row gives it, and in lower case).
+func (p *Planner) visitMerge(row *input.Row) error {
+	if p.merges == nil {
+		t, err := newTupleFile(p.cfg.TempDir)
+		if err != nil {
+			return err
+		}
+		p.merges = t
+	}
+	q := &row.Request
+	if err := p.merges.add(tuple{src: mergeDestination, dst: p.hash(q.UserPoolID, p.userOf(q).Name), line: uint32(row.Line)}); err != nil {
+		return err
+	}
+	if q.SourceAttribute != input.DefaultSourceAttribute {
+		return nil
+	}
+	names := []string{q.SourceProvider + "_" + q.SourceValue, strings.ToLower(q.SourceProvider) + "_" + q.SourceValue}
+	var last uint64
+	for i, name := range names {
+		h := p.hash(q.UserPoolID, p.pools[q.UserPoolID].User(name).Name)
+		if i > 0 && h == last {
+			continue
+		}
+		last = h
+		if err := p.merges.add(tuple{src: mergeProfile, dst: h, line: uint32(row.Line)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tuple hashes a row's source identity and destination user. The seed is random, so that no

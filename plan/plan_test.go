@@ -165,6 +165,28 @@ func TestAcrossTheInput(t *testing.T) {
 	})
 }
 
+// With Merge, a row whose identity's profile (<Provider>_<value>, or with the provider in
+// lower case) is a destination of the input makes every row naming that user MergeConflict:
+// a merge would delete the user the other rows link to. A row that is its own profile's
+// destination too. Other rows, and the same input without Merge, are left alone.
+func TestMergeConflicts(t *testing.T) {
+	rows := []input.Row{
+		row(2, "alice", "Google", "Cognito_Subject", "g1"),     // alice's merge would delete Google_g1...
+		row(3, "Google_g1", "Google", "Cognito_Subject", "g2"), // ...which this row links to
+		row(4, "bob", "Google", "Cognito_Subject", "g3"),       // google_g3 is carol's destination
+		row(5, "google_g3", "Okta", "email", "c@example.com"),  //
+		row(6, "dave", "Okta", "email", "dave@example.com"),    // by email: no profile of that name
+		row(7, "Okta_dave@example.com", "Google", "Cognito_Subject", "g4"),
+		row(8, "Google_g5", "Google", "Cognito_Subject", "g5"), // its own profile
+		row(9, "erin", "Google", "Cognito_Subject", "g6"),      // nothing in common
+	}
+	check(t, run(t, Config{Pools: newFakePools(), Merge: true}, rows), []want{
+		{code: schema.MergeConflict}, {code: schema.MergeConflict}, {code: schema.MergeConflict}, {code: schema.MergeConflict},
+		{}, {}, {code: schema.MergeConflict}, {},
+	})
+	check(t, run(t, Config{Pools: newFakePools()}, rows), []want{{}, {}, {}, {}, {}, {}, {}, {}})
+}
+
 // TestAcrossTheInputAtScale compares the sorted checks with a plain in-memory count on a
 // random input, with runs so small that the merge joins hundreds of them.
 func TestAcrossTheInputAtScale(t *testing.T) {

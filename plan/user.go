@@ -46,6 +46,8 @@ type Item struct {
 	// Provider is the source provider as the row's pool has it; nil when the pool was not
 	// read, or the row is invalid.
 	Provider *Provider
+	// Pool is the row's pool as the plan read it; nil when it was not read.
+	Pool *Pool
 	// Repeat marks a row that repeats an earlier row of the input (the same source identity
 	// for the same user), and Repeated one that a later row repeats. The engine runs such
 	// rows one after the other, in input order.
@@ -59,6 +61,13 @@ func (it *Item) Key() UserKey {
 		return UserKey{Pool: it.Request.UserPoolID, Name: input.DestinationUsername(&it.Request)}
 	}
 	return it.User
+}
+
+// UserOf is the key of another username of the row's pool, folded as the pool folds them.
+func (it *Item) UserOf(username string) UserKey {
+	k := it.Pool.User(username)
+	k.Pool = it.Request.UserPoolID
+	return k
 }
 
 // ProviderType is the type of the row's source provider (SAML, OIDC, Google...); "" when

@@ -22,6 +22,9 @@ type Meta struct {
 	Input       string         `json:"input"`
 	Fingerprint string         `json:"input_fingerprint"`
 	Only        []string       `json:"only,omitempty"` // the statuses --only selected
+	// Merge says that the run merges identities that signed in already (--merge-signed-in):
+	// its report has the merge columns.
+	Merge bool `json:"merge_signed_in,omitempty"`
 	// Where the rows went: a report made against one endpoint (a rehearsal against
 	// bulklink emulate) must not pass for done against another (production).
 	Region     string `json:"region"`
@@ -105,6 +108,9 @@ func (m *Meta) Matches(now *Meta) error {
 			ErrOtherInput, m.Input, m.Fingerprint, now.Input, now.Fingerprint)
 	case !slices.Equal(m.Only, now.Only):
 		return fmt.Errorf("%w: it was written with --only %v, this run asks for %v", ErrOtherInput, m.Only, now.Only)
+	case m.Merge != now.Merge:
+		return fmt.Errorf("%w: it was written %s --merge-signed-in, this run %s it", ErrOtherInput, map[bool]string{true: "with", false: "without"}[m.Merge],
+			map[bool]string{true: "asks for", false: "goes without"}[now.Merge])
 	}
 	return m.SameTarget(now)
 }

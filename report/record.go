@@ -26,6 +26,7 @@ type Status = schema.Status
 // The statuses, as the schema declares them.
 const (
 	Linked        = schema.Linked
+	Merged        = schema.Merged
 	AlreadyLinked = schema.AlreadyLinked
 	Failed        = schema.Failed
 	Invalid       = schema.Invalid
@@ -44,7 +45,26 @@ type Record struct {
 	Request      input.Request
 	Duration     time.Duration
 	FinishedAt   time.Time
-	Extra        []input.Field
+	// Merge is what a merged row deleted and linked to (run --merge-signed-in); nil on
+	// other rows.
+	Merge *Merge
+	Extra []input.Field
+}
+
+// Merge is what a merged row changed: the profile it deleted, and the user the identity is
+// linked to now.
+type Merge struct {
+	Username       string // the profile deleted, <Provider>_<id>
+	Sub            string // its sub, gone with it
+	DestinationSub string // the destination's sub
+}
+
+// merge is r's Merge, or the zero Merge.
+func (r *Record) merge() Merge {
+	if r.Merge == nil {
+		return Merge{}
+	}
+	return *r.Merge
 }
 
 // column returns the value of one of the report's own columns, as a CSV report writes it.

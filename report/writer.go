@@ -20,11 +20,18 @@ type Layout struct {
 	// ExtraJSON adds schema.ExtraColumn to a CSV report, for inputs (JSONL) whose carried
 	// keys are not known up front: it holds them as one JSON object.
 	ExtraJSON bool
+	// Merge adds schema.MergeColumns after the report's own (run --merge-signed-in).
+	Merge bool
 }
 
 // header is the CSV header of a report with this layout.
 func (l Layout) header() []string {
 	h := schema.ColumnNames()
+	if l.Merge {
+		for _, c := range schema.MergeColumns {
+			h = append(h, c.Name)
+		}
+	}
 	h = append(h, l.ExtraColumns...)
 	if l.ExtraJSON {
 		h = append(h, schema.ExtraColumn)
@@ -82,6 +89,10 @@ func (w *Writer) writeCSV(r *Record) error {
 	f := w.fields[:0]
 	for _, c := range schema.Columns {
 		f = append(f, r.column(c.Name))
+	}
+	if w.layout.Merge {
+		m := r.merge()
+		f = append(f, m.Username, m.Sub, m.DestinationSub)
 	}
 	f = appendExtraCells(f, w.layout.ExtraColumns, r.Extra)
 	if w.layout.ExtraJSON {
@@ -151,6 +162,13 @@ func (w *Writer) appendJSON(r *Record) error {
 		return err
 	}
 	w.buf.Truncate(w.buf.Len() - len("}\n")) // Encode ends the object and the line
+	if w.layout.Merge {
+		m := r.merge()
+		if err := w.appendFields([]input.Field{{Name: schema.ColMergedUsername, Value: m.Username},
+			{Name: schema.ColMergedSub, Value: m.Sub}, {Name: schema.ColDestinationSub, Value: m.DestinationSub}}, true); err != nil {
+			return err
+		}
+	}
 	if err := w.appendFields(r.Extra, true); err != nil {
 		return err
 	}

@@ -31,6 +31,18 @@ const (
 	IdentityLimitReached  Code = "IdentityLimitReached"
 )
 
+// Codes of run --merge-signed-in: the refusals before any write of a merge (status invalid),
+// and the one failure that leaves an identity unlinked (status failed).
+const (
+	MergeProfileNotFederated       Code = "MergeProfileNotFederated"
+	MergeProfileHasOtherIdentities Code = "MergeProfileHasOtherIdentities"
+	MergeEmailMismatch             Code = "MergeEmailMismatch"
+	MergeEmailNotVerified          Code = "MergeEmailNotVerified"
+	MergeConflict                  Code = "MergeConflict"
+	DestinationDisabled            Code = "DestinationDisabled"
+	MergeLinkFailedAfterDelete     Code = "MergeLinkFailedAfterDelete"
+)
+
 // Codes of undo's rows that it refused to unlink.
 const (
 	PredatesRun Code = "PredatesRun" // the link is older than the run's report: undo leaves it
@@ -77,6 +89,14 @@ var Codes = [...]CodeInfo{
 	{SourceAlreadySignedIn, Invalid, "validate --predict: the source identity has signed in already (a <Provider>_<value> user exists), so Cognito cannot link it"},
 	{SourceAlreadySignedIn, Failed, "run: Cognito answered that the source identity has signed in already (\"Merging is not currently supported\") and reading the user found no link: the identity has a profile of its own, named in the message"},
 	{IdentityLimitReached, Invalid, "validate --predict: the identities the user has plus those the input adds exceed five"},
+	{MergeProfileNotFederated, Invalid, "run --merge-signed-in: the <Provider>_<id> user is not a federated profile (its status is not EXTERNAL_PROVIDER): it is not deleted"},
+	{MergeProfileHasOtherIdentities, Invalid, "run --merge-signed-in: the profile holds identities besides the row's: deleting it would unlink them"},
+	{MergeEmailMismatch, Invalid, "run --merge-signed-in: the profile's email and the destination's differ (unless --merge-unverified)"},
+	{MergeEmailNotVerified, Invalid, "run --merge-signed-in: the profile's email or the destination's is not verified (unless --merge-unverified)"},
+	{MergeConflict, Invalid, "run --merge-signed-in: the profile the row would delete is a user another row (or the row itself) links to"},
+	{DestinationDisabled, Invalid, "run --merge-signed-in: the destination user is disabled: the identity would be moved to a user who cannot sign in"},
+	{TooManyIdentities, Invalid, "run --merge-signed-in: the destination holds five identities already: the profile is not deleted for a link Cognito would refuse"},
+	{MergeLinkFailedAfterDelete, Failed, "run --merge-signed-in: the profile was deleted (its backup is in <report>.merged.jsonl) but the link failed for good: the identity is unlinked, and its next sign-in makes a new profile"},
 	{PredatesRun, Failed, "undo: the link was made before the run's report began (Cognito's dateCreated, less the clock skew), whatever the report says: undo removes only what the run made, unless --include-already-linked"},
 	{Timeout, Failed, "the last attempt timed out (--timeout)"},
 	{ConnectionError, Failed, "the last attempt's connection failed or closed unanswered"},

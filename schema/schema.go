@@ -53,6 +53,21 @@ var Columns = [...]Column{
 	{Name: ColFinishedAt, Doc: "when the row ended, UTC, RFC 3339 with milliseconds"},
 }
 
+// The columns a report of run --merge-signed-in adds after Columns, before the carried-through
+// ones: what a merged row deleted and what it linked to, empty on other rows.
+const (
+	ColMergedUsername = "merged_username"
+	ColMergedSub      = "merged_sub"
+	ColDestinationSub = "destination_sub"
+)
+
+// MergeColumns are the columns of ColMergedUsername and the others, in order.
+var MergeColumns = [...]Column{
+	{Name: ColMergedUsername, Doc: "run --merge-signed-in, a merged row: the username of the profile deleted (<Provider>_<id>)"},
+	{Name: ColMergedSub, Doc: "its sub, which is gone with it"},
+	{Name: ColDestinationSub, Doc: "the sub of the user the identity is linked to now"},
+}
+
 // ColumnNames returns the names of Columns, in order.
 func ColumnNames() []string {
 	names := make([]string, len(Columns))
@@ -75,6 +90,11 @@ func Reserved(name string) bool {
 		return true
 	}
 	for _, c := range Columns {
+		if c.Name == name {
+			return true
+		}
+	}
+	for _, c := range MergeColumns {
 		if c.Name == name {
 			return true
 		}

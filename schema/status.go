@@ -6,6 +6,7 @@ type Status string
 // The statuses, by the command that writes them.
 const (
 	Linked        Status = "linked"         // run: this run made the link
+	Merged        Status = "merged"         // run --merge-signed-in: the identity's own profile was backed up and deleted, then the identity linked
 	AlreadyLinked Status = "already_linked" // run: the link was in place before, confirmed by reading the user
 	Failed        Status = "failed"         // run, undo: refused for good, or out of retries
 	Invalid       Status = "invalid"        // run, validate: rejected before any call
@@ -26,6 +27,7 @@ type StatusInfo struct {
 var Statuses = [...]StatusInfo{
 	{Linked, true, "this run made the link"},
 	{AlreadyLinked, true, "the link was in place before this run, confirmed by reading the destination user"},
+	{Merged, true, "run --merge-signed-in: the identity had signed in already; its own profile was backed up and deleted, then the identity linked (see Merge)"},
 	{Failed, false, "Cognito refused the row for good, or its retries ran out; error_code says why"},
 	{Invalid, false, "the row was rejected before any call; error_code says which rule it broke"},
 	{Valid, true, "validate: run would send the row"},
@@ -68,7 +70,7 @@ const (
 func (c Command) Final() []Status {
 	switch c {
 	case Run:
-		return []Status{Linked, AlreadyLinked, Failed, Invalid}
+		return []Status{Linked, AlreadyLinked, Merged, Failed, Invalid}
 	case Validate:
 		return []Status{Valid, AlreadyLinked, Invalid}
 	case Undo:

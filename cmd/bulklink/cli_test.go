@@ -109,7 +109,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"a report without its path", []string{"report"}, "bulklink report: name the report: bulklink report PATH; see bulklink help report"},
 		{"a report of an unknown status", []string{"report", "r.csv", "--status", "faild"}, `bulklink report: --status: unknown status "faild" (did you mean failed?)`},
 		{"--only a status run does not write", []string{"run", "--input", good, "--report", "r.csv", "--only", "done"},
-			`bulklink run: --only: unknown status "done"; the statuses: linked, already_linked, failed, invalid`},
+			`bulklink run: --only: unknown status "done"; the statuses: linked, already_linked, merged, failed, invalid`},
 		{"--only misspelled", []string{"run", "--input", good, "--report", "r.csv", "--only", "failed,invalidd"}, `--only: unknown status "invalidd" (did you mean invalid?)`},
 		{"--only of no status", []string{"run", "--input", good, "--report", "r.csv", "--only", " , "}, `bulklink run: --only: no status in " , "`},
 		{"an emulator flag's own check", []string{"emulate", "--background-schedule", "soon"}, `bulklink emulate: --background-schedule "soon": schedule "soon": want AT:RATE or AT:RATE/FOR`},

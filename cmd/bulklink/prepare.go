@@ -28,6 +28,7 @@ type prepared struct {
 	// pass, and byPool the same by pool.
 	selected int64
 	byPool   map[string]int64
+	byStatus map[schema.Status]int64 // and by the prior status of a report's row
 }
 
 // prepareOptions say how to prepare an input.
@@ -43,6 +44,8 @@ type prepareOptions struct {
 	// visit, when set, sees every row of the first pass before the checks; an error stops
 	// the command (exit 2).
 	visit func(*input.Row) error
+	// merge is --merge-signed-in: the plan checks the merges' conflicts (plan.Config.Merge).
+	merge bool
 }
 
 // prepare opens the input once and runs the first pass: fingerprint, checks of every row,
@@ -59,9 +62,9 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 			src.Close()
 		}
 	}()
-	p = &prepared{src: src, byPool: map[string]int64{}}
+	p = &prepared{src: src, byPool: map[string]int64{}, byStatus: map[schema.Status]int64{}}
 	sel := &report.Selection{Only: o.only}
-	cfg := plan.Config{Allow: o.allow, Pools: o.pools, DefaultPool: o.in.userPoolID, TempDir: o.tempDir}
+	cfg := plan.Config{Allow: o.allow, Pools: o.pools, DefaultPool: o.in.userPoolID, TempDir: o.tempDir, Merge: o.merge}
 	if o.fallback && o.pools != nil {
 		cfg.Pools = &fallbackPools{Pools: o.pools, skipped: &p.skipped, log: log}
 	}
@@ -90,6 +93,9 @@ func prepare(ctx context.Context, o prepareOptions, e env, log *zap.Logger) (p *
 		if row.Valid() {
 			p.selected++
 			p.byPool[row.Request.UserPoolID]++
+			if row.Prior != nil {
+				p.byStatus[row.Prior.Status]++
+			}
 		}
 		return nil
 	})

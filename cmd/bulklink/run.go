@@ -30,6 +30,8 @@ type runOptions struct {
 	maxFailures string
 	readFirst   string
 	readMode    job.ReadMode // parsed --read-first
+	merge       bool         // --merge-signed-in
+	unverified  bool         // --merge-unverified
 
 	onlyStatuses []schema.Status // parsed --only
 	threshold    job.Threshold   // parsed --max-failures
@@ -44,6 +46,8 @@ func (o *runOptions) register(g *flagGroups) {
 	rep.StringVar(&o.maxFailures, "max-failures", "", fmt.Sprintf("stop (exit 3, resumable) once more than `N` rows failed, or N%% of them (judged after %d rows)", job.DefaultMinRows))
 	o.aws.register(g)
 	o.engine.register(g)
+	rep.BoolVar(&o.merge, "merge-signed-in", false, "merge an identity that signed in already (its own <Provider>_<id> profile) into the row's user: back the profile up, delete it, link the identity (see README, Merge)")
+	rep.BoolVar(&o.unverified, "merge-unverified", false, "with --merge-signed-in, merge even when the emails of the profile and the user are not both verified and equal")
 	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while enough recent rows were already linked for the reads to cost less than the writes they save (default auto)")
 	o.out.register(g)
 }
@@ -78,6 +82,9 @@ func (o *runOptions) check(needReport bool) error {
 	}
 	if o.readMode, err = job.ParseReadMode(o.readFirst); err != nil {
 		return usagef("--read-first: %w", err)
+	}
+	if o.unverified && !o.merge {
+		return usagef("--merge-unverified goes with --merge-signed-in")
 	}
 	if err := o.engine.validate(); err != nil {
 		return err
@@ -140,9 +147,11 @@ func (o *runOptions) writer(e env) *writer {
 	return &writer{name: "run", command: schema.Run, in: o.in, report: o.reportPath, locks: []string{o.reportPath},
 		restart: o.restart, only: o.onlyStatuses, threshold: o.threshold, engine: &o.engine, aws: &o.aws, out: &o.out,
 		check: func() error { return checkReportPath(o.reportPath, o.in.path, e.stdin) },
-		op: func(rep *report.Report, log *zap.Logger) (job.Operation, time.Time) {
+		merge: o.merge, unverified: o.unverified,
+		op: func(rep *report.Report, log *zap.Logger, merge *job.Merging) (job.Operation, time.Time) {
 			first := &job.ReadFirst{Mode: o.readMode, Log: log, ReadRate: o.engine.readRate, WriteRate: o.engine.rate}
-			return job.Link{First: first}, rep.Meta.CreatedAt // a resumed report keeps the time it began
+			// A resumed report keeps the time it began.
+			return job.Link{First: first, Merge: merge}, rep.Meta.CreatedAt
 		}}
 }
 
@@ -202,11 +211,12 @@ func checkReportPath(reportPath, inputPath string, stdin io.Reader) error {
 }
 
 // reportLayout is the layout of a report at path for the input: a CSV input's carried
-// columns follow the report's own; a JSONL input's carried keys, which rows need not share,
-// go as keys of a JSONL report or as one JSON cell of a CSV report.
-func reportLayout(path string, in inputOptions, sh *input.Shape) report.Layout {
+// columns follow the report's own (and the merge columns, with --merge-signed-in); a JSONL
+// input's carried keys, which rows need not share, go as keys of a JSONL report or as one
+// JSON cell of a CSV report.
+func reportLayout(path string, in inputOptions, sh *input.Shape, merge bool) report.Layout {
 	f, _ := report.FormatOf(path) // checked by validate
-	l := report.Layout{Format: f}
+	l := report.Layout{Format: f, Merge: merge}
 	if in.inputFormat() == input.CSV {
 		l.ExtraColumns = sh.Columns
 	} else {

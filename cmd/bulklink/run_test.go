@@ -491,8 +491,10 @@ func TestRunWithACABundle(t *testing.T) {
 
 // answerRewriter serves an emulator and lets a test change its answers to link calls, to
 // play answers Cognito has been seen to give that the emulator does not (an answer that
-// contradicts the state it leaves).
-func answerRewriter(t *testing.T, seed emulator.Seed, rewrite func(source string, rec *httptest.ResponseRecorder)) (*emulator.Emulator, string) {
+// contradicts the state it leaves). rewrite is asked of each link call by its source value:
+// an error code and message to answer instead ("" answers as the emulator does), and whether
+// the emulator applies the call all the same.
+func answerRewriter(t *testing.T, seed emulator.Seed, rewrite func(source string) (code, message string, apply bool)) (*emulator.Emulator, string) {
 	t.Helper()
 	emu := emulator.New(emulator.Options{})
 	if err := emu.Load(seed); err != nil {
@@ -501,25 +503,34 @@ func answerRewriter(t *testing.T, seed emulator.Seed, rewrite func(source string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := httptest.NewRecorder()
-		emu.ServeHTTP(rec, r)
+		code, msg, apply := "", "", true
 		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".AdminLinkProviderForUser") {
 			var in struct {
 				SourceUser struct{ ProviderAttributeValue string }
 			}
 			if json.Unmarshal(body, &in) == nil {
-				rewrite(in.SourceUser.ProviderAttributeValue, rec)
+				code, msg, apply = rewrite(in.SourceUser.ProviderAttributeValue)
 			}
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
+		if code == "" {
+			emu.ServeHTTP(w, r)
+			return
 		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		if apply {
+			emu.ServeHTTP(httptest.NewRecorder(), r)
+		}
+		b, _ := json.Marshal(map[string]string{"__type": code, "message": msg})
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-ErrorType", code)
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(b)
 	}))
 	t.Cleanup(srv.Close)
 	return emu, srv.URL
 }
+
+// mergingAnswer is Cognito's refusal of an identity that signed in already.
+const mergingAnswer = "Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"
 
 // TestRunSourceSignedIn: "Merging is not currently supported" is the source having signed in
 // already: the row fails with SourceAlreadySignedIn, naming the <Provider>_<value> profile.
@@ -532,14 +543,11 @@ func TestRunSourceSignedIn(t *testing.T) {
 		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
 		Users: []emulator.SeedUser{{Username: "alice"}, {Username: "bob"}, {Username: "carol",
 			Identities: []emulator.SeedIdentity{{Provider: "Google", Value: "777"}}}, {Username: "Google_1234", Federated: true}}}}}
-	const merging = `{"__type":"InvalidParameterException","message":"Merging is not currently supported, provide a SourceUser that has not been signed up in order to link"}`
-	emu, url := answerRewriter(t, seed, func(source string, rec *httptest.ResponseRecorder) {
+	emu, url := answerRewriter(t, seed, func(source string) (string, string, bool) {
 		if source == "555" || source == "777" { // bob's link is made, carol's was there: both answered "merging"
-			rec.Code = http.StatusBadRequest
-			rec.Header().Set("X-Amzn-ErrorType", "InvalidParameterException")
-			rec.Body.Reset()
-			rec.Body.WriteString(merging)
+			return "InvalidParameterException", mergingAnswer, true
 		}
+		return "", "", true
 	})
 	in := writeFile(t, "links.csv", "destination_user,source_provider,source_value\nalice,Google,1234\nbob,Google,555\ncarol,Google,777\n")
 	rep := in + ".report.csv"

@@ -83,9 +83,9 @@ func (o *undoOptions) validate() error {
 // statuses are the statuses of the run's rows that undo takes back.
 func (o *undoOptions) statuses() []schema.Status {
 	if o.includeAll {
-		return []schema.Status{schema.AlreadyLinked, schema.Linked}
+		return []schema.Status{schema.AlreadyLinked, schema.Linked, schema.Merged}
 	}
-	return []schema.Status{schema.Linked}
+	return []schema.Status{schema.Linked, schema.Merged}
 }
 
 // runUndo is `bulklink undo`.
@@ -143,7 +143,7 @@ func (o *undoOptions) writer() *writer {
 		}
 		return nil
 	}
-	w.op = func(*report.Report, *zap.Logger) (job.Operation, time.Time) {
+	w.op = func(*report.Report, *zap.Logger, *job.Merging) (job.Operation, time.Time) {
 		// The links the run made are those Cognito dated after the run's report began.
 		return job.Unlink{IncludeOlder: o.includeAll}, ran.CreatedAt
 	}
@@ -196,6 +196,10 @@ func (o *undoOptions) confirm(e env, p *prepared, rep *report.Report) error {
 	}
 	fmt.Fprintf(e.stderr, "bulklink undo: %d rows of %s are %s; %d of them left to unlink, from %s\n",
 		p.selected, asShown(o.reportPath), what, max(left, 0), strings.Join(pools, ", "))
+	if n := p.byStatus[schema.Merged]; n > 0 {
+		fmt.Fprintf(e.stderr, "  %d of them merged: undo unlinks their identities, whose next sign-in makes a new profile; "+
+			"the profiles the run deleted and their subs cannot come back (their backups are in %s)\n", n, asShown(report.BackupPath(o.reportPath)))
+	}
 	if o.yes || left <= 0 {
 		return nil
 	}

@@ -120,7 +120,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 		}
 	}
 	po := prepareOptions{in: &o.in, allow: o.engine.allowed(), tempDir: tempDir(o.reportPath), only: o.onlyStatuses,
-		fallback: !o.online && !o.predict}
+		fallback: !o.online && !o.predict, merge: o.merge}
 	if api != nil {
 		calls = o.engine.caller(log, e.red)
 		pools := &job.PoolReader{API: api, Calls: calls}
@@ -146,7 +146,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 			meta.Region, meta.Endpoint = api.region, api.endpoint
 		}
 		rep, err = report.Open(report.Spec{Path: o.reportPath, Command: schema.Validate,
-			Layout: reportLayout(o.reportPath, o.in, p.shape), Meta: meta, MaxLine: int(p.shape.Lines)})
+			Layout: reportLayout(o.reportPath, o.in, p.shape, false), Meta: meta, MaxLine: int(p.shape.Lines)})
 		if err != nil {
 			return nil, nil, reportError(err)
 		}
@@ -162,7 +162,7 @@ func validate(ctx context.Context, o *validateOptions, e env, log *zap.Logger) (
 	}
 	var pred *job.Predictor
 	if o.predict {
-		pred = &job.Predictor{API: api, Calls: calls}
+		pred = &job.Predictor{API: api, Calls: calls, Merge: o.merge, Unverified: o.unverified}
 	}
 	rows, err := p.src.Rows(ctx)
 	if err == nil {

@@ -44,7 +44,11 @@ type writer struct {
 	confirm func(e env, p *prepared, rep *report.Report) error
 	// op is the operation on each row, and since the time links this report's runs may have
 	// made are dated from (run: its report's start; undo: the run's).
-	op func(rep *report.Report, log *zap.Logger) (op job.Operation, since time.Time)
+	op func(rep *report.Report, log *zap.Logger, merge *job.Merging) (op job.Operation, since time.Time)
+	// merge is run --merge-signed-in (unverified: --merge-unverified): the plan checks the
+	// merges' conflicts, the report has the merge columns, its backups and sub map lie
+	// beside it, and the rows of one user run one after the other.
+	merge, unverified bool
 
 	threshold job.Threshold // --max-failures
 	engine    *engineOptions
@@ -85,14 +89,14 @@ func (w *writer) locked(stop, kill context.Context, e env, log *zap.Logger) (*re
 	}
 	calls := w.engine.caller(log, e.red)
 	p, err := prepare(stop, prepareOptions{in: &w.in, allow: w.engine.allowed(), pools: &job.PoolReader{API: api, Calls: calls},
-		tempDir: tempDir(w.report), only: w.only, needsReport: w.needsReport, visit: w.visit}, e, log)
+		tempDir: tempDir(w.report), only: w.only, needsReport: w.needsReport, visit: w.visit, merge: w.merge}, e, log)
 	if err != nil {
 		return nil, err
 	}
 	defer p.src.Close()
 	meta := &report.Meta{Input: w.in.path, Fingerprint: p.shape.Fingerprint, Only: statusNames(w.only), Region: api.region,
-		Endpoint: api.endpoint, UserPoolID: w.in.userPoolID, Version: version}
-	rep, err := report.Open(report.Spec{Path: w.report, Command: w.command, Layout: reportLayout(w.report, w.in, p.shape),
+		Endpoint: api.endpoint, UserPoolID: w.in.userPoolID, Version: version, Merge: w.merge}
+	rep, err := report.Open(report.Spec{Path: w.report, Command: w.command, Layout: reportLayout(w.report, w.in, p.shape, w.merge),
 		Meta: meta, Restart: w.restart, MaxLine: int(p.shape.Lines)})
 	if err != nil {
 		return nil, reportError(err)
@@ -104,13 +108,34 @@ func (w *writer) locked(stop, kill context.Context, e env, log *zap.Logger) (*re
 			return nil, err
 		}
 	}
+	var merge *job.Merging
+	if w.merge {
+		backups, err := report.OpenBackups(w.report)
+		if err != nil {
+			rep.Close()
+			return nil, usageError{err}
+		}
+		defer backups.Close()
+		merge = &job.Merging{Backups: backups, Unverified: w.unverified, Failpoint: failpoint()}
+		if w.unverified {
+			log.Warn("--merge-unverified: profiles are merged into users whatever their emails say; a merge moves an identity for good")
+		}
+	}
 	cfg := w.engine.config(calls, log)
-	cfg.Op, cfg.Since = w.op(rep, log)
+	cfg.Op, cfg.Since = w.op(rep, log, merge)
+	cfg.OneRowPerUser = w.merge
 	cfg.MaxFailures, cfg.Skew, cfg.Started = w.threshold, api.skew, rep.Started
 	total := p.shape.Rows
 	if len(w.only) > 0 {
 		total = p.selected
 	}
-	return execute(stop, kill, execution{command: w.name, input: w.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
+	sum, err := execute(stop, kill, execution{command: w.name, input: w.in.path, start: start, p: p, rep: rep, cfg: cfg, api: api,
 		auto: w.engine.autoRate(w.aws, api), only: w.only, total: total, out: w.out, rate: w.engine.rate}, e, log)
+	if w.merge {
+		// The sub map is made from the report, whatever ended the run: it agrees with it.
+		if serr := report.WriteSubs(w.report); serr != nil {
+			log.Error("write the sub map", zap.String("path", report.SubsPath(w.report)), zap.Error(serr))
+		}
+	}
+	return sum, err
 }
