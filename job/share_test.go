@@ -48,8 +48,8 @@ type shareScenario struct {
 	emu emulator.Options
 	// readRate is --read-rate: AdminGetUser calls/s; 0 is unlimited.
 	readRate float64
-	// mode is --read-first: the operation is job.Link{First: &job.ReadFirst{...}}, with the
-	// rates, as run makes it; "" is the engine's default operation, which never reads first.
+	// mode is --read-first: the operation is job.Link{First: &job.ReadFirst{Mode: mode}}, as
+	// run makes it; "" is the engine's default operation, which never reads first.
 	mode job.ReadMode
 	// linked says which rows (0-based) find their link in place before the run, made the
 	// day before (emulator.SeedAge); nil: none does.
@@ -159,7 +159,7 @@ func runShared(t *testing.T, sc shareScenario, seed int64) shareTotals {
 		var op job.Operation
 		var first *job.ReadFirst
 		if sc.mode != "" {
-			first = &job.ReadFirst{Mode: sc.mode, ReadRate: sc.readRate, WriteRate: sc.ceiling} // as run makes it
+			first = &job.ReadFirst{Mode: sc.mode} // as run makes it
 			op = job.Link{First: first}
 		}
 		// Since is when the report began, as run sets it: a link made by a lost attempt is

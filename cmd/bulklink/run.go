@@ -48,7 +48,7 @@ func (o *runOptions) register(g *flagGroups) {
 	o.engine.register(g)
 	rep.BoolVar(&o.merge, "merge-signed-in", false, "merge an identity that signed in already (its own <Provider>_<id> profile) into the row's user: back the profile up, delete it, link the identity (see README, Merge)")
 	rep.BoolVar(&o.unverified, "merge-unverified", false, "with --merge-signed-in, merge even when the emails of the profile and the user are not both verified and equal")
-	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while enough recent rows were already linked for the reads to cost less than the writes they save (default auto)")
+	g.group(groupPace).StringVar(&o.readFirst, "read-first", string(job.ReadAuto), "read the destination user before the write: `auto|always|never`; a row already linked then costs a read and no write; auto reads first while most recent rows were already linked (default auto)")
 	o.out.register(g)
 }
 
@@ -149,9 +149,8 @@ func (o *runOptions) writer(e env) *writer {
 		check: func() error { return checkReportPath(o.reportPath, o.in.path, e.stdin) },
 		merge: o.merge, unverified: o.unverified,
 		op: func(rep *report.Report, log *zap.Logger, merge *job.Merging) (job.Operation, time.Time) {
-			first := &job.ReadFirst{Mode: o.readMode, Log: log, ReadRate: o.engine.readRate, WriteRate: o.engine.rate}
 			// A resumed report keeps the time it began.
-			return job.Link{First: first, Merge: merge}, rep.Meta.CreatedAt
+			return job.Link{First: &job.ReadFirst{Mode: o.readMode, Log: log}, Merge: merge}, rep.Meta.CreatedAt
 		}}
 }
 
