@@ -40,7 +40,7 @@ fi
 echo "== go benchmarks (input readers, engine in-process and through the SDK against the emulator)"
 go test -run '^$' -bench . -benchmem -count 1 ./input ./job ./plan ./report | tee "$out/go.txt"
 echo "== read-first in process (job's TestReadFirstTable: issue 21's nightly file at full size, on a fake clock)"
-go test -count 1 -run '^TestReadFirstTable$' -readfirsttable "$(cd "$out" && pwd)/readfirst.json" -v ./job >"$out/readfirst.txt" || { tail -40 "$out/readfirst.txt"; exit 1; }
+go test -count 1 -run '^TestReadFirstTable$' -v ./job -args -readfirsttable="$(cd "$out" && pwd)/readfirst.json" >"$out/readfirst.txt" || { tail -40 "$out/readfirst.txt"; exit 1; }
 
 echo "== end-to-end harness (bench/harness): pacing, over-asking, memory, resume, side by side, sharing the quota with an application (steady, step), a quota of 50 without one, a nightly file read first"
 args=(-go-bench "$out/go.txt" -read-first "$out/readfirst.json" -out "$out/harness.md" -logs "$out/logs")
