@@ -278,8 +278,8 @@ func TestReadFirstTable(t *testing.T) {
 			"Read first, the rows cost %s s of reads (every row) and %s s of writes (the new ones). Scattered, the two buckets work "+
 			"together and a run takes the longer, %s s (%.2f×). Together, at the end or at the start, they cannot: the engine takes the "+
 			"rows in file order, %d at a time, and while those are new rows all of them wait for the write bucket and the read bucket "+
-			"idles, so the reads of the %s linked rows (%s s) and the writes of the new ones (%s s) add up, %s s (%.2f×), a floor for "+
-			"every mode (always is on it); in clusters too, but for the rows at each cluster's edges.", rr, fmtNum(neverWall),
+			"idles, so the reads of the %s linked rows (%s s) and the writes of the new ones (%s s) add up, %s s (%.2f×), about "+
+			"the least any mode can take (always takes about that); in clusters too, less what the rows at each cluster's edges overlap.", rr, fmtNum(neverWall),
 			job.DefaultRate, fmtNum(rows/rr), fmtNum(newRows/job.DefaultRate), fmtNum(parallel), neverWall/parallel,
 			job.DefaultConcurrency, fmtNum(linked), fmtNum(linked/rr), fmtNum(newRows/job.DefaultRate), fmtNum(serial), neverWall/serial))
 	}
