@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bulklink/bulklink/internal/safefile"
 )
 
 // Seed is a state to load into an emulator, as `bulklink emulate --seed` reads it from JSON:
@@ -129,7 +132,7 @@ func ReadSeed(r io.Reader) (Seed, error) {
 
 // LoadSeedFile reads a Seed from a JSON file.
 func LoadSeedFile(path string) (Seed, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(context.Background(), path, os.O_RDONLY, safefile.Policy{}) // a FIFO is refused, not waited on
 	if err != nil {
 		return Seed{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/bulklink/bulklink/schema"
 )
@@ -110,3 +111,21 @@ func complete(row *Row, opt Options) {
 // white space (a no-break space, a line separator) stays, for Check to refuse: a value is
 // never changed beyond that.
 func trim(s string) string { return strings.Trim(s, " \t") }
+
+// namesHold says what a column name or a carried key may hold.
+const namesHold = "names hold text, tabs and line breaks, and no other control character"
+
+// nameControl returns the first control character of a column name or carried key that
+// has no place there: any but the tab and the line break (LF, CR) a spreadsheet's cell may
+// hold (NewCSV refuses a carriage return in a name on its own, with its likely cause). A name is text a person reads, and
+// the header of a report: an escape sequence or a BEL there would act on a terminal, and
+// JSON must escape them all. Only identity values are held to more (Check): a name that looks
+// like another's is carried, or missing, but never taken for a request column.
+func nameControl(name string) (rune, bool) {
+	for _, r := range name {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return r, true
+		}
+	}
+	return 0, false
+}

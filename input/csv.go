@@ -91,6 +91,9 @@ func (c *csvReader) header(names []string) error {
 			// header, and no row of it would ever be read.
 			return fmt.Errorf("column %d's name %q holds a carriage return: are the lines ended by CR alone? end them with LF or CRLF", i+1, name)
 		}
+		if r, ok := nameControl(name); ok {
+			return fmt.Errorf("column %d's name %q holds control character %U: %s", i+1, name, r, namesHold)
+		}
 		if j, dup := seen[key]; dup {
 			return fmt.Errorf("columns %d and %d have the same name %q", j+1, i+1, key)
 		}

@@ -36,9 +36,14 @@ func diagnoseText(head []byte) string {
 	case bytes.HasPrefix(head, []byte("%PDF-")):
 		return "it is a PDF document, not text"
 	}
-	// UTF-16 without a byte order mark: every other byte of ASCII text is NUL. (A stray NUL
-	// in a value is the row's problem, not the file's.)
+	// A quarter of NUL bytes or more is no UTF-8 text. (A stray NUL in a value is the row's
+	// problem, not the file's.) UTF-16 without a byte order mark has them one in two, between
+	// the characters of ASCII text; zeros in runs are something else: a zeroed or sparse
+	// file, a disk image, a gzip bomb of zeros after a header. iconv would not help those.
 	if sample := head[:min(len(head), 4096)]; len(sample) >= 4 && bytes.Count(sample, []byte{0})*4 >= len(sample) {
+		if nulRuns(sample) {
+			return "it is not text: it holds runs of NUL bytes (zeros), as a zeroed, sparse or binary file does, not a CSV or JSONL export: check that it is the file meant"
+		}
 		return "it holds NUL bytes between its characters, as UTF-16 text does: " + saveAsCSV + ", or convert it: iconv -f UTF-16LE -t UTF-8 in.csv > out.csv"
 	}
 	if bytes.IndexByte(head, '\n') < 0 && bytes.Count(head, []byte{'\r'}) >= 2 {
@@ -46,6 +51,23 @@ func diagnoseText(head []byte) string {
 			saveAsCSV + `, or convert it: tr '\r' '\n' < in.csv > out.csv`
 	}
 	return ""
+}
+
+// nulRuns reports whether most of b's NUL bytes lie next to another NUL: zeros in runs,
+// not the NUL of every other byte that UTF-16 gives ASCII text (which has two together only
+// around a character such as U+0100).
+func nulRuns(b []byte) bool {
+	var nuls, paired int
+	for i, c := range b {
+		if c != 0 {
+			continue
+		}
+		nuls++
+		if i > 0 && b[i-1] == 0 || i+1 < len(b) && b[i+1] == 0 {
+			paired++
+		}
+	}
+	return paired*2 > nuls
 }
 
 // notUTF8 says why a record that is not UTF-8 cannot be read, where (at names the place of

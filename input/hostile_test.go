@@ -6,6 +6,7 @@ package input
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,9 +16,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/bulklink/bulklink/schema"
 )
@@ -644,5 +647,154 @@ func TestHostileEdgeWhitespace(t *testing.T) {
 	}
 	if len(changed) > 0 {
 		t.Errorf("source_value \"a-1\" followed by %v is read as \"a-1\" and linked: changed, not refused", changed)
+	}
+}
+
+// nulBomb returns a gzip stream of text and then n zero bytes, compressed as it is read
+// (nothing of it is held: 1 GiB of zeros costs neither disk nor memory), and a count of the
+// zeros handed to the compressor so far.
+func nulBomb(t *testing.T, text string, n int64) (io.ReadCloser, *atomic.Int64) {
+	t.Helper()
+	var fed atomic.Int64
+	r, w := io.Pipe()
+	go func() {
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		_, err := io.WriteString(zw, text)
+		zeros := make([]byte, 64<<10)
+		for left := n; err == nil && left > 0; left -= int64(len(zeros)) {
+			var k int
+			k, err = zw.Write(zeros[:min(int64(len(zeros)), left)])
+			fed.Add(int64(k))
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		w.CloseWithError(err)
+	}()
+	return r, &fed
+}
+
+// TestHostileNULBomb: a header, then a gigabyte of NUL bytes, gzipped (issue 18, item 5), is
+// refused for what it is, NUL bytes, not taken for UTF-16, whose advice (iconv) would not
+// help; and refused from its first bytes, so that reading it costs neither the time to
+// inflate a gigabyte nor the memory. Real UTF-16 keeps its own advice (TestDiagnoseInput).
+func TestHostileNULBomb(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		format Format
+		text   string
+	}{
+		{"CSV header", CSV, hostileHeader},
+		{"CSV header and rows", CSV, hostileHeader + "alice,Okta,a-1,x\nbob,Okta,b-1,y\n"},
+		{"JSONL row", JSONL, `{"destination_user":"alice","source_provider":"Okta","source_value":"a-1"}` + "\n"},
+		{"nothing before", CSV, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			bomb, fed := nulBomb(t, tt.text, 1<<30)
+			defer bomb.Close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			src, err := Open(t.Context(), "-", bomb, Options{Format: tt.format, UserPoolID: pool}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			_, err = src.Scan(t.Context(), func(*Row) error { return nil })
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), "NUL bytes") || strings.Contains(err.Error(), "UTF-16") {
+				t.Errorf("Scan: got %v, want it refused for its NUL bytes, without a word of UTF-16", err)
+			}
+			// The refusal comes from the head of the text: a few MiB inflated at most, of
+			// the 1024 the stream holds.
+			if n := fed.Load(); n > 16<<20 {
+				t.Errorf("%d MiB of zeros inflated before the refusal, want the head only", n>>20)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Errorf("%d MiB allocated reading the bomb, want a few", grew>>20)
+			}
+		})
+	}
+}
+
+// TestHostileColumnNames: a column name (CSV) or carried key (JSONL) is text a person reads
+// and a report's header: a control character there (other than the tab and line break a
+// spreadsheet cell may hold) is refused, naming the column and the line (issue 23, item 2),
+// as it is in an identity value. A CSV header with one fails the input; a JSONL object with
+// one is an UnreadableRow, the key not carried. Other characters, an invisible tag character
+// among them, are carried exactly: only identity values must not look like others.
+func TestHostileColumnNames(t *testing.T) {
+	t.Parallel()
+	opt := Options{UserPoolID: pool}
+	for _, tt := range []struct {
+		name, col string // col as the header writes it
+		carried   string // "": refused
+		refusal   string
+	}{
+		{"SOH", "a\x01b", "", `header on line 1: column 4's name "a\x01b" holds control character U+0001`},
+		{"DEL", "del\x7f", "", `column 4's name "del\x7f" holds control character U+007F`},
+		{"BEL", "bel\a", "", `column 4's name "bel\a" holds control character U+0007`},
+		{"NUL", "nul\x00", "", `holds control character U+0000`},
+		{"ESC", "esc\x1b[2J", "", `holds control character U+001B`},
+		{"NEL", "nel\u0085", "", `holds control character U+0085`},
+		{"on a later line", "\"two\nlines\",x\x01", "", `header on line 1: column 5's name "x\x01" holds control character U+0001`},
+		{"a tag character", "tag\U000E0001", "tag\U000E0001", ""},
+		{"a line break, quoted", "\"no\nte\"", "no\nte", ""},
+		{"a tab, quoted", "\"t\tab\"", "t\tab", ""},
+	} {
+		t.Run("CSV/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := NewCSV(strings.NewReader("destination_user,source_provider,source_value,"+tt.col+"\nalice,Okta,a-1,x,y\n"), opt)
+			if tt.carried == "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refusal) {
+					t.Errorf("NewCSV: got %v, want %q", err, tt.refusal)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewCSV: %v", err)
+			}
+			if cols := r.Columns(); len(cols) == 0 || cols[0] != tt.carried {
+				t.Errorf("carried columns %q, want %q first", cols, tt.carried)
+			}
+		})
+	}
+	const base = `"destination_user":"alice","source_provider":"Okta","source_value":"a-1"`
+	for _, tt := range []struct {
+		name, key string // key as JSON writes it
+		carried   string
+		refusal   string
+	}{
+		{"SOH", `a\u0001b`, "", `key "a\x01b" holds control character U+0001`},
+		{"DEL, escaped", `del\u007f`, "", `holds control character U+007F`},
+		{"DEL, raw", "del\x7f", "", `holds control character U+007F`},
+		{"BEL", `bel\u0007`, "", `holds control character U+0007`},
+		{"NUL", `nul\u0000`, "", `holds control character U+0000`},
+		{"a tag character", `tag\udb40\udc01`, "tag\U000E0001", ""},
+		{"a line break", `no\nte`, "no\nte", ""},
+	} {
+		t.Run("JSONL/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			rows := readJSONL(t, `{`+base+`,"`+tt.key+`":"x","after":"y"}`, opt)
+			if len(rows) != 1 {
+				t.Fatalf("%d rows, want 1", len(rows))
+			}
+			row := rows[0]
+			if tt.carried == "" {
+				if row.Code != schema.UnreadableRow || !strings.Contains(row.Invalid, tt.refusal) {
+					t.Errorf("row %s (%q), want UnreadableRow: %q", outcome(row), row.Invalid, tt.refusal)
+				}
+				for _, f := range row.Extra {
+					if strings.ContainsFunc(f.Name, unicode.IsControl) {
+						t.Errorf("the key %q is carried all the same", f.Name)
+					}
+				}
+				return
+			}
+			if !row.Valid() || len(row.Extra) != 2 || row.Extra[0].Name != tt.carried {
+				t.Errorf("row %s (%q), extras %+v; want it valid, %q carried", outcome(row), row.Invalid, row.Extra, tt.carried)
+			}
+		})
 	}
 }

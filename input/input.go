@@ -153,6 +153,10 @@ type Options struct {
 	Format Format
 	// UserPoolID is the pool of rows that name none (the --user-pool-id flag).
 	UserPoolID string
+	// RegularOnly makes Open refuse an input that is not a regular file (a FIFO, a device,
+	// standard input): one that lies beside files of its own, as the report undo reads does.
+	// Without it, a stream is read once into a spool (see Source).
+	RegularOnly bool
 }
 
 // Reader reads rows one at a time. It is not safe for concurrent use, but Position is.

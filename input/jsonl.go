@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/bulklink/bulklink/schema"
@@ -35,7 +36,7 @@ type jsonlReader struct {
 // Unlike NewCSV and Open, NewJSONL does not refuse an invalid opt.UserPoolID: the rows that
 // take it are invalid.
 func NewJSONL(r io.Reader, opt Options) Reader {
-	c := &countingReader{r: r}
+	c := &countingReader{r: r, n: new(atomic.Int64)}
 	return &jsonlReader{opt: opt, count: c, lines: newLineReader(c)}
 }
 
@@ -105,6 +106,10 @@ func (o *jsonRow) key(key string, v json.RawMessage) {
 		if f := fieldOf(k); f != noField {
 			o.field(f, key, v)
 			return
+		}
+		if r, ok := nameControl(key); ok {
+			o.fail("key %q holds control character %U: %s", key, r, namesHold)
+			return // not carried: a report's header must not hold it
 		}
 		for _, c := range o.carried {
 			if strings.EqualFold(strings.TrimSpace(c.name), strings.TrimSpace(key)) {

@@ -230,3 +230,45 @@ func TestJSONLTestdata(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONLPosition: Position may be called before the first Next, and from another
+// goroutine while rows are read, as Reader says (issue 23, item 4); it counts every byte.
+func TestJSONLPosition(t *testing.T) {
+	line := `{"destination_user":"alice","source_provider":"Okta","source_value":"a-1"}` + "\n"
+	in := strings.Repeat(line, 5000)
+	r := NewJSONL(strings.NewReader(in), Options{UserPoolID: pool})
+	if n, size := r.Position(); n != 0 || size != -1 {
+		t.Errorf("Position before Next: %d of %d, want 0 of -1", n, size)
+	}
+	done := make(chan struct{})
+	polled := make(chan int64)
+	go func() {
+		var last int64
+		for {
+			select {
+			case <-done:
+				polled <- last
+				return
+			default:
+			}
+			n, _ := r.Position()
+			if n < last {
+				t.Errorf("Position went back from %d to %d", last, n)
+			}
+			last = n
+		}
+	}()
+	rows := 0
+	for {
+		_, err := r.Next()
+		if err != nil {
+			break
+		}
+		rows++
+	}
+	close(done)
+	<-polled
+	if n, _ := r.Position(); rows != 5000 || n != int64(len(in)) {
+		t.Errorf("%d rows, Position %d at the end; want 5000 and %d", rows, n, len(in))
+	}
+}

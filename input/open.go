@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/bulklink/bulklink/internal/safefile"
 )
 
 // FormatOf returns the format of the file at path, from its extension: .csv, .jsonl or
@@ -58,6 +60,10 @@ var gzipMagic = []byte{0x1f, 0x8b}
 //
 // Every read honours the context of its pass: a stalled pipe or an endless device does not
 // keep a signal from stopping the command within a moment.
+//
+// A Source's errors name the input once, in front ("read links.csv: header on line 1:
+// missing column source_value"); the readers' own (NewCSV, NewJSONL) name nothing, so that
+// whoever wraps them does.
 type Source struct {
 	name   string // the path, or "standard input"
 	opt    Options
@@ -116,7 +122,7 @@ func Open(ctx context.Context, path string, stdin io.Reader, opt Options, spoolD
 		}
 	} else {
 		var err error
-		if f, err = openWaiting(ctx, path); err != nil {
+		if f, err = safefile.Open(ctx, path, os.O_RDONLY, safefile.Policy{Streams: !opt.RegularOnly}); err != nil {
 			return nil, err
 		}
 	}
@@ -132,6 +138,9 @@ func Open(ctx context.Context, path string, stdin io.Reader, opt Options, spoolD
 		default:
 			s.stream = f
 		}
+	}
+	if s.stream != nil && opt.RegularOnly {
+		return nil, errors.Join(fmt.Errorf("%s is not a regular file: want a file, not a stream", s.name), s.Close())
 	}
 	if s.stream != nil {
 		spool, err := os.CreateTemp(spoolDir, ".bulklink-spool-*")
@@ -155,31 +164,6 @@ func (s *Source) closeFile(f *os.File, path string) error {
 		return nil
 	}
 	return f.Close()
-}
-
-// openWaiting opens path for reading. Opening a FIFO blocks until a writer opens it: the
-// open runs aside, and ctx ending gives up on it.
-func openWaiting(ctx context.Context, path string) (*os.File, error) {
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	done := make(chan opened, 1)
-	go func() {
-		f, err := os.Open(path)
-		done <- opened{f, err}
-	}()
-	select {
-	case o := <-done:
-		return o.f, o.err
-	case <-ctx.Done():
-		go func() { // close it if the open ever completes
-			if o := <-done; o.f != nil {
-				o.f.Close()
-			}
-		}()
-		return nil, fmt.Errorf("open %s: %w", path, context.Cause(ctx))
-	}
 }
 
 // Name is the input's name for messages: its path, or "standard input".
@@ -224,10 +208,11 @@ func (s *Source) Scan(ctx context.Context, visit func(*Row) error) (*Shape, erro
 	}
 	h := sha256.New()
 	p := &pass{raw: io.TeeReader(raw, h)}
-	rd, err := s.reader(p, &sh.Gzip)
+	rd, err := s.reader(p)
 	if err != nil {
-		return nil, s.readErr(ctx, err)
+		return nil, s.readErr(ctx, p, err)
 	}
+	sh.Gzip = p.zr != nil
 	sh.Columns = rd.Columns()
 	if c, ok := rd.(interface{ Delimiter() byte }); ok {
 		sh.Delimiter = c.Delimiter()
@@ -238,7 +223,7 @@ func (s *Source) Scan(ctx context.Context, visit func(*Row) error) (*Shape, erro
 			break
 		}
 		if err != nil {
-			return nil, s.readErr(ctx, err)
+			return nil, s.readErr(ctx, p, err)
 		}
 		sh.Rows++
 		if err := visit(&row); err != nil {
@@ -246,7 +231,7 @@ func (s *Source) Scan(ctx context.Context, visit func(*Row) error) (*Shape, erro
 		}
 	}
 	if err := p.drain(); err != nil { // a gzip stream's trailer, bytes after the last row
-		return nil, s.readErr(ctx, err)
+		return nil, s.readErr(ctx, p, err)
 	}
 	sh.Size, sh.Lines = p.n.Load(), p.lines()
 	sh.Fingerprint = fingerprint(h)
@@ -266,34 +251,37 @@ func (s *Source) Rows(ctx context.Context) (Reader, error) {
 	}
 	h := sha256.New()
 	p := &pass{raw: io.TeeReader(&ctxReader{ctx: ctx, r: io.NewSectionReader(s.file, 0, 1<<62)}, h), size: s.shape.Size}
-	var gz bool
-	rd, err := s.reader(p, &gz)
+	rd, err := s.reader(p)
 	if err != nil {
-		return nil, s.readErr(ctx, err)
+		return nil, s.readErr(ctx, p, err)
 	}
 	return &passReader{Reader: rd, pass: p, src: s, ctx: ctx, hash: h}, nil
 }
 
-func (s *Source) readErr(ctx context.Context, err error) error {
+// readErr is the error of a pass: the one place that names the input (the errors of the
+// readers and of the gzip stream name nothing), once, and that says a gzip stream is broken.
+func (s *Source) readErr(ctx context.Context, p *pass, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("read %s: %w", s.name, context.Cause(ctx))
 	}
-	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if p.gzip && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF)) {
 		return fmt.Errorf("read %s: the gzip stream is corrupt or truncated: %w", s.name, err)
 	}
 	return fmt.Errorf("read %s: %w", s.name, err)
 }
 
-// reader makes the format's reader of a pass, decompressing gzip.
-func (s *Source) reader(p *pass, gz *bool) (Reader, error) {
+// reader makes the format's reader of a pass, decompressing gzip. Its errors do not name
+// the input: readErr does.
+func (s *Source) reader(p *pass) (Reader, error) {
 	br := bufio.NewReaderSize(p.counted(), 64<<10)
 	var text io.Reader = br
 	if magic, _ := br.Peek(len(gzipMagic)); bytes.Equal(magic, gzipMagic) {
+		p.gzip = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, s.readErr(context.Background(), err)
+			return nil, err
 		}
-		*gz, p.zr = true, zr
+		p.zr = zr
 		text = zr
 	}
 	text = io.TeeReader(text, &p.lc)
@@ -303,7 +291,7 @@ func (s *Source) reader(p *pass, gz *bool) (Reader, error) {
 	case CSV:
 		r, err := NewCSV(text, s.opt)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", s.name, err)
+			return nil, err
 		}
 		rd = r
 	default:
@@ -316,7 +304,7 @@ func (s *Source) reader(p *pass, gz *bool) (Reader, error) {
 			msg = wrongFormat(b, JSONL)
 		}
 		if msg != "" {
-			return nil, fmt.Errorf("read %s: %s", s.name, msg)
+			return nil, errors.New(msg)
 		}
 		rd = j
 	}
@@ -328,6 +316,7 @@ type pass struct {
 	raw  io.Reader
 	n    atomic.Int64 // raw bytes read
 	size int64        // raw bytes in all, once known; -1 before
+	gzip bool         // the raw bytes start as gzip does
 	zr   *gzip.Reader
 	text io.Reader
 	lc   lineCounter
@@ -368,10 +357,10 @@ func (r *passReader) Next() (Row, error) {
 	case err == nil:
 		return row, nil
 	case !errors.Is(err, io.EOF):
-		r.err = r.src.readErr(r.ctx, err)
+		r.err = r.src.readErr(r.ctx, r.pass, err)
 	default:
 		if derr := r.pass.drain(); derr != nil {
-			r.err = r.src.readErr(r.ctx, derr)
+			r.err = r.src.readErr(r.ctx, r.pass, derr)
 		} else if fp := fingerprint(r.hash); fp != r.src.shape.Fingerprint {
 			r.err = fmt.Errorf("read %s: the input changed while bulklink read it (%s, then %s): stop, and run again once it is stable", r.src.name, r.src.shape.Fingerprint, fp)
 		} else {
@@ -385,16 +374,14 @@ func (r *passReader) Position() (int64, int64) { return r.pass.n.Load(), r.pass.
 
 func fingerprint(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it into n, which its maker sets (a reader's
+// Position loads it from another goroutine: it must exist before the first Read).
 type countingReader struct {
 	r io.Reader
 	n *atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	if c.n == nil {
-		c.n = new(atomic.Int64)
-	}
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err

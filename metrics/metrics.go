@@ -11,6 +11,7 @@
 package metrics
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/bulklink/bulklink/internal/safefile"
 )
 
 // Figures are what one write of the file tells.
@@ -62,7 +65,7 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("--metrics-file %s: the folder %s does not exist", path, filepath.Dir(path))
 	}
 	f := &File{path: path, name: strings.TrimSuffix(filepath.Base(path), ".prom")}
-	old, err := os.Open(path)
+	old, err := safefile.Open(context.Background(), path, os.O_RDONLY, safefile.Policy{}) // a FIFO is refused, not waited on
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return f, nil

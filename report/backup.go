@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -95,7 +96,7 @@ func OpenBackups(report string) (*Backups, error) {
 	path := BackupPath(report)
 	f, err := openOrCreate(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err // it names the path
 	}
 	if err := checkKind(path, f, backupKind); err != nil {
 		f.Close()
@@ -176,7 +177,7 @@ func WriteSubs(path string) error {
 	w := csv.NewWriter(&b)
 	w.Write([]string{"user_pool_id", "old_sub", "new_sub", "old_username", "destination_user"})
 	n := 0
-	_, err := ReadEntries(path, func(e *Entry) error {
+	_, err := ReadEntries(context.Background(), path, func(e *Entry) error { // a regular file of ours: it cannot block
 		if e.Status() != schema.Merged {
 			return nil
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,21 +42,37 @@ func (e *Entry) Status() Status { return Status(e.Get(schema.ColStatus)) }
 
 // ReadEntries calls fn with each record of the report at path, in the order of the file. A
 // half-written last record (a run writing it now, or killed while it did) is left out: torn
-// is set. The entry is only valid during the call.
-func ReadEntries(path string, fn func(*Entry) error) (torn bool, err error) {
+// is set. The entry is only valid during the call. The report is read as bulklink reads its
+// own files (a regular file of this user, not a link: see UnsafeFileError), and the reading
+// stops, with ctx's cause, once ctx ends.
+func ReadEntries(ctx context.Context, path string, fn func(*Entry) error) (torn bool, err error) {
 	format, err := FormatOf(path)
 	if err != nil {
 		return false, err
 	}
-	f, err := os.Open(path)
+	f, err := openOwned(path, os.O_RDONLY)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
+	r := &ctxReader{ctx: ctx, r: f}
 	if format == JSONL {
-		return readJSONLEntries(f, fn)
+		return readJSONLEntries(r, fn)
 	}
-	return readCSVEntries(f, fn)
+	return readCSVEntries(r, fn)
+}
+
+// ctxReader is a reader of a regular file that stops once its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 // readCSVEntries reads records as Recover does (readCSVRecord, splitCSV): a last record
@@ -128,8 +145,12 @@ func readJSONLEntries(r io.Reader, fn func(*Entry) error) (bool, error) {
 	}
 }
 
-// jsonEntry reads one JSONL record, keeping its keys' order.
+// jsonEntry reads one JSONL record, keeping its keys' order. The record must be JSON, whole
+// (nothing after the object): AppendJSON writes it back as it is.
 func jsonEntry(line []byte) (*Entry, error) {
+	if !json.Valid(line) {
+		return nil, errors.New("not a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -162,8 +183,9 @@ func jsonEntry(line []byte) (*Entry, error) {
 var numeric = map[string]bool{schema.ColLine: true, schema.ColAttempts: true, schema.ColDurationMS: true}
 
 // AppendJSON appends the entry to dst as one JSONL record: a JSONL report's as it is, a CSV
-// report's with its columns as keys (line, attempts and duration_ms as numbers, as a JSONL
-// report has them).
+// report's with its columns as keys (line, attempts and duration_ms as numbers when they are
+// whole numbers written plainly, as a JSONL report has them; as strings otherwise). Keys and
+// values go through one JSON encoder (appendString), whatever they hold.
 func (e *Entry) AppendJSON(dst []byte) []byte {
 	if e.Raw != nil {
 		return append(dst, bytes.TrimRight(e.Raw, "\r\n")...)
@@ -173,16 +195,33 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendQuote(dst, c)
+		dst = appendString(dst, c)
 		dst = append(dst, ':')
-		if _, err := strconv.ParseInt(e.Values[i], 10, 64); err == nil && numeric[c] || i < len(e.JSON) && e.JSON[i] {
+		if numeric[c] && isPlainInt(e.Values[i]) || i < len(e.JSON) && e.JSON[i] {
 			dst = append(dst, e.Values[i]...)
 		} else {
-			b, _ := json.Marshal(e.Values[i])
-			dst = append(dst, b...)
+			dst = appendString(dst, e.Values[i])
 		}
 	}
 	return append(dst, '}')
+}
+
+// isPlainInt reports whether s is a whole number as JSON writes one: "12", not "+12" or
+// "012", which are no JSON.
+func isPlainInt(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == s
+}
+
+// appendString appends s to dst as a JSON string, as the report's writer encodes them
+// (encoding/json, without HTML escaping): control characters as \u00XX, invalid UTF-8 as
+// U+FFFD. It is the only way a key or a string value of an entry is written.
+func appendString(dst []byte, s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte{'\n'})...)
 }
 
 // CSVRow returns the entry's cells under the report's own columns and, for a JSONL record,
@@ -204,14 +243,12 @@ func (e *Entry) CSVRow() []string {
 		if len(extra) > 1 {
 			extra = append(extra, ',')
 		}
-		k, _ := json.Marshal(c)
-		extra = append(extra, k...)
+		extra = appendString(extra, c)
 		extra = append(extra, ':')
 		if e.JSON[i] {
 			extra = append(extra, e.Values[i]...)
 		} else {
-			v, _ := json.Marshal(e.Values[i])
-			extra = append(extra, v...)
+			extra = appendString(extra, e.Values[i])
 		}
 	}
 	extra = append(extra, '}')

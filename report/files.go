@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,36 +10,45 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+
+	"github.com/bulklink/bulklink/internal/safefile"
 )
 
-// The files bulklink writes beside a report (the report itself, its lock, meta and summary)
-// are its own. It never writes through a symbolic link (files are opened with O_NOFOLLOW), it
-// creates new files exclusively (O_EXCL), readable by their owner only, and it refuses to
-// reuse a file that is not a regular file or that another user owns: a planted link or file
-// in a shared directory cannot make bulklink truncate or overwrite something else. Such a
-// refusal is an *UnsafeFileError.
+// The files bulklink writes beside a report (the report itself, its lock, meta, summary and
+// started list) are its own, and it reads them back only as such. It never writes through a
+// symbolic link (files are opened with O_NOFOLLOW), it creates new files exclusively
+// (O_EXCL), readable by their owner only, and it refuses to read or reuse a file that is not a
+// regular file (a FIFO would block it) or that another user owns: a planted link or file in a
+// shared directory cannot make bulklink hang, truncate or overwrite something else, or take
+// another's meta for its own. Such a refusal is an *UnsafeFileError. Every one of these
+// files is opened through safefile.Open.
 
-// UnsafeFileError refuses a path bulklink would otherwise write.
+// UnsafeFileError refuses a path bulklink would otherwise read or write.
 type UnsafeFileError struct {
 	Path   string
 	Reason string
 }
 
 func (e *UnsafeFileError) Error() string {
-	return fmt.Sprintf("%s %s: bulklink writes only files of its own; remove it or choose another path", e.Path, e.Reason)
+	advice := "remove it or choose another path"
+	if strings.HasPrefix(e.Reason, "belongs to user") {
+		advice = "run bulklink as that user, or choose another path"
+	}
+	return fmt.Sprintf("%s %s: bulklink reads and writes only files of its own; %s", e.Path, e.Reason, advice)
 }
 
-// openOwned opens an existing file of ours with flag (O_NOFOLLOW added), and checks that it
-// is a regular file owned by this process's user. A missing file gives fs.ErrNotExist.
+// own is how the files of a report are opened: regular files of this user, never
+// through a link.
+var own = safefile.Policy{NoFollow: true, Owned: true}
+
+// openOwned opens an existing file of ours with flag. A missing file gives fs.ErrNotExist.
+// It never waits: a regular file cannot block an open.
 func openOwned(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := safefile.Open(context.Background(), path, flag, own)
 	if err != nil {
-		return nil, refusal(path, err)
-	}
-	if err := checkOwned(path, f); err != nil {
-		f.Close()
-		return nil, err
+		return nil, refusal(err)
 	}
 	return f, nil
 }
@@ -47,7 +57,7 @@ func openOwned(path string, flag int) (*os.File, error) {
 func createNew(path string, flag int) (*os.File, error) {
 	f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, refusal(path, err)
+		return nil, refusal(err)
 	}
 	return f, nil
 }
@@ -66,35 +76,22 @@ func openOrCreate(path string, flag int) (*os.File, error) {
 	}
 }
 
-// refusal explains an open that failed on a link or a file that is not a regular one.
-func refusal(path string, err error) error {
+// refusal makes safefile's refusals UnsafeFileErrors; a create that fails on a link (O_EXCL
+// and O_NOFOLLOW) is one too.
+func refusal(err error) error {
+	var re *safefile.RefusedError
+	var pe *fs.PathError
 	switch {
-	case errors.Is(err, syscall.ELOOP):
-		return &UnsafeFileError{path, "is a symbolic link"}
-	case errors.Is(err, syscall.ENXIO), errors.Is(err, syscall.EISDIR):
-		return &UnsafeFileError{path, "is not a regular file"}
+	case errors.As(err, &re):
+		return &UnsafeFileError{re.Path, re.Reason}
+	case errors.As(err, &pe) && errors.Is(err, syscall.ELOOP):
+		return &UnsafeFileError{pe.Path, "is a symbolic link"}
 	}
 	return err
 }
 
-// checkOwned checks that an open file is a regular file of this process's user.
-func checkOwned(path string, f *os.File) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	return checkInfo(path, fi)
-}
-
-func checkInfo(path string, fi fs.FileInfo) error {
-	if !fi.Mode().IsRegular() {
-		return &UnsafeFileError{path, fmt.Sprintf("is not a regular file (%s)", fi.Mode().Type())}
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return &UnsafeFileError{path, fmt.Sprintf("belongs to user %d, not to this one (%d)", st.Uid, os.Geteuid())}
-	}
-	return nil
-}
+// checkInfo checks what Lstat says of a file of ours.
+func checkInfo(path string, fi fs.FileInfo) error { return refusal(safefile.Check(path, fi, own)) }
 
 // checkReplaceable checks that path, which an atomic write is about to replace, is missing or
 // a regular file of ours: a link or someone else's file is refused, not replaced.
@@ -105,9 +102,6 @@ func checkReplaceable(path string) error {
 	}
 	if err != nil {
 		return err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return &UnsafeFileError{path, "is a symbolic link"}
 	}
 	return checkInfo(path, fi)
 }

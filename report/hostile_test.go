@@ -3,6 +3,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -106,9 +107,14 @@ func TestHostileFiles(t *testing.T) {
 			return err
 		}},
 		{"write summary", func(r string) error { return NewSummary("run", timeZero).WriteFile(SummaryPath(r)) }},
-		// bulklink report reads both: a FIFO must not block it, a link must not be followed.
+		// bulklink report reads them all: a FIFO must not block it, a link must not be followed.
 		{"read summary", func(r string) error { _, err := ReadSummary(r); return err }},
 		{"read meta", func(r string) error { _, err := ReadMeta(r); return err }},
+		{"read report", func(r string) error {
+			_, err := ReadEntries(context.Background(), r, func(*Entry) error { return nil })
+			return err
+		}},
+		{"read lock", func(r string) error { _, err := LockHolder(r); return err }},
 	}
 	for _, f := range files {
 		for _, p := range plants {
@@ -120,7 +126,7 @@ func TestHostileFiles(t *testing.T) {
 				for _, op := range ops {
 					// Only the operations that touch the file: the lock is Lock's alone,
 					// the summary is written and removed by the others.
-					if f.name == "lock" && op.name != "lock" || f.name != "lock" && op.name == "lock" ||
+					if f.name == "lock" && op.name != "lock" && op.name != "read lock" || f.name != "lock" && op.name == "lock" ||
 						f.name == "report" && op.name == "write summary" || f.name == "meta" && op.name == "write summary" {
 						continue
 					}

@@ -1,10 +1,10 @@
-//go:build unix
-
 package report
 
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -63,4 +63,31 @@ func Lock(report string) (unlock func() error, err error) {
 		// Unlocking is closing: the kernel drops the flock with the last descriptor.
 		return f.Close()
 	}, nil
+}
+
+// LockHolder returns the pid the report's lock file holds when that process is alive, 0 when
+// there is no lock file, no pid in it, or no such process. It only reads the file: taking the
+// lock, even for a moment, could turn a run away. A lock file that is not a file of ours (a
+// FIFO, a link, another user's) is refused (*UnsafeFileError).
+func LockHolder(report string) (int, error) {
+	f, err := openOwned(LockPath(report), os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 32))
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, nil
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0, nil
+	}
+	return pid, nil
 }

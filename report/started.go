@@ -52,7 +52,7 @@ func openStarted(report string, fresh bool) (*Started, error) {
 	}
 	f, err := openOrCreate(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err // it names the file
 	}
 	s := &Started{f: f}
 	if !fresh {

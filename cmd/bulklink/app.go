@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,8 +15,8 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	signals        <-chan os.Signal // SIGINT and SIGTERM; nil in tests that send none
-	red            *redactor        // scrubs secrets from what is printed
+	signals        *signalHub // SIGINT and SIGTERM (signals.go); nil in tests that send none
+	red            *redactor  // scrubs secrets from what is printed
 }
 
 // command is one subcommand: its help, its flags, and what it does once they parse.

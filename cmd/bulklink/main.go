@@ -13,6 +13,6 @@ func main() {
 	sigs := make(chan os.Signal, 3)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	os.Exit(run(context.Background(), os.Args[1:], env{
-		stdin: detachStdin(), stdout: os.Stdout, stderr: os.Stderr, signals: sigs,
+		stdin: detachStdin(), stdout: os.Stdout, stderr: os.Stderr, signals: newSignalHub(sigs, os.Exit),
 	}))
 }

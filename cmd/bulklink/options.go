@@ -26,6 +26,8 @@ type inputOptions struct {
 	path       string
 	format     string
 	userPoolID string
+	// regular refuses a stream: an input that must be a file (undo's --report, beside its meta).
+	regular bool
 }
 
 func (o *inputOptions) register(g *flagGroups) {
@@ -49,7 +51,7 @@ func (o *inputOptions) open(ctx context.Context, e env, spoolDir string) (*input
 	if o.path == "" {
 		return nil, usagef("--input is required")
 	}
-	src, err := input.Open(ctx, o.path, e.stdin, input.Options{Format: input.Format(o.format), UserPoolID: o.userPoolID}, spoolDir)
+	src, err := input.Open(ctx, o.path, e.stdin, input.Options{Format: input.Format(o.format), UserPoolID: o.userPoolID, RegularOnly: o.regular}, spoolDir)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -9,11 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/bulklink/bulklink/internal/inert"
@@ -58,8 +57,10 @@ bulklink report links.report.csv --status failed,invalid > to-fix.csv`,
 			fs.IntVar(&o.limit, "limit", 0, "show at most `N` rows (0: all)")
 		},
 		groups: newFlagGroups("Rows"),
-		run: func(_ context.Context, args []string, e env) int {
-			if err := o.show(args[0], e); err != nil {
+		// report only reads, and has nothing to drain: it leaves SIGINT and SIGTERM to main,
+		// and the first ends it, whatever it is doing (signals.go).
+		run: func(ctx context.Context, args []string, e env) int {
+			if err := o.show(ctx, args[0], e); err != nil {
 				errorf(e, "report", err)
 				return exitUsage
 			}
@@ -145,8 +146,10 @@ func splitList(s string) []string {
 	return out
 }
 
-// show prints the report's summary, or the rows the filter asks for.
-func (o *reportOptions) show(path string, e env) error {
+// show prints the report's summary, or the rows the filter asks for. The report and the
+// files beside it are read as every command reads them: a FIFO, a link or another user's file
+// in their place is refused (exit 2), never waited on.
+func (o *reportOptions) show(ctx context.Context, path string, e env) error {
 	f, err := o.filter()
 	if err != nil {
 		return err
@@ -159,12 +162,18 @@ func (o *reportOptions) show(path string, e env) error {
 	} else if fi.IsDir() {
 		return usagef("%s is a directory: want a report, .csv or .jsonl", path)
 	}
+	var about *reportAbout
+	if !f.any() {
+		if about, err = readAbout(path, e); err != nil {
+			return usageError{err}
+		}
+	}
 	counts := &reportCounts{byStatus: map[report.Status]int64{}, byCode: map[string]int64{}}
 	var rows *rowPrinter
 	if f.any() {
 		rows = o.printer(path, e)
 	}
-	torn, err := report.ReadEntries(path, func(en *report.Entry) error {
+	torn, err := report.ReadEntries(ctx, path, func(en *report.Entry) error {
 		counts.add(en)
 		if rows != nil && f.matches(en) {
 			return rows.add(en)
@@ -176,11 +185,15 @@ func (o *reportOptions) show(path string, e env) error {
 			err = ferr
 		}
 	}
-	if err != nil {
+	var unsafe *report.UnsafeFileError
+	switch {
+	case errors.As(err, &unsafe):
+		return usageError{err} // it names the file
+	case err != nil:
 		return usagef("%s: %w", path, err)
 	}
 	if rows == nil {
-		o.summary(e.stdout, path, counts, torn, e)
+		o.summary(e.stdout, path, about, counts, torn, e)
 		return nil
 	}
 	what := strings.Join(append(statusNames(f.statuses), quoteAll(f.codes)...), ", ")
@@ -196,6 +209,53 @@ func (o *reportOptions) show(path string, e env) error {
 		fmt.Fprintln(e.stderr, "the report's last record is being written, or was cut off: it is left out")
 	}
 	return nil
+}
+
+// reportAbout is what the files beside a report say of it: each nil when it is missing.
+type reportAbout struct {
+	meta *report.Meta
+	sum  *report.Summary
+	pid  int // the process that holds the lock of a summary that says running, 0 for none
+}
+
+// readAbout reads the meta, the summary and, for a summary that says running, the lock of
+// the report at path. A missing file is left out, and so is one that cannot be read (said on
+// stderr); one that is not bulklink's to read (a FIFO, a link, another user's) is refused.
+func readAbout(path string, e env) (*reportAbout, error) {
+	a := &reportAbout{}
+	var unsafe *report.UnsafeFileError
+	usable := func(what string, err error) (bool, error) {
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil
+		case errors.As(err, &unsafe):
+			return false, err
+		}
+		fmt.Fprintf(e.stderr, "bulklink report: its %s cannot be read, and is left out: %s\n", what, e.line(err.Error()))
+		return false, nil
+	}
+	meta, err := report.ReadMeta(path)
+	if ok, err := usable("meta", err); err != nil {
+		return nil, err
+	} else if ok {
+		a.meta = meta
+	}
+	sum, err := report.ReadSummary(path)
+	if ok, err := usable("summary", err); err != nil {
+		return nil, err
+	} else if ok {
+		a.sum = sum
+	}
+	if a.sum != nil && a.sum.State == report.StateRunning {
+		pid, err := report.LockHolder(path)
+		if _, err := usable("lock", err); err != nil {
+			return nil, err
+		}
+		a.pid = pid
+	}
+	return a, nil
 }
 
 // reportCounts are a report's records, counted.
@@ -216,10 +276,9 @@ func (c *reportCounts) add(e *report.Entry) {
 // summary prints what the report holds, and what its command's summary says of the run.
 // The report, its meta and its summary are files anyone can edit: what they hold is quoted
 // when a terminal would act on it (inert.Value), and the rest is printed inert.
-func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn bool, e env) {
+func (o *reportOptions) summary(w io.Writer, path string, about *reportAbout, c *reportCounts, torn bool, e env) {
 	var b strings.Builder
-	meta, _ := report.ReadMeta(path)
-	sum, _ := report.ReadSummary(path) // nil when there is none
+	meta, sum := about.meta, about.sum
 	cmd := "a bulklink report"
 	if meta != nil {
 		cmd = "the report of bulklink " + inert.Value(string(cmdOf(meta)))
@@ -233,7 +292,7 @@ func (o *reportOptions) summary(w io.Writer, path string, c *reportCounts, torn 
 	}
 	fmt.Fprintf(&b, "%s: %s\n", inert.Value(path), cmd)
 	if sum != nil {
-		fmt.Fprintf(&b, "  %s\n", runState(path, sum))
+		fmt.Fprintf(&b, "  %s\n", runState(sum, about.pid))
 	}
 	fmt.Fprintf(&b, "  %s\n", report.Plural(c.rows, "row"))
 	report.WriteCounts(&b, "    ", c.byStatus, byCode, commas)
@@ -256,12 +315,12 @@ func cmdOf(m *report.Meta) schema.Command {
 }
 
 // runState says how the report's last command ended, or that it is running; a summary that
-// says running while no process holds the report's lock is a run that was killed.
-func runState(path string, s *report.Summary) string {
+// says running while no process holds the report's lock (pid 0) is a run that was killed.
+func runState(s *report.Summary, pid int) string {
 	when := s.StartedAt.Local().Format("2006-01-02 15:04:05")
 	switch s.State {
 	case report.StateRunning:
-		if pid := lockHolder(path); pid > 0 {
+		if pid > 0 {
 			return fmt.Sprintf("running since %s (pid %d)", when, pid)
 		}
 		return fmt.Sprintf("started %s and never ended (killed, or the machine stopped): run the same command to resume", when)
@@ -273,23 +332,6 @@ func runState(path string, s *report.Summary) string {
 		line += "; " + s.Aborted
 	}
 	return line
-}
-
-// lockHolder returns the pid in the report's lock file when that process is alive, else 0.
-// It only reads the file: taking the lock, even for a moment, could turn a run away.
-func lockHolder(path string) int {
-	b, err := os.ReadFile(report.LockPath(path))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return 0
-	}
-	return pid
 }
 
 // rowPrinter prints the rows asked for: a table for a person, CSV or JSONL for a program.

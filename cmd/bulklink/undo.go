@@ -132,7 +132,7 @@ func (o *undoOptions) writer() *writer {
 			o.aws.fallbackRegion = ran.Region
 		}
 		f, _ := report.FormatOf(o.reportPath)
-		w.in = inputOptions{path: o.reportPath, userPoolID: o.userPoolID, format: string(f)}
+		w.in = inputOptions{path: o.reportPath, userPoolID: o.userPoolID, format: string(f), regular: true}
 		w.visit = matchesMeta(o.reportPath, ran)
 		return nil
 	}
@@ -184,7 +184,7 @@ func matchesMeta(path string, m *report.Meta) func(*input.Row) error {
 // on a terminal asks whether to go on; --yes answers for scripts. The report's name and the
 // pools are quoted when a terminal would act on them (asShown): what the operator
 // confirms is what is shown.
-func (o *undoOptions) confirm(e env, p *prepared, rep *report.Report) error {
+func (o *undoOptions) confirm(stop context.Context, e env, p *prepared, rep *report.Report) error {
 	left := p.selected - rep.Journal.Records
 	var pools []string
 	for _, id := range slices.Sorted(maps.Keys(p.byPool)) {
@@ -207,11 +207,23 @@ func (o *undoOptions) confirm(e env, p *prepared, rep *report.Report) error {
 		return usagef("undo unlinks identities in Cognito: confirm with --yes when not run from a terminal")
 	}
 	fmt.Fprint(e.stderr, "Unlink them? [y/N] ")
-	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return usagef("not confirmed: nothing was unlinked")
+	// The answer is read apart, so that the first Ctrl-C or SIGTERM ends the question: the
+	// read is left to the process's end.
+	answered := make(chan string, 1)
+	go func() {
+		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		answered <- answer
+	}()
+	select {
+	case answer := <-answered:
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return usagef("not confirmed: nothing was unlinked")
+		}
+		return nil
+	case <-stop.Done():
+		fmt.Fprintln(e.stderr)
+		return fmt.Errorf("not confirmed, %w: nothing was unlinked", context.Cause(stop))
 	}
-	return nil
 }
 
 // statusNames are statuses as a meta records them.

@@ -16,7 +16,7 @@ import (
 )
 
 // On a terminal, undo says what it will unlink and asks before the first write: "n" unlinks
-// nothing (exit 2), "y" goes on.
+// nothing (exit 2), "y" goes on; the first Ctrl-C at the question ends it (130).
 func TestUndoAsksOnATerminal(t *testing.T) {
 	t.Parallel()
 	s := linkScenario(6, 0)
@@ -72,7 +72,7 @@ func TestUndoAsksOnATerminal(t *testing.T) {
 		if srv.Calls("AdminDisableProviderForUser") != 0 {
 			t.Errorf("unlink calls before the answer")
 		}
-		tty.Write([]byte(answer + "\r"))
+		tty.Write([]byte(answer))
 		err = cmd.Wait()
 		<-done // the program's end ends the terminal's output
 		var ee *exec.ExitError
@@ -82,14 +82,18 @@ func TestUndoAsksOnATerminal(t *testing.T) {
 		}
 		return code, screen.String()
 	}
-	code, out := undo("n")
+	code, out := undo("\x03") // Ctrl-C at the question
+	if code != 130 || srv.Calls("AdminDisableProviderForUser") != 0 {
+		t.Errorf("Ctrl-C at the question: exit %d, %d unlink calls; want 130 and none\n%s", code, srv.Calls("AdminDisableProviderForUser"), out)
+	}
+	code, out = undo("n\r")
 	if code != exitUsage || srv.Calls("AdminDisableProviderForUser") != 0 {
 		t.Errorf("answered no: exit %d, %d unlink calls; want %d and none\n%s", code, srv.Calls("AdminDisableProviderForUser"), exitUsage, out)
 	}
 	if !strings.Contains(out, "6 rows of") || !strings.Contains(out, "us-east-1_") {
 		t.Errorf("the question does not say how many rows from which pools:\n%s", out)
 	}
-	code, out = undo("y")
+	code, out = undo("y\r")
 	if code != exitOK || srv.Calls("AdminDisableProviderForUser") != 6 {
 		t.Errorf("answered yes: exit %d, %d unlink calls; want 0 and 6\n%s", code, srv.Calls("AdminDisableProviderForUser"), out)
 	}

@@ -40,8 +40,9 @@ type writer struct {
 	target func(api *cognito) error
 	// visit, when set, sees every row of the first pass (undo: the records match the meta).
 	visit func(*input.Row) error
-	// confirm, when set, runs once the report is open, before the first write (undo asks).
-	confirm func(e env, p *prepared, rep *report.Report) error
+	// confirm, when set, runs once the report is open, before the first write (undo asks);
+	// it ends when stop does.
+	confirm func(stop context.Context, e env, p *prepared, rep *report.Report) error
 	// op is the operation on each row, and since the time links this report's runs may have
 	// made are dated from (run: its report's start; undo: the run's).
 	op func(rep *report.Report, log *zap.Logger, merge *job.Merging) (op job.Operation, since time.Time)
@@ -103,7 +104,7 @@ func (w *writer) locked(stop, kill context.Context, e env, log *zap.Logger) (*re
 	}
 	logOpened(log, rep)
 	if w.confirm != nil {
-		if err := w.confirm(e, p, rep); err != nil {
+		if err := w.confirm(stop, e, p, rep); err != nil {
 			rep.Close()
 			return nil, err
 		}
