@@ -42,6 +42,7 @@ func (r *PoolReader) Pool(ctx context.Context, id string) (*plan.Pool, error) {
 		return nil, err
 	}
 	p.Exists = true
+	p.EstimatedUsers = int64(pool.UserPool.EstimatedNumberOfUsers)
 	if uc := pool.UserPool.UsernameConfiguration; uc != nil && uc.CaseSensitive != nil {
 		p.CaseSensitive = *uc.CaseSensitive
 	} else {

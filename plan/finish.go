@@ -26,7 +26,7 @@ func (p *Planner) Finish(ctx context.Context) (*Plan, error) {
 	if p.tuples == nil {
 		return pl, nil
 	}
-	defer p.tuples.close()
+	defer p.tuples.Close()
 	if err := pl.conflicts(ctx); err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (p *Planner) Finish(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	if p.merges != nil {
-		defer p.merges.close()
+		defer p.merges.Close()
 		if err := pl.mergeConflicts(ctx); err != nil {
 			return nil, err
 		}
@@ -60,9 +60,9 @@ func (pl *Plan) conflicts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer sorted.close()
-	ahead, mark := sorted.reader(ctx), sorted.reader(ctx)
-	next, err := ahead.next()
+	defer sorted.Close()
+	ahead, mark := sorted.Reader(ctx), sorted.Reader(ctx)
+	next, err := ahead.Next()
 	for err == nil {
 		// Judge the group of next.src: how many users, which lines.
 		group := next
@@ -72,10 +72,10 @@ func (pl *Plan) conflicts(ctx context.Context) error {
 				users++
 				group.dst = next.dst
 			}
-			next, err = ahead.next()
+			next, err = ahead.Next()
 		}
 		for i := range n {
-			t, merr := mark.next()
+			t, merr := mark.Next()
 			if merr != nil {
 				return merr
 			}
@@ -106,13 +106,13 @@ func (pl *Plan) identities(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer sorted.close()
-	rd := sorted.reader(ctx)
+	defer sorted.Close()
+	rd := sorted.Reader(ctx)
 	var user uint64
 	var ids []uint64 // the user's first identities, at most MaxIdentities
 	started := false
 	for {
-		t, err := rd.next()
+		t, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -141,19 +141,19 @@ func (pl *Plan) mergeConflicts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer sorted.close()
-	ahead, mark := sorted.reader(ctx), sorted.reader(ctx)
-	next, err := ahead.next()
+	defer sorted.Close()
+	ahead, mark := sorted.Reader(ctx), sorted.Reader(ctx)
+	next, err := ahead.Next()
 	for err == nil {
 		user := next.dst
 		var kinds [2]bool
 		n := 0
 		for ; err == nil && next.dst == user; n++ {
 			kinds[next.src] = true
-			next, err = ahead.next()
+			next, err = ahead.Next()
 		}
 		for range n {
-			t, merr := mark.next()
+			t, merr := mark.Next()
 			if merr != nil {
 				return merr
 			}

@@ -46,6 +46,9 @@ type Pool struct {
 	// CaseSensitive says whether the pool tells usernames apart by case.
 	CaseSensitive bool
 	Providers     map[string]Provider // by name
+	// EstimatedUsers is DescribeUserPool's EstimatedNumberOfUsers: what discover shows its
+	// progress against.
+	EstimatedUsers int64
 }
 
 // Provider is an identity provider configured in a pool.
@@ -151,7 +154,7 @@ func (p *Planner) Visit(ctx context.Context, row *input.Row) error {
 			return err
 		}
 	}
-	return p.tuples.add(p.tuple(row))
+	return p.tuples.Add(p.tuple(row))
 }
 
 // The kinds of user a merge tuple names (its src).
@@ -172,7 +175,7 @@ func (p *Planner) visitMerge(row *input.Row) error {
 		p.merges = t
 	}
 	q := &row.Request
-	if err := p.merges.add(tuple{src: mergeDestination, dst: p.hash(q.UserPoolID, p.userOf(q).Name), line: uint32(row.Line)}); err != nil {
+	if err := p.merges.Add(tuple{src: mergeDestination, dst: p.hash(q.UserPoolID, p.userOf(q).Name), line: uint32(row.Line)}); err != nil {
 		return err
 	}
 	if q.SourceAttribute != input.DefaultSourceAttribute {
@@ -186,7 +189,7 @@ func (p *Planner) visitMerge(row *input.Row) error {
 			continue
 		}
 		last = h
-		if err := p.merges.add(tuple{src: mergeProfile, dst: h, line: uint32(row.Line)}); err != nil {
+		if err := p.merges.Add(tuple{src: mergeProfile, dst: h, line: uint32(row.Line)}); err != nil {
 			return err
 		}
 	}

@@ -107,3 +107,48 @@ var Codes = [...]CodeInfo{
 	{FailureThreshold, "", "more rows failed than --max-failures allows"},
 	{Outage, "", "many rows in a row ran out of retries on timeouts, connection errors, 5xx or throttling"},
 }
+
+// Codes of the candidates bulklink discover refuses: a row each in its refused file, in
+// the order the rules apply (a candidate gets the code of the first it breaks). Some are
+// also codes of invalid rows, for the same rule (TooManyIdentities, ProviderNotInPool,
+// DestinationDisabled, declared with merge's) or the same checks of a row's values
+// (UnreadableRow, InvalidValue).
+const (
+	NoEmail                 Code = "NoEmail"
+	NoValue                 Code = "NoValue"
+	SubjectUnknown          Code = "SubjectUnknown"
+	EmailNotVerified        Code = "EmailNotVerified"
+	SourceDisabled          Code = "SourceDisabled"
+	AmbiguousEmail          Code = "AmbiguousEmail"
+	AmbiguousValue          Code = "AmbiguousValue"
+	DestinationNotConfirmed Code = "DestinationNotConfirmed"
+	// AlreadyLinkedCode is the code "AlreadyLinked"; AlreadyLinked is the status already_linked.
+	AlreadyLinkedCode Code = "AlreadyLinked"
+)
+
+// A Refusal describes a code of discover's refused file for the README.
+type Refusal struct {
+	Code Code
+	// Mode is the discover that refuses so: "--provider", "--duplicates", or "" for both.
+	Mode string
+	Doc  string
+}
+
+// Refusals is the table of the codes of discover's refused file, in the order its rules
+// apply (docs/discover.md says why each exists).
+var Refusals = [...]Refusal{
+	{NoEmail, "--provider", "the native user has no email (--by email)"},
+	{NoValue, "--provider", "the native user has no value for the --by attribute"},
+	{ProviderNotInPool, "--duplicates", "the profile's <Provider>_ prefix names no identity provider of the pool, whatever its case"},
+	{SubjectUnknown, "--duplicates", "the profile's subject cannot be read: its identities attribute does not hold its own identity, and the username has lost the subject's case (a case-insensitive pool)"},
+	{EmailNotVerified, "", "the profile's or the native user's email_verified is not true (--allow-unverified-email lets it through, with a warning); --provider: only with --by email"},
+	{SourceDisabled, "--duplicates", "the profile is disabled: someone blocked that identity, and a link would let it in again as the native user"},
+	{AmbiguousEmail, "", "more than one native user has the email (compared case-insensitively after trimming): every one of them, or every profile with that email"},
+	{AmbiguousValue, "--provider", "more than one native user has the --by attribute's value: every one of them"},
+	{DestinationDisabled, "", "the native user is disabled"},
+	{DestinationNotConfirmed, "", "the native user's status cannot sign in: UNCONFIRMED, ARCHIVED, COMPROMISED, UNKNOWN (CONFIRMED, FORCE_CHANGE_PASSWORD and RESET_REQUIRED can)"},
+	{AlreadyLinkedCode, "", "the native user holds an identity of the provider already (--provider), or that very identity (--duplicates)"},
+	{TooManyIdentities, "", "the native user would hold more than five identities with the link (Cognito links five): the profiles after the fifth, in username order"},
+	{UnreadableRow, "", "the row's values would be refused by run (a control or invisible character, invalid UTF-8), or the native user's identities attribute cannot be read"},
+	{InvalidValue, "", "the row's values would be refused by run by their shape: a provider name over 32 characters, source fields over 128 characters together"},
+}

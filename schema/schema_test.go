@@ -45,6 +45,28 @@ func TestREADMEListsTheTables(t *testing.T) {
 			t.Errorf("README does not name the column %s", c.Name)
 		}
 	}
+
+	// discover's refused file: a table of its codes, every one and no other.
+	start = strings.Index(readme, "| code | discover refuses the candidate |")
+	if start < 0 {
+		t.Fatal("README has no table of discover's codes")
+	}
+	table = readme[start:]
+	table = table[:strings.Index(table, "\n\n")]
+	listed := map[string]bool{}
+	for _, line := range strings.Split(table, "\n")[2:] {
+		for _, m := range regexp.MustCompile("`([A-Z][A-Za-z]+)`").FindAllStringSubmatch(strings.SplitN(line, "|", 3)[1], -1) {
+			listed[m[1]] = true
+			if !slices.ContainsFunc(Refusals[:], func(r Refusal) bool { return r.Code == m[1] }) {
+				t.Errorf("README lists %s among discover's codes, which is not one of schema.Refusals", m[1])
+			}
+		}
+	}
+	for _, r := range Refusals {
+		if !listed[r.Code] {
+			t.Errorf("README's table of discover's codes does not list %s", r.Code)
+		}
+	}
 }
 
 func TestRename(t *testing.T) {

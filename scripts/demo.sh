@@ -17,6 +17,19 @@ echo "== emulator at $url (5% of write calls fail with a 500, every call takes 2
 
 # The emulator accepts any credentials; the real service needs real ones.
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=any-secret-will-do AWS_REGION=us-east-1
+
+# A migration's links file can come from the pool itself: a second pool of the seed holds
+# users of every case discover judges.
+echo "== bulklink discover --user-pool-id us-east-1_DEMOSSO01 --provider Okta --by email --output discovered.csv --endpoint-url $url"
+set +e
+"$bin" discover --user-pool-id us-east-1_DEMOSSO01 --provider Okta --by email --output "$work/discovered.csv" \
+  --endpoint-url "$url" --progress never --log-level warn
+code=$?
+set -e
+echo "== exit code $code (1: some candidates were refused); the links, then the refused users and why:"
+cut -d, -f3,4,6 "$work/discovered.csv"
+cut -d, -f2,5 "$work/discovered.refused.csv"
+echo
 echo "== bulklink run --input testdata/demo/links.csv --user-pool-id us-east-1_DEMO2026 --report report.csv --endpoint-url $url"
 set +e
 "$bin" run --input testdata/demo/links.csv --report "$work/report.csv" \

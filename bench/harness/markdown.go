@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,4 +212,90 @@ func writeBenchmarks(path, text string) error {
 	}
 	head = strings.TrimRight(head, "\n") + "\n\n"
 	return os.WriteFile(path, []byte(head+marker+"\n\n"+text), 0o644)
+}
+
+// titles are the sections' titles.
+func titles(sections []*section) []string {
+	var t []string
+	for _, s := range sections {
+		t = append(t, s.title)
+	}
+	return t
+}
+
+// updatedSince starts the line that lists the sections a partial run rewrote.
+const updatedSince = "Rewritten since by a run of some scenarios only: "
+
+// spliceBenchmarks puts the sections of a run of some scenarios (-only) into the written part
+// of the BENCHMARKS.md at path: each replaces the section of its title (or is added at the
+// end), each of its targets replaces the row of the same target in the Targets table (or is
+// added to it), and note joins the line that says which sections were rewritten since the
+// last full run. The other sections, and their targets, stay as they were.
+func spliceBenchmarks(path string, sections []*section, note string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	head, doc, found := strings.Cut(string(b), marker)
+	if !found {
+		return fmt.Errorf("%s has no %q: run every scenario once with -write", path, marker)
+	}
+	for _, s := range sections {
+		text := fmt.Sprintf("### %s\n\n%s", s.title, s.body.String())
+		start := strings.Index(doc, "\n### "+s.title+"\n")
+		if start < 0 {
+			doc = strings.TrimRight(doc, "\n") + "\n\n" + text
+		} else {
+			end := len(doc)
+			if i := strings.Index(doc[start+1:], "\n### "); i >= 0 {
+				end = start + 1 + i
+			}
+			doc = doc[:start+1] + strings.TrimRight(text, "\n") + "\n" + doc[end:]
+		}
+		for _, c := range s.checks {
+			row := fmt.Sprintf("| %s | %s | %s |", c.target, c.measured, metText(c.met))
+			doc = replaceTarget(doc, c.target, row)
+		}
+	}
+	lines := strings.Split(doc, "\n")
+	at := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, updatedSince) {
+			lines[i] = l + " " + note
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		for i, l := range lines {
+			if strings.HasPrefix(l, "Command: `make bench`") {
+				lines = slices.Insert(lines, i+1, "", updatedSince+note)
+				break
+			}
+		}
+	}
+	return os.WriteFile(path, []byte(head+marker+strings.Join(lines, "\n")), 0o644)
+}
+
+// replaceTarget replaces the Targets row of target in doc with row, or adds row at the end
+// of the table.
+func replaceTarget(doc, target, row string) string {
+	start := strings.Index(doc, "### Targets\n")
+	if start < 0 {
+		return doc
+	}
+	end := start + strings.Index(doc[start:], "\n\n|")
+	if i := strings.Index(doc[end+2:], "\n\n"); i >= 0 {
+		end = end + 2 + i
+	} else {
+		end = len(doc)
+	}
+	table := doc[start:end]
+	prefix := "| " + target + " |"
+	for _, l := range strings.Split(table, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return doc[:start] + strings.Replace(table, l, row, 1) + doc[end:]
+		}
+	}
+	return doc[:end] + "\n" + row + doc[end:]
 }

@@ -41,7 +41,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{runLink(), runValidate(), runUndo(), reportCommand(), runEmulate(), versionCommand()}
+	return []*command{runLink(), runValidate(), runUndo(), runDiscover(), reportCommand(), runEmulate(), versionCommand()}
 }
 
 // run is the whole program behind main: it returns the exit code.

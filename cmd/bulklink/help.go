@@ -97,6 +97,7 @@ var exitCodes = map[string]string{
   3        aborted by a fatal condition; run the same command to resume
   75       another command holds the lock of either report
   130/143  stopped by SIGINT (Ctrl-C) / SIGTERM after rows in flight finished; resumable`,
+	"discover": discoverExitCodes,
 	"report": `  0        shown
   2        usage error, or the report cannot be read`,
 	"emulate": `  0        stopped by Ctrl-C or SIGTERM

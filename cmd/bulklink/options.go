@@ -78,6 +78,7 @@ type engineOptions struct {
 	auto        bool    // --rate auto
 	margin      float64 // --rate-margin
 	readRate    float64
+	listRate    float64 // --list-rate: discover's ListUsers calls per second
 	concurrency int
 	maxAttempts int
 	timeout     time.Duration
@@ -87,7 +88,7 @@ type engineOptions struct {
 
 func (o *engineOptions) register(g *flagGroups) {
 	fs := g.group(groupPace)
-	o.rate, o.margin = job.DefaultRate, quota.DefaultMargin
+	o.rate, o.margin, o.listRate = job.DefaultRate, quota.DefaultMargin, call.DefaultRates[call.UserList]
 	fs.Var(rateValue{&o.rate, &o.auto}, "rate", "send at most `N` write calls per second, adapting to throttling below that (0: no ceiling and no pacing, for emulators and benchmarks: throttled rows may fail); auto: the quota's headroom, read every minute")
 	fs.Var(marginValue{&o.margin}, "rate-margin", "with --rate auto, leave this `share` of the headroom unused: 10% or 0.1")
 	fs.Float64Var(&o.readRate, "read-rate", job.DefaultReadRate, "send at most `N` AdminGetUser calls per second, which settle ambiguous answers (0: unlimited)")
@@ -129,10 +130,11 @@ func (o *engineOptions) config(calls *call.Caller, log *zap.Logger) job.Config {
 }
 
 // caller is the one path to Cognito of a command: every call it makes, paced in its quota
-// category (--rate for writes, --read-rate for AdminGetUser), retried up to --max-attempts,
-// each attempt under --timeout, its messages scrubbed of secrets.
+// category (--rate for writes, --read-rate for AdminGetUser, --list-rate for ListUsers),
+// retried up to --max-attempts, each attempt under --timeout, its messages scrubbed of
+// secrets.
 func (o *engineOptions) caller(log *zap.Logger, red *redactor) *call.Caller {
-	return call.New(call.Config{Rates: map[call.Category]float64{call.UserUpdate: o.rate, call.UserRead: o.readRate},
+	return call.New(call.Config{Rates: map[call.Category]float64{call.UserUpdate: o.rate, call.UserRead: o.readRate, call.UserList: o.listRate},
 		MaxAttempts: o.maxAttempts, Timeout: o.timeout, Logger: log, Redact: red.String})
 }
 
