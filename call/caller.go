@@ -110,6 +110,16 @@ func New(cfg Config) *Caller {
 	return &Caller{cfg: cfg, users: pace.NewUsers(userRate, cfg.Now), gates: map[gateKey]*gate{}}
 }
 
+// Pause waits the backoff after the n-th failed try (n ≥ 1) of a step that an operation
+// tries again after reading what its last try did (a merge's delete and link, whose
+// attempts are Do's each time): ErrCancelled when ctx ends first.
+func (c *Caller) Pause(ctx context.Context, n int) error {
+	if pace.Sleep(ctx, c.cfg.Backoff.Delay(n, c.cfg.Rand())) != nil {
+		return ErrCancelled
+	}
+	return nil
+}
+
 // Opts say how Do sends one call.
 type Opts struct {
 	// Region is the region of the pool the call is for: its buckets are that region's.

@@ -332,20 +332,6 @@ func TestMatchOrderIndependent(t *testing.T) {
 	}
 }
 
-func TestNormEmail(t *testing.T) {
-	for in, want := range map[string]string{
-		" Alice@Example.COM\t": "alice@example.com",
-		"\u212Aate@x":          "\u212Aate@x", // not folded onto k
-		"ÉLODIE@x":             "Élodie@x",    // only ASCII letters fold
-		"bob@x\u00a0":          "bob@x\u00a0", // a non-breaking space is not trimmed
-		"":                     "",
-	} {
-		if got := normEmail(in); got != want {
-			t.Errorf("normEmail(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestEntryRoundTrip(t *testing.T) {
 	e := entry{key: "k", username: "u", value: "v", email: "E", status: "CONFIRMED", flags: native | verified,
 		ids: []ident{{"Google", "1", true}, {"Okta", "x", false}}}

@@ -44,7 +44,7 @@ func (q *Query) byEmail() bool { return q.Attribute == "email" }
 
 // domain is --email-domain as emails' domains compare with it; "" when not given.
 func (q *Query) domain() string {
-	return normEmail(strings.TrimPrefix(trimASCII(q.EmailDomain), "@"))
+	return plan.EmailKey(strings.TrimPrefix(plan.TrimASCII(q.EmailDomain), "@"))
 }
 
 // ConfigError refuses a query, or a discover that cannot continue: exit 2. Code, when set,

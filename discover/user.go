@@ -51,30 +51,6 @@ const (
 	maxCounted = 64
 )
 
-// normEmail is an email as matching compares it: ASCII white space trimmed, ASCII letters
-// in lower case, every other character as it is. Unicode case mapping is not applied: it
-// maps characters of other scripts onto ASCII ones (the Kelvin sign K onto k, the dotless ı
-// upper-cased onto I), which would let an address someone else can own match a user's.
-func normEmail(s string) string {
-	s = trimASCII(s)
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; 'A' <= c && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
-
-// trimASCII trims ASCII white space, and only that: a non-breaking space is a character of
-// the value (run's checks refuse it).
-func trimASCII(s string) string { return strings.Trim(s, " \t\r\n\v\f") }
-
 // domainOf is the domain of a normalised email: what follows its last @, or "".
 func domainOf(email string) string {
 	i := strings.LastIndexByte(email, '@')
@@ -158,21 +134,21 @@ func (q *Query) toEntry(u *types.UserType) (e entry, keep bool) {
 			return e, false
 		}
 		if q.byEmail() {
-			e.value = trimASCII(e.email)
-			e.key = normEmail(e.email)
+			e.value = plan.TrimASCII(e.email)
+			e.key = plan.EmailKey(e.email)
 		} else {
 			if byValue != nil {
-				e.value = trimASCII(*byValue)
+				e.value = plan.TrimASCII(*byValue)
 				e.key = e.value
 			}
 		}
-		if d := q.domain(); d != "" && domainOf(normEmail(e.email)) != d {
+		if d := q.domain(); d != "" && domainOf(plan.EmailKey(e.email)) != d {
 			return e, false
 		}
 		return e, true
 	case Duplicates:
-		e.value = trimASCII(e.email)
-		e.key = normEmail(e.email)
+		e.value = plan.TrimASCII(e.email)
+		e.key = plan.EmailKey(e.email)
 		if e.key == "" {
 			return e, false
 		}

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -161,7 +162,8 @@ func TestContentType(t *testing.T) {
 
 // TestSlowClient checks that a client that stops sending in the middle of a request loses its
 // connection after the read timeout, and holds no other client up meanwhile, unless the
-// connections are all taken.
+// connections are all taken. Only lower bounds are timed: a loaded machine makes calls late,
+// never early.
 func TestSlowClient(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
@@ -178,7 +180,7 @@ func TestSlowClient(t *testing.T) {
 			"X-Amz-Target: AWSCognitoIdentityProviderService.AdminGetUser\r\nContent-Length: 100\r\n\r\n{\"UserPoolId\"")
 		closed := make(chan string, 1)
 		go func() {
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			conn.SetReadDeadline(time.Now().Add(time.Minute))
 			got, _ := io.ReadAll(conn) // until the server closes, or the deadline
 			closed <- string(got)
 		}()
@@ -188,24 +190,39 @@ func TestSlowClient(t *testing.T) {
 
 	t.Run("other clients go on", func(t *testing.T) {
 		t.Parallel()
-		srv, client := serve(t, emulator.NewServerLimited(emulator.Options{}, timeout, 2))
+		// A read timeout of a minute: a call that waited for the stalled one would fail on
+		// its own deadline, 30 s, long before.
+		srv, client := serve(t, emulator.NewServerLimited(emulator.Options{}, time.Minute, 2))
+		closed := stall(t, srv.URL)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		_, err := client.AdminGetUser(ctx, get)
+		check(t, err, want{})
+		select {
+		case got := <-closed:
+			t.Errorf("the stalled connection was closed (%q) before its read timeout", got)
+		default:
+		}
+		if got := srv.Outcomes("AdminGetUser"); got[""] != 1 || got[emulator.OutcomeCanceled] != 0 {
+			t.Errorf("got outcomes %v, want one success while the stalled call waits", got)
+		}
+	})
+
+	t.Run("the stalled client is cut off", func(t *testing.T) {
+		t.Parallel()
+		srv, _ := serve(t, emulator.NewServerLimited(emulator.Options{}, timeout, 2))
 		begin := time.Now()
 		closed := stall(t, srv.URL)
-		_, err := client.AdminGetUser(t.Context(), get)
-		check(t, err, want{})
-		if elapsed := time.Since(begin); elapsed >= timeout {
-			t.Errorf("a call beside the stalled one took %v, want less than the timeout %v", elapsed, timeout)
-		}
 		select {
 		case got := <-closed:
 			if elapsed := time.Since(begin); elapsed < timeout || got != "" {
 				t.Errorf("the stalled connection was closed after %v with %q, want after %v with no answer", elapsed, got, timeout)
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the stalled connection is still open after 5s")
+		case <-time.After(30 * time.Second):
+			t.Fatal("the stalled connection is still open after 30s")
 		}
-		if got := srv.Outcomes("AdminGetUser"); got[emulator.OutcomeCanceled] != 1 || got[""] != 1 {
-			t.Errorf("got outcomes %v, want one success and one canceled", got)
+		if got := srv.Outcomes("AdminGetUser"); got[emulator.OutcomeCanceled] != 1 {
+			t.Errorf("got outcomes %v, want one canceled", got)
 		}
 	})
 

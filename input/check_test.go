@@ -57,6 +57,10 @@ func TestCheck(t *testing.T) {
 			"source_value contains replacement character (the text was damaged before it reached bulklink) U+FFFD at character 2"},
 		{"line separator", with(func(q *Request) { q.SourceValue = "a\u2028b" }), schema.UnreadableRow,
 			"source_value contains line or paragraph separator U+2028 at character 2"},
+		{"no-break space", with(func(q *Request) { q.SourceValue = "alice\u00a0smith" }), schema.UnreadableRow,
+			"source_value contains space other than a plain one U+00A0 at character 6"},
+		{"ideographic space", with(func(q *Request) { q.DestinationUser = "al\u3000ice" }), schema.UnreadableRow,
+			"destination_user contains space other than a plain one U+3000 at character 3"},
 		{"visible look-alikes are not this check's", with(func(q *Request) { q.DestinationUser = "аlice" }), "", ""},
 
 		{"pool without region", with(func(q *Request) { q.UserPoolID = "Example1" }), schema.InvalidValue, `invalid user_pool_id "Example1": want <region>_<id>, like us-east-1_Example1`},

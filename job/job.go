@@ -311,6 +311,11 @@ func (j *Job) Run(ctx context.Context, src Source, sink Sink) error {
 					broken(se.err) // the report's files cannot be written: stop at once
 				case err == nil:
 					results <- rec // the loop below drains results until it is closed
+				case !errors.Is(err, errCancelled):
+					// An error no case above knows would leave the row with no record and the
+					// run none the wiser: it stops the run, naming the row.
+					fail(&FatalError{Line: it.row.Line, Code: "InternalError", Err: err, Message: fmt.Sprintf(
+						"the row could not be done: %v; run the same command to resume", err)})
 				}
 			}
 		})

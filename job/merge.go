@@ -62,53 +62,69 @@ func (m *Merging) fail(point string) {
 func (m *Merging) merge(t *Task, reached string) (Verdict, error) {
 	r := &t.Request
 	m.fail("merge")
-	names := profileNames(t.Row, &t.Request)
-	profile, err := m.readProfile(t, names)
+	profile, err := m.readProfile(t, profileNames(t.Row, r))
 	if err != nil {
 		return Verdict{}, err
 	}
-	username, sub, backedUp := "", "", false
-	if u, s, ok := m.Backups.Of(t.Row.Line); ok && reached != "" {
-		username, sub, backedUp = u, s, true
-	}
-	switch {
-	case profile.Exists && backedUp && profile.Attr("sub") == sub:
-		// The profile backed up is still there: go on from the step reached (its sign-out
-		// again, which does no harm, or its delete).
-	case profile.Exists:
-		// A profile to merge from the start: this row's first, or a new one made by a
-		// sign-in since an earlier merge of the row deleted the one it backed up.
-		v, err := m.prepare(t, profile)
-		if err != nil || v.Status != "" {
-			return v, err
+	// gone is a profile this row backed up that is gone: deleted by this row's merge (a
+	// resumed one), or by someone else meanwhile.
+	var gone *report.Merge
+	if username, sub, ok := m.Backups.Of(t.Row.Line); ok && reached != "" {
+		if profile.Exists && profile.Attr("sub") == sub {
+			// The profile backed up is still there. The preconditions were read before the
+			// stop, maybe hours ago: read them again before anything is deleted.
+			dest, err := t.Destination()
+			if err != nil {
+				return Verdict{}, m.readFailed(err)
+			}
+			if v := checkMerge(t.Row, r, profile, dest, m.Unverified); v.Status != "" {
+				return v, nil
+			}
+			return m.signOutDeleteLink(t, username, sub)
 		}
-		username, sub = aws.ToString(profile.User.Username), profile.Attr("sub")
-		reached = ""
-	case backedUp:
-		// Deleted, by this row's merge: link.
-		return m.link(t, username, sub)
-	default:
+		if err := m.deleted(t, username, sub); err != nil {
+			return Verdict{}, err
+		}
+		gone = &report.Merge{Username: username, Sub: sub}
+		if !profile.Exists {
+			return m.link(t, username, sub)
+		}
+		// The identity signed in again since, and has a new profile: merge it from the start.
+	}
+	if !profile.Exists {
 		// Cognito said the identity has a profile, and there is none: it was deleted
 		// meanwhile. Link it as any row.
 		return Link{}.once(t)
 	}
-	if reached == "" || reached == stepSignOut {
-		m.fail("signout")
-		t.writeUser = t.Row.UserOf(username).String()
-		_, res, err := writeStep(t, stepSignOut, call.SignOut, &cip.AdminUserGlobalSignOutInput{UserPoolId: aws.String(r.UserPoolID), Username: aws.String(username)})
-		switch {
-		case err != nil:
-			return Verdict{}, err
-		case res.OK(), res.Code == "UserNotFoundException":
-		case res.Unknown:
-			// A sign-out whose outcome is unknown is harmless to go past: the delete that
-			// follows ends the profile's sessions too.
-		default:
-			return Verdict{Status: report.Failed, Code: res.Code, Message: fmt.Sprintf(
-				"the sign-out of the profile %s failed: %s; nothing was deleted (its backup is in %s)", username, answerOf(res), m.Backups.Path())}, nil
-		}
-		m.fail("signed-out")
+	v, err := m.prepare(t, profile)
+	switch {
+	case err != nil:
+		return Verdict{}, err
+	case v.Status != "" && gone != nil:
+		return m.signedInAgain(gone, aws.ToString(profile.User.Username), profile.Attr("sub"), v.Message), nil
+	case v.Status != "":
+		return v, nil
 	}
+	return m.signOutDeleteLink(t, aws.ToString(profile.User.Username), profile.Attr("sub"))
+}
+
+// signOutDeleteLink signs the profile backed up out, deletes it and links the identity.
+func (m *Merging) signOutDeleteLink(t *Task, username, sub string) (Verdict, error) {
+	r := &t.Request
+	m.fail("signout")
+	t.writeUser = t.Row.UserOf(username).String()
+	_, res, err := writeStep(t, stepSignOut, call.SignOut, &cip.AdminUserGlobalSignOutInput{UserPoolId: aws.String(r.UserPoolID), Username: aws.String(username)})
+	switch {
+	case err != nil:
+		return Verdict{}, err
+	case res.OK(), res.Code == "UserNotFoundException", res.Unknown:
+		// Gone already, or unknown: the delete reads the profile before it is sent, and its
+		// end ends the profile's sessions too.
+	default:
+		return Verdict{Status: report.Failed, Code: res.Code, Message: fmt.Sprintf(
+			"the sign-out of the profile %s failed: %s; nothing was deleted (its backup is in %s)", username, answerOf(res), m.Backups.Path())}, nil
+	}
+	m.fail("signed-out")
 	if v, err := m.delete(t, username, sub); err != nil || v.Status != "" {
 		return v, err
 	}
@@ -167,6 +183,10 @@ func ownIdentity(p *Destination, r *input.Request) bool {
 // record: a merge does not go on, nor end, on what it could not read.
 func (m *Merging) readFailed(err error) error {
 	var re *readError
+	if errors.As(err, &re) && re.res.Code == codeUnreadableUser {
+		return &FatalError{Code: re.res.Code, Message: re.res.Message +
+			": a merge does not go on with a user it cannot read; fix the user, or take the row out of the input, and run the same command"}
+	}
 	if errors.As(err, &re) {
 		return &FatalError{Code: re.res.Code, Err: re.res.Err, Message: fmt.Sprintf(
 			"a merge could not read a user: %s; run the same command to resume: the row goes on from where it stopped", re.res.Message)}
@@ -227,7 +247,7 @@ func checkMerge(row *plan.Item, r *input.Request, profile, dest *Destination, un
 		return Verdict{}
 	}
 	pv, dv := profile.Attr("email_verified") == "true", dest.Attr("email_verified") == "true"
-	pe, de := strings.ToLower(strings.TrimSpace(profile.Attr("email"))), strings.ToLower(strings.TrimSpace(dest.Attr("email")))
+	pe, de := plan.EmailKey(profile.Attr("email")), plan.EmailKey(dest.Attr("email"))
 	switch {
 	case !pv || !dv:
 		return invalid(schema.MergeEmailNotVerified, "the email of %s is not verified: a merge needs both emails verified and equal (or --merge-unverified)", unverified1(username, pv, destName, dv))
@@ -303,24 +323,20 @@ func backupOf(t *Task, profile, dest *Destination, groups []report.Group) *repor
 // lost and the profile is still there each time, as call's attempts bound a call's.
 const maxDeletes = call.DefaultMaxAttempts
 
-// delete deletes the profile backed up (its username and sub). A delete is never repeated
-// blind: when its outcome is unknown, the profile is read again, and deleted again only when
-// its sub is the one backed up. A Verdict with a status ends the row.
+// delete deletes the profile backed up (its username and sub). A delete is never sent blind:
+// before each one the profile is read, and it is deleted only when its sub is the one backed
+// up; gone, it is deleted (by this merge, or someone else). Once a delete is sent, the row
+// finishes within the grace period of a stop: its link must follow. A Verdict with a status
+// ends the row.
 func (m *Merging) delete(t *Task, username, sub string) (Verdict, error) {
 	r := &t.Request
 	t.writeUser = t.Row.UserOf(username).String()
+	var last call.Result
 	for n := 1; ; n++ {
-		m.fail("delete")
-		_, res, err := writeStep(t, stepDelete, call.Delete, &cip.AdminDeleteUserInput{UserPoolId: aws.String(r.UserPoolID), Username: aws.String(username)})
-		switch {
-		case err != nil:
-			return Verdict{}, err
-		case res.OK(), res.Code == "UserNotFoundException":
-			m.fail("deleted")
-			return Verdict{}, nil
-		case !res.Unknown:
-			return Verdict{Status: report.Failed, Code: res.Code, Message: fmt.Sprintf(
-				"the delete of the profile %s failed: %s; it is not deleted (its backup is in %s)", username, answerOf(res), m.Backups.Path())}, nil
+		if n > 1 {
+			if err := t.j.calls.Pause(t.hard, n-1); err != nil {
+				return Verdict{}, err
+			}
 		}
 		p, err := t.ReadUser(username)
 		if err != nil {
@@ -328,55 +344,98 @@ func (m *Merging) delete(t *Task, username, sub string) (Verdict, error) {
 		}
 		switch {
 		case !p.Exists:
+			return Verdict{}, m.deleted(t, username, sub)
+		case p.Attr("sub") != sub:
+			// The name is another user's now: the profile backed up is gone, and a sign-in
+			// since made a new one. That one has no backup: it is not touched.
+			if err := m.deleted(t, username, sub); err != nil {
+				return Verdict{}, err
+			}
+			return m.signedInAgain(&report.Merge{Username: username, Sub: sub}, username, p.Attr("sub"), ""), nil
+		case n > maxDeletes:
+			return Verdict{Status: report.Failed, Code: last.Code, Message: fmt.Sprintf(
+				"the profile %s is still there after %d deletes whose answers were lost, the last %s; it is not deleted (its backup is in %s)",
+				username, maxDeletes, answerOf(last), m.Backups.Path())}, nil
+		}
+		m.fail("delete")
+		_, res, err := writeStep(t, stepDelete, call.Delete, &cip.AdminDeleteUserInput{UserPoolId: aws.String(r.UserPoolID), Username: aws.String(username)})
+		last = res
+		if res.Attempts > 0 {
+			t.committed = true // the profile may be gone: what follows finishes in the grace period
+		}
+		switch {
+		case err != nil:
+			return Verdict{}, err
+		case res.OK(), res.Code == "UserNotFoundException":
+			if err := m.deleted(t, username, sub); err != nil {
+				return Verdict{}, err
+			}
 			m.fail("deleted")
 			return Verdict{}, nil
-		case p.Attr("sub") != sub:
-			return m.signedInAgain(username, p.Attr("sub")), nil
-		case n == maxDeletes:
+		case !res.Unknown:
 			return Verdict{Status: report.Failed, Code: res.Code, Message: fmt.Sprintf(
-				"the profile %s is still there after %d deletes whose answers were lost: %s; it is not deleted (its backup is in %s)",
-				username, n, answerOf(res), m.Backups.Path())}, nil
+				"the delete of the profile %s failed: %s; it is not deleted (its backup is in %s)", username, answerOf(res), m.Backups.Path())}, nil
 		}
 	}
 }
 
-// signedInAgain is the verdict of a row whose identity made a new profile, by signing in
-// between the delete of the one backed up and the link.
-func (m *Merging) signedInAgain(username, newSub string) Verdict {
-	return Verdict{Status: report.Failed, Code: schema.MergeLinkFailedAfterDelete, Message: fmt.Sprintf(
-		"the profile %s was deleted (its backup is in %s), but the identity signed in again before the link and has a new profile, sub %s: "+
-			"it is not linked; run the row again (--only failed) to merge the new profile", username, m.Backups.Path(), newSub)}
+// deleted notes in the backup file that the row's profile (username, sub) is gone: the sub
+// map is made of these notes.
+func (m *Merging) deleted(t *Task, username, sub string) error {
+	if err := m.Backups.Deleted(t.Row.Line, username, sub); err != nil {
+		return &sinkError{fmt.Errorf("note the delete of %s: %w", username, err)}
+	}
+	return nil
 }
 
-// maxLinks bounds the links a merge sends when their answers are lost and the destination
-// does not show the link.
+// signedInAgain is the verdict of a row whose profile backed up (gone) was deleted, and whose
+// identity then signed in again, making a new profile (newUsername, newSub) before it could be
+// linked: it is linked to no one but that profile; why says why the new one was not merged
+// too, when that was tried.
+func (m *Merging) signedInAgain(gone *report.Merge, newUsername, newSub, why string) Verdict {
+	msg := fmt.Sprintf("the profile %s (sub %s) was deleted (its backup is in %s), but the identity signed in again before the link and has a new profile, %s (sub %s): "+
+		"it is not linked to the row's user", gone.Username, gone.Sub, m.Backups.Path(), newUsername, newSub)
+	if why != "" {
+		msg += "; the new profile is not merged: " + why
+	} else {
+		msg += "; run the row again (--only failed) to merge the new profile"
+	}
+	return Verdict{Status: report.Failed, Code: schema.MergeLinkFailedAfterDelete, Merge: gone, Message: msg}
+}
+
+// maxLinks bounds the links a merge sends when their answers are lost or the attempts run out,
+// and the destination does not show the link; then the run stops, and the same command links
+// the row.
 const maxLinks = call.DefaultMaxAttempts
 
 // link links the identity to the destination, after its profile was deleted, and reads the
-// destination to confirm it. It never leaves the row with the profile deleted and the
-// identity unlinked but for good reason (MergeLinkFailedAfterDelete): a link it could not
-// send stops the run, and a resumed run links the row.
+// destination to confirm it. It ends the row failed (MergeLinkFailedAfterDelete) only for a
+// refusal for good; a link it could not make for want of answers stops the run instead, and
+// the same command links the row. Once here, the row finishes within the grace period of a
+// stop.
 func (m *Merging) link(t *Task, username, sub string) (Verdict, error) {
-	t.writeUser = ""
+	t.writeUser, t.committed = "", true
 	done := &report.Merge{Username: username, Sub: sub}
 	failed := func(why string) Verdict {
 		return Verdict{Status: report.Failed, Code: schema.MergeLinkFailedAfterDelete, Merge: done, Message: fmt.Sprintf(
 			"the profile %s was deleted (its backup is in %s), but the link failed: %s; the identity is not linked to anyone, and its next sign-in makes a new profile",
 			username, m.Backups.Path(), why)}
 	}
-	for n := 1; ; n++ {
+	var last call.Result
+	for n := 1; n <= maxLinks; n++ {
+		if n > 1 {
+			if err := t.j.calls.Pause(t.hard, n-1); err != nil {
+				return Verdict{}, err
+			}
+		}
 		m.fail("link")
 		_, res, err := writeStep(t, stepLink, call.Link, linkInput(&t.Request))
 		if err != nil {
 			return Verdict{}, err
 		}
 		m.fail("linked")
-		if res.Exhausted && !res.Unknown {
-			return Verdict{}, &FatalError{Line: t.Row.Line, Code: res.Code, Err: res.Err, Message: fmt.Sprintf(
-				"the link of a merged identity could not be sent after its profile %s was deleted: %s; run the same command once Cognito answers: the row goes on from its link",
-				username, res.Message)}
-		}
-		if !res.OK() && !res.Unknown && !res.MaybeDone {
+		last = res
+		if !res.OK() && !res.Unknown && !res.MaybeDone && !res.Exhausted {
 			return failed(answerOf(res)), nil
 		}
 		dest, err := t.Destination()
@@ -397,13 +456,13 @@ func (m *Merging) link(t *Task, username, sub string) (Verdict, error) {
 				return Verdict{}, m.readFailed(err)
 			}
 			if p.Exists {
-				return m.signedInAgain(username, p.Attr("sub")), nil
+				return m.signedInAgain(done, aws.ToString(p.User.Username), p.Attr("sub"), ""), nil
 			}
 		case res.MaybeDone:
 			return failed(answerOf(res) + " (the identity is linked to another user)"), nil
 		}
-		if n == maxLinks {
-			return failed(fmt.Sprintf("%d links whose answers were lost, and the destination does not show it", n)), nil
-		}
 	}
+	return Verdict{}, &FatalError{Line: t.Row.Line, Code: last.Code, Err: last.Err, Message: fmt.Sprintf(
+		"the link of a merged identity could not be made after its profile %s was deleted (%d tries): %s; run the same command once Cognito answers: the row goes on from its link",
+		username, maxLinks, answerOf(last))}
 }

@@ -113,6 +113,9 @@ func (d *Destination) Find(provider, userID string) (Identity, bool) {
 	return Identity{}, false
 }
 
+// codeUnreadableUser is the code of a user whose answer cannot be read.
+const codeUnreadableUser = "UnreadableUser"
+
 // destination reads AdminGetUser's answer into a Destination.
 func destination(out *cip.AdminGetUserOutput) (*Destination, error) {
 	d := &Destination{Exists: true, User: out}
@@ -121,7 +124,10 @@ func destination(out *cip.AdminGetUserOutput) (*Destination, error) {
 			continue
 		}
 		if err := json.Unmarshal([]byte(aws.ToString(a.Value)), &d.Identities); err != nil {
-			return nil, fmt.Errorf("read identities attribute: %w", err)
+			// Not what Cognito writes (docs/cognito.md, The identities attribute): the user
+			// cannot be judged, as a read that failed for good.
+			return nil, &readError{call.Result{Code: codeUnreadableUser, Message: fmt.Sprintf(
+				"the identities attribute of %s cannot be read: %v", aws.ToString(out.Username), err)}}
 		}
 	}
 	return d, nil
@@ -157,10 +163,17 @@ func (l Link) do(t *Task) (Verdict, error) {
 		}
 	}
 	v, err := l.once(t)
-	if err == nil && l.Merge != nil && v.Code == schema.SourceAlreadySignedIn {
-		return l.Merge.merge(t, "")
+	if err != nil || l.Merge == nil || v.Code != schema.SourceAlreadySignedIn {
+		return v, err
 	}
-	return v, err
+	if t.Request.SourceAttribute != input.DefaultSourceAttribute {
+		// Only a row naming its identity by its subject names its profile
+		// (<Provider>_<subject>), and only such rows are planned for merge conflicts: another
+		// value (an email a SAML NameID also is) may name a user whose links others change.
+		v.Message += "; --merge-signed-in merges only rows that name the identity by Cognito_Subject, the ID its profile is named by"
+		return v, nil
+	}
+	return l.Merge.merge(t, "")
 }
 
 // once links the row: read first, or written and settled.

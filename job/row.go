@@ -35,6 +35,10 @@ type Task struct {
 	begun        bool   // an earlier run of the report began to send it
 	wrote        bool   // a write of this run was sent (or may have been)
 	attempts     int    // write attempts
+	// committed says the row passed a point of no return (a merge deleted the profile): its
+	// remaining writes start under hard, so that a stop lets them finish within the grace
+	// period rather than leave the identity with no user.
+	committed bool
 }
 
 // Begun says that an earlier run of the report began to send the row and stopped before it
@@ -81,8 +85,12 @@ func writeStep[In, Out any](t *Task, step string, op *call.Op[call.Cognito, In, 
 	if t.writeUser != "" {
 		user = t.writeUser
 	}
+	start := t.intake
+	if t.committed {
+		start = t.hard
+	}
 	out, res, err := call.Do(t.hard, t.j.calls, op, t.j.api, in, call.Opts{
-		Region: t.region, User: user, Start: t.intake, Before: before})
+		Region: t.region, User: user, Start: start, Before: before})
 	t.attempts += res.Attempts
 	if res.Attempts > 0 {
 		t.wrote = true

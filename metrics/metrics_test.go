@@ -129,3 +129,27 @@ func TestOpenRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenReplacesADamagedFile: a file that is not a textfile (a torn write of another tool,
+// a stray file under the name) does not stop the command: the last success is unknown, and
+// the first Write replaces the file with ours.
+func TestOpenReplacesADamagedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.prom")
+	if err := os.WriteFile(path, []byte("bulklink_last_success_timestamp_seconds{ 17\x00 not a textfile\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open of a damaged file: %v, want it taken to be replaced", err)
+	}
+	if err := f.Write(Figures{Command: "run", ExitCode: 3, InputRows: -1, Updated: time.Unix(1_800_000_000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	got := parse(t, path)
+	if v, ok := value(t, got, "bulklink_exit_code", nil); !ok || v != 3 {
+		t.Errorf("exit code %v (%v), want 3: the file is ours now", v, ok)
+	}
+	if v, ok := value(t, got, "bulklink_last_success_timestamp_seconds", nil); ok {
+		t.Errorf("last success %v, want none: the damaged file's is unknown", v)
+	}
+}

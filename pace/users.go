@@ -23,6 +23,9 @@ type Users struct {
 	swept time.Time
 }
 
+// NewUsers returns a Users that spaces the writes to each user perSecond a second, on the
+// clock now. With perSecond <= 0 there is no per-user limit: it returns nil, which never
+// waits.
 func NewUsers(perSecond float64, now func() time.Time) *Users {
 	if perSecond <= 0 {
 		return nil

@@ -57,6 +57,9 @@ type Config struct {
 	Offset func() time.Duration
 	// Calls makes the reads (the UsageRead category); nil is a Caller with call's defaults.
 	Calls *call.Caller
+	// Tick wakes Run to sample the job's calls and to read once a minute has ended; nil: a
+	// time.Ticker of every second. A test sends on it to run Run on its own clock.
+	Tick <-chan time.Time
 }
 
 const (
@@ -149,14 +152,18 @@ func New(job Job, clients map[string]Clients, cfg Config) *Auto {
 // region a few seconds after each minute ends, until ctx ends. Call Read first: Run does
 // not read before the first minute's end.
 func (a *Auto) Run(ctx context.Context) {
-	tick := time.NewTicker(sampleEvery)
-	defer tick.Stop()
+	tick := a.cfg.Tick
+	if tick == nil {
+		t := time.NewTicker(sampleEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	next := a.nextRead()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-tick:
 		}
 		a.Sample()
 		if !a.cfg.Now().Before(next) {

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/quota"
 )
@@ -93,6 +94,12 @@ func clientsOf(srv *emulator.Server, key string) quota.Clients {
 		Metrics: cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 			Retryer: aws.NopRetryer{}, Credentials: creds}),
 	}
+}
+
+// unpaced is a Caller whose reads go out at once and retry without a backoff: what the
+// tests check is what Auto makes of the answers, and the wall clock has no part in it.
+func unpaced() *call.Caller {
+	return call.New(call.Config{Rates: map[call.Category]float64{call.UsageRead: -1}, Rand: func() float64 { return 0 }})
 }
 
 func startAt(t *testing.T, opt emulator.Options, clk *clock) *emulator.Server {
@@ -189,7 +196,7 @@ func TestReadHeadroom(t *testing.T) {
 	a := quota.New(job, map[string]quota.Clients{
 		us.name: clientsOf(us.srv, emulator.TestAccessKeyID),
 		eu.name: clientsOf(eu.srv, emulator.TestAccessKeyID),
-	}, quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+	}, quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 
 	// Before any usage: the whole quota is headroom.
 	a.Read(t.Context())
@@ -247,7 +254,7 @@ func TestReadFollowsTheApplication(t *testing.T) {
 	job := newJob()
 	core, logs := observer.New(zapcore.InfoLevel)
 	a := quota.New(job, map[string]quota.Clients{us.name: clientsOf(us.srv, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.2, Now: clk.now, Logger: zap.New(core)})
+		quota.Config{Calls: unpaced(), Margin: 0.2, Now: clk.now, Logger: zap.New(core)})
 	a.Read(t.Context())
 	sim := newSim(t, clk, a, job, us)
 	speed := func(rate float64) {
@@ -296,7 +303,7 @@ func TestReadSkewedClock(t *testing.T) {
 	us := newRegion(t, "us-east-1", emulator.Options{WriteQuota: 25, BackgroundRate: 10, Seed: 4, ClockSkew: 30 * time.Second}, clk)
 	job := newJob()
 	a := quota.New(job, map[string]quota.Clients{us.name: clientsOf(us.srv, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.1, Now: clk.now, Offset: func() time.Duration { return 30 * time.Second }})
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Offset: func() time.Duration { return 30 * time.Second }})
 	a.Read(t.Context())
 	sim := newSim(t, clk, a, job, us)
 	// Local 0:00 is the services' 0:30. Their minute 1:00 is local [0:30, 1:30): 30 s with
@@ -309,6 +316,29 @@ func TestReadSkewedClock(t *testing.T) {
 	want := (25 - float64(app)/60) * 0.9
 	if got := job.set(us.name); len(got) != 2 || !near(got[1], want) {
 		t.Errorf("ceilings %v, want then (25 − %d/60) × 0.9 = %v: the 120 own calls of the minute taken away", got, app, want)
+	}
+}
+
+// TestReadOwnCallsBeyondTheAccount: the job counts more calls in a minute than the account's
+// usage shows (calls that never reached the service, which the service does not count): the
+// application's share is none, never less, and the ceiling is the quota less the margin, not
+// above the quota.
+func TestReadOwnCallsBeyondTheAccount(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	us := newRegion(t, "us-east-1", emulator.Options{WriteQuota: 25}, clk)
+	job := newJob()
+	a := quota.New(job, map[string]quota.Clients{us.name: clientsOf(us.srv, emulator.TestAccessKeyID)},
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now})
+	sim := newSim(t, clk, a, job, us)
+	sim.run(30*time.Second, 2) // 60 calls that reach the service
+	for range 120 {
+		job.sent(us.name) // and 120 that do not
+	}
+	sim.run(35*time.Second, 0)
+	a.Read(t.Context())
+	if got := job.set(us.name); len(got) != 1 || !near(got[0], 22.5) {
+		t.Errorf("ceilings %v, want 90%% of the quota, 22.5: the application's calls are none, not 60 − 180", got)
 	}
 }
 
@@ -342,7 +372,7 @@ func TestReadWithoutPermission(t *testing.T) {
 			job := newJob()
 			core, logs := observer.New(zapcore.InfoLevel)
 			a := quota.New(job, map[string]quota.Clients{"us-east-1": clients, "eu-west-1": clients},
-				quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+				quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 			a.Read(t.Context())
 			clk.advance(time.Minute)
 			a.Read(t.Context())
@@ -378,7 +408,7 @@ func TestReadFails(t *testing.T) {
 	job := newJob()
 	core, logs := observer.New(zapcore.InfoLevel)
 	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 	a.Read(t.Context())
 	srv.Close() // unreachable from now on
 	clk.advance(time.Minute)
@@ -395,7 +425,7 @@ func TestReadFails(t *testing.T) {
 	srv2 := startAt(t, emulator.Options{WriteQuota: 25}, clk)
 	late := newJob()
 	a = quota.New(late, map[string]quota.Clients{"us-east-1": clientsOf(srv2, emulator.TestAccessKeyID)},
-		quota.Config{Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
+		quota.Config{Calls: unpaced(), Margin: 0.1, Now: clk.now, Logger: zap.New(core)})
 	a.Read(t.Context())
 	for range 30 {
 		late.sent("us-east-1")
@@ -411,48 +441,66 @@ func TestReadFails(t *testing.T) {
 
 	never := newJob()
 	a = quota.New(never, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
-		quota.Config{Fallback: 7, Now: clk.now})
+		quota.Config{Calls: unpaced(), Fallback: 7, Now: clk.now})
 	a.Read(t.Context())
 	if got := never.set("us-east-1"); len(got) != 1 || got[0] != 7 {
 		t.Errorf("nothing read: ceilings %v, want the fallback, 7", got)
 	}
 }
 
-// TestRunReadsEveryMinute: Run reads again once each minute has ended, and stops with its
-// context.
+// TestRunReadsEveryMinute: Run reads again once each minute has ended (5 s after, on the
+// services' clock), not before, and stops with its context. Its wake-ups come from the test,
+// on the test's clock: nothing waits on the wall clock.
 func TestRunReadsEveryMinute(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	srv := startAt(t, emulator.Options{WriteQuota: 25}, clk)
 	job := newJob()
-	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)}, quota.Config{Now: clk.now})
+	tick := make(chan time.Time)
+	a := quota.New(job, map[string]quota.Clients{"us-east-1": clientsOf(srv, emulator.TestAccessKeyID)},
+		quota.Config{Calls: unpaced(), Now: clk.now, Tick: tick})
 	a.Read(t.Context())
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	waitFor := func(n int) {
+	// at moves the clock to start+d and wakes Run there. Run takes a wake-up only once it is
+	// done with the one before, so the second send returns after the first was handled.
+	start := clk.now()
+	at := func(d time.Duration) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second) // Run wakes every second
-		for len(job.set("us-east-1")) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("ceilings %v: want %d reads", job.set("us-east-1"), n)
-			}
-			time.Sleep(10 * time.Millisecond)
+		clk.advance(start.Add(d).Sub(clk.now()))
+		tick <- clk.now()
+		tick <- clk.now()
+	}
+	for _, step := range []struct {
+		at    time.Duration
+		reads int
+	}{
+		{time.Second, 1},
+		{50 * time.Second, 1},
+		{time.Minute, 1},                 // the minute has ended, but is not read yet
+		{time.Minute + 4*time.Second, 1}, // still not
+		{time.Minute + 5*time.Second, 2}, // 5 s after it ended: read
+		{time.Minute + 30*time.Second, 2},
+		{2*time.Minute + 4*time.Second, 2},
+		{2*time.Minute + 5*time.Second, 3},
+		{4*time.Minute + 10*time.Second, 4}, // minutes without a wake-up: read once, not once for each
+		{4*time.Minute + 50*time.Second, 4},
+		{5*time.Minute + 5*time.Second, 5},
+	} {
+		at(step.at)
+		if got := job.set("us-east-1"); len(got) != step.reads {
+			t.Fatalf("at %v: %d reads (ceilings %v), want %d", step.at, len(got), got, step.reads)
 		}
 	}
-	clk.advance(50 * time.Second) // not yet: the minute has not ended
-	time.Sleep(1500 * time.Millisecond)
-	if got := job.set("us-east-1"); len(got) != 1 {
-		t.Errorf("ceilings %v before the first minute ended, want the first read's alone", got)
-	}
-	clk.advance(15 * time.Second)
-	waitFor(2)
-	clk.advance(time.Minute)
-	waitFor(3)
 	cancel()
-	<-done
-	if got := srv.Calls("GetServiceQuota"); got != 3 {
-		t.Errorf("%d GetServiceQuota calls, want 3: one a read", got)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run still running a minute after its context ended")
+	}
+	if got := srv.Calls("GetServiceQuota"); got != 5 {
+		t.Errorf("%d GetServiceQuota calls, want 5: one a read", got)
 	}
 }
 

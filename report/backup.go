@@ -3,27 +3,26 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 	"time"
-
-	"github.com/bulklink/bulklink/schema"
 )
 
 // A merge (run --merge-signed-in) deletes a user: the federated profile an identity got when
 // it signed in before it was linked. Before the delete, the profile is written whole to the
 // report's backup file, <report>.merged.jsonl, and the file is fsynced: nothing is deleted
-// that is not on disk first. The file is appended to, never truncated or removed, --restart
-// or not; each line is one Backup in JSON. Beside it, <report>.subs.csv maps each merged
-// profile's old sub to the destination's, for the application's data keyed by sub: it is
-// made again from the report's merged records at the end of every run (WriteSubs), so that
-// it always agrees with the report.
+// that is not on disk first. Once the profile is known to be gone, a line saying so follows
+// (Deleted). The file is appended to, never truncated or removed, --restart or not; each line
+// is a Backup, or a deletion, in JSON. Beside it, <report>.subs.csv maps the sub of every
+// profile deleted under the report to the sub of the user its identity goes to, for the
+// application's data keyed by sub: it is made again from the backup file at the end of every
+// run (WriteSubs), so that no merge is ever left out of it, whatever became of its row.
 
 // BackupPath is where the backups of a report's merges lie.
 func BackupPath(report string) string { return report + ".merged.jsonl" }
@@ -89,11 +88,33 @@ type Backups struct {
 // backedUp is what Backups keeps of a backup: whom it deleted.
 type backedUp struct{ username, sub string }
 
+// deletion is the line that says a profile backed up is gone.
+type deletion struct {
+	Line    int       `json:"line"`
+	Deleted string    `json:"deleted"` // the username
+	Sub     string    `json:"sub"`
+	At      time.Time `json:"at"`
+}
+
+// backupLine is what a line of the backup file may be: a Backup, or a deletion.
+type backupLine struct {
+	Backup
+	Deleted string `json:"deleted"`
+}
+
 // OpenBackups opens the backup file of the report at path, making it when there is none, and
 // reads which rows it holds backups of. A last line cut short (a crash mid-write) is cut off:
 // its delete was never sent.
 func OpenBackups(report string) (*Backups, error) {
 	path := BackupPath(report)
+	// The sub map is written at the end of a run that deleted profiles: a file in its place
+	// that bulklink would not replace stops the run now, before any delete.
+	if err := checkReplaceable(SubsPath(report)); err != nil {
+		return nil, err
+	}
+	if err := checkOurs(SubsPath(report), subsKind); err != nil {
+		return nil, err
+	}
 	f, err := openOrCreate(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return nil, err // it names the path
@@ -114,12 +135,14 @@ func OpenBackups(report string) (*Backups, error) {
 			f.Close()
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
-		var bk Backup
+		var bk backupLine
 		if err := json.Unmarshal(line, &bk); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: the backup at byte %d does not read: %w; it is left as it is", path, good, err)
 		}
-		b.rows[bk.Line] = backedUp{bk.Username, bk.Sub}
+		if bk.Deleted == "" {
+			b.rows[bk.Line] = backedUp{bk.Username, bk.Sub}
+		}
 		good += int64(len(line))
 	}
 	if end, err := f.Seek(0, io.SeekEnd); err == nil && end > good {
@@ -133,19 +156,40 @@ func OpenBackups(report string) (*Backups, error) {
 
 // Write appends a backup and puts it on stable storage before it returns.
 func (b *Backups) Write(bk *Backup) error {
-	line, err := json.Marshal(bk)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.append(bk); err != nil {
+		return err
+	}
+	b.rows[bk.Line] = backedUp{bk.Username, bk.Sub}
+	return nil
+}
+
+// Deleted notes, on stable storage, that the profile a row backed up (username, sub) is gone.
+// The sub map is made of these.
+func (b *Backups) Deleted(line int, username, sub string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.append(deletion{Line: line, Deleted: username, Sub: sub, At: time.Now().UTC()})
+}
+
+// append writes one line, whole or not at all, and syncs it. The caller holds b.mu.
+func (b *Backups) append(v any) error {
+	line, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	end, err := b.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", b.path, err)
+	}
 	if _, err := b.f.Write(append(line, '\n')); err != nil {
+		b.f.Truncate(end) // a line cut short would hide every line after it
 		return fmt.Errorf("write %s: %w", b.path, err)
 	}
 	if err := b.f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", b.path, err)
 	}
-	b.rows[bk.Line] = backedUp{bk.Username, bk.Sub}
 	return nil
 }
 
@@ -170,30 +214,54 @@ var subsKind = fileKind{"sub map", func(b []byte) bool {
 
 const subsHeader = "user_pool_id,old_sub,new_sub,old_username,destination_user"
 
-// WriteSubs makes the sub map of the report at path again from its merged records, at once
-// (a temporary file renamed over the old one). A report without merged records gets none.
-func WriteSubs(path string) error {
+// WriteSubs makes the sub map of the report at path again from its backup file, at once (a
+// temporary file renamed over the old one): a row for every profile deleted under the report,
+// in the order they were deleted, its old sub mapped to the sub of the user its identity goes
+// to. A report that deleted none gets none.
+func WriteSubs(report string) error {
+	f, err := openOwned(BackupPath(report), os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write([]string{"user_pool_id", "old_sub", "new_sub", "old_username", "destination_user"})
-	n := 0
-	_, err := ReadEntries(context.Background(), path, func(e *Entry) error { // a regular file of ours: it cannot block
-		if e.Status() != schema.Merged {
-			return nil
+	backups := map[string]Backup{} // by sub
+	mapped := map[string]bool{}
+	r := bufio.NewReader(f)
+	for {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		n++
-		return w.Write([]string{e.Get(schema.ColUserPoolID), e.Get(schema.ColMergedSub), e.Get(schema.ColDestinationSub),
-			e.Get(schema.ColMergedUsername), e.Get(schema.ColDestinationUser)})
-	})
-	if err != nil {
-		return fmt.Errorf("read %s for its sub map: %w", path, err)
+		if err != nil {
+			return err
+		}
+		var bl backupLine
+		if json.Unmarshal(line, &bl) != nil {
+			continue // OpenBackups refuses a damaged file: this is a run's own
+		}
+		if bl.Deleted == "" {
+			backups[bl.Sub] = bl.Backup
+			continue
+		}
+		bk, ok := backups[bl.Sub]
+		if !ok || mapped[bl.Sub] {
+			continue
+		}
+		mapped[bl.Sub] = true
+		w.Write([]string{bk.UserPoolID, bk.Sub, bk.DestinationSub, bk.Username, bk.Destination})
 	}
-	if n == 0 {
+	if len(mapped) == 0 {
 		return nil
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return writeFileAtomic(SubsPath(path), b.Bytes(), subsKind)
+	return writeFileAtomic(SubsPath(report), b.Bytes(), subsKind)
 }

@@ -118,6 +118,11 @@ func TestLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fi, err := os.Stat(LockPath(path)); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the lock: mode %v, want 0600 as every file of a report", fi.Mode().Perm())
+	}
 	_, err = Lock(path)
 	le, ok := err.(*LockedError)
 	if !ok || le.PID != os.Getpid() {
@@ -132,17 +137,36 @@ func TestLock(t *testing.T) {
 }
 
 func TestMetaMatches(t *testing.T) {
-	a := &Meta{Input: "a.csv", Fingerprint: "sha256:1"}
-	if err := a.Matches(&Meta{Input: "elsewhere/a.csv", Fingerprint: "sha256:1"}); err != nil {
+	a := &Meta{Input: "a.csv", Fingerprint: "sha256:1", Region: "us-east-1", UserPoolID: "us-east-1_A1"}
+	same := *a
+	same.Input = "elsewhere/a.csv"
+	if err := a.Matches(&same); err != nil {
 		t.Errorf("same bytes at another path: %v, want a match", err)
 	}
-	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:2"}); err == nil {
-		t.Error("other bytes: a match, want ErrOtherInput")
-	}
-	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:1", Only: []string{"failed"}}); err == nil {
-		t.Error("another --only: a match, want ErrOtherInput")
-	}
-	if err := a.Matches(&Meta{Input: "a.csv", Fingerprint: "sha256:1", Endpoint: "http://127.0.0.1:9229"}); !errors.Is(err, ErrOtherTarget) {
-		t.Errorf("another endpoint: %v, want ErrOtherTarget", err)
+	for _, tt := range []struct {
+		name   string
+		was    func(m *Meta) // the report's meta
+		now    func(m *Meta) // this run's
+		want   error
+		phrase string
+	}{
+		{"other bytes", nil, func(m *Meta) { m.Fingerprint = "sha256:2" }, ErrOtherInput, "it was written for a.csv (sha256:1)"},
+		{"another --only", nil, func(m *Meta) { m.Only = []string{"failed"} }, ErrOtherInput, "--only"},
+		{"a stream an older bulklink could not fingerprint", func(m *Meta) { m.Partial = true }, nil, ErrOtherInput, "could not fingerprint"},
+		{"another endpoint", nil, func(m *Meta) { m.Endpoint = "http://127.0.0.1:9229" }, ErrOtherTarget, "http://127.0.0.1:9229"},
+		{"another region", nil, func(m *Meta) { m.Region = "eu-west-1" }, ErrOtherTarget, "eu-west-1"},
+		{"another default pool", nil, func(m *Meta) { m.UserPoolID = "us-east-1_B2" }, ErrOtherTarget, "us-east-1_B2"},
+	} {
+		was, now := *a, *a
+		if tt.was != nil {
+			tt.was(&was)
+		}
+		if tt.now != nil {
+			tt.now(&now)
+		}
+		err := was.Matches(&now)
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.phrase) {
+			t.Errorf("%s: %v, want %v saying %q", tt.name, err, tt.want, tt.phrase)
+		}
 	}
 }

@@ -37,10 +37,20 @@ func TestOpenLifecycle(t *testing.T) {
 		t.Fatalf("new report: %+v, %v; want a new, empty one", r, err)
 	}
 	created := r.Meta.CreatedAt
+	for _, p := range []string{path, MetaPath(path), StartedPath(path)} {
+		if fi, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s while the report is open: mode %v, want 0600", p, fi.Mode().Perm())
+		}
+	}
 	write(t, r, 2, 3)
-	for _, p := range []string{path, MetaPath(path)} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v, %v; want mode 0600", p, fi.Mode(), err)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries { // every file of the report, whatever Close leaves
+		if fi, err := e.Info(); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), fi.Mode().Perm())
 		}
 	}
 

@@ -9,31 +9,38 @@ trap 'kill "$emu" 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$work/ad
 
 # A local Cognito with a pool, two identity providers and a few users (testdata/demo/seed.json).
 "$bin" emulate --listen 127.0.0.1:0 --addr-file "$work/addr" --seed testdata/demo/seed.json \
-  --latency 20ms --fault-5xx 0.05 --log-level warn &
+  --latency 20ms --fault-5xx 0.05 --log-level warn --log-format console &
 emu=$!
-for _ in $(seq 50); do [ -s "$work/addr" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.1; done
+if [ ! -s "$work/addr" ]; then
+  echo "demo: bulklink emulate did not start within 10 s (its errors are above)" >&2
+  exit 1
+fi
 url=$(cat "$work/addr")
 echo "== emulator at $url (5% of write calls fail with a 500, every call takes 20ms)"
 
 # The emulator accepts any credentials; the real service needs real ones.
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=any-secret-will-do AWS_REGION=us-east-1
+# Every command logs in console lines and ends with the summary for a person, whether the
+# demo's output is a terminal or a CI log (where the default, JSON lines, is for machines).
+quiet=(--progress never --log-level warn --log-format console)
 
 # A migration's links file can come from the pool itself: a second pool of the seed holds
 # users of every case discover judges.
-echo "== bulklink discover --user-pool-id us-east-1_DEMOSSO01 --provider Okta --by email --output discovered.csv --endpoint-url $url"
+echo "== bulklink discover --user-pool-id us-east-1_DEMOSSO01 --provider Okta --by email --output $work/discovered.csv --endpoint-url $url"
 set +e
 "$bin" discover --user-pool-id us-east-1_DEMOSSO01 --provider Okta --by email --output "$work/discovered.csv" \
-  --endpoint-url "$url" --progress never --log-level warn
+  --endpoint-url "$url" "${quiet[@]}"
 code=$?
 set -e
 echo "== exit code $code (1: some candidates were refused); the links, then the refused users and why:"
 cut -d, -f3,4,6 "$work/discovered.csv"
 cut -d, -f2,5 "$work/discovered.refused.csv"
 echo
-echo "== bulklink run --input testdata/demo/links.csv --user-pool-id us-east-1_DEMO2026 --report report.csv --endpoint-url $url"
+echo "== bulklink run --input testdata/demo/links.csv --report $work/report.csv --user-pool-id us-east-1_DEMO2026 --endpoint-url $url --rate 20"
 set +e
 "$bin" run --input testdata/demo/links.csv --report "$work/report.csv" \
-  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 --progress never --log-level warn
+  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 "${quiet[@]}"
 code=$?
 set -e
 echo "== exit code $code (1: the run finished and some rows failed or were invalid, as this sample means them to)"
@@ -51,13 +58,13 @@ PY
 echo
 echo "== running it again: rows linked by the first run now settle as already_linked"
 "$bin" run --input testdata/demo/links.csv --report "$work/again.csv" \
-  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
+  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 "${quiet[@]}" || true
 echo
 echo "== the same command with the first report resumes it: every row has a record, nothing is sent"
 "$bin" run --input testdata/demo/links.csv --report "$work/report.csv" \
-  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
+  --user-pool-id us-east-1_DEMO2026 --endpoint-url "$url" --rate 20 "${quiet[@]}" || true
 echo
-echo "== and taking it all back: bulklink undo --report report.csv --undo-report undo.csv --yes"
+echo "== and taking it all back: bulklink undo --report $work/report.csv --undo-report $work/undo.csv --yes --endpoint-url $url --rate 20"
 "$bin" undo --report "$work/report.csv" --undo-report "$work/undo.csv" --yes \
-  --endpoint-url "$url" --rate 20 --progress never --log-level warn || true
+  --endpoint-url "$url" --rate 20 "${quiet[@]}" || true
 echo "== the pool is as the seed made it again: every link the run made is gone, the older ones stay"

@@ -646,8 +646,8 @@ func usernames(users []cliUser) []string {
 	return names
 }
 
-// rehearseFromScratch builds a rehearsal with the API alone, as docs/rehearsal.md shows: a pool,
-// its identity providers and a user, then a link.
+// rehearseFromScratch builds a rehearsal with the API alone, as README's "Rehearse against a
+// local Cognito" shows: a pool, its identity providers and a user, then a link.
 func rehearseFromScratch(t *testing.T, cli awsCLI) {
 	var pool struct {
 		UserPool struct {

@@ -27,17 +27,30 @@ func TestEmulateTrafficAndClock(t *testing.T) {
 	t.Parallel()
 	emu := startEmulate(t, cliSeed, "--quota", "30", "--background-rate", "50", "--background-schedule", "0s:100,10m:5",
 		"--fault-seed", "9", "--clock-skew", "-1h")
-	time.Sleep(400 * time.Millisecond)
-
-	resp, err := http.Get(emu.url + emulator.BackgroundPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The traffic runs on the real clock: at 100/s into a bucket of 30 refilled at 30/s, the
+	// first throttle comes about half a second in, sooner or later as the arrivals fall. Ask
+	// until it has come, rather than sleep a guess.
 	var bg emulator.BackgroundStats
-	err = json.NewDecoder(resp.Body).Decode(&bg)
-	resp.Body.Close()
-	if err != nil || bg.Calls == 0 || bg.Rate != 100 || bg.Throttled == 0 {
-		t.Errorf("GET %s: got %+v (%v), want calls at 100/s, some throttled by the quota of 30", emulator.BackgroundPath, bg, err)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(emu.url + emulator.BackgroundPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bg = emulator.BackgroundStats{}
+		err = json.NewDecoder(resp.Body).Decode(&bg)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("GET %s: %v", emulator.BackgroundPath, err)
+		}
+		if bg.Throttled > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: got %+v after 30s, want some calls throttled by the quota of 30", emulator.BackgroundPath, bg)
+		}
+	}
+	if bg.Rate != 100 {
+		t.Errorf("GET %s: got %+v, want calls at 100/s", emulator.BackgroundPath, bg)
 	}
 
 	// The answers carry the emulator's clock, an hour behind.

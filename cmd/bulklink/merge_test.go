@@ -231,9 +231,10 @@ func readSubs(t *testing.T, rep string) map[string]string {
 }
 
 // TestMerge: identities that signed in before they were linked are merged into their users,
-// every precondition refuses what it should, and with faults on every write (lost answers,
-// 500s before and after the change) every profile is still deleted exactly once, after its
-// backup, and every identity linked.
+// every precondition refuses what it should, and with faults on every call (lost answers,
+// 500s before and after the change, dropped connections) and throttling (quotas under what an
+// unpaced run asks) every profile is still deleted exactly once, after its backup, and every
+// identity linked. BULKLINK_LONG_TESTS=1 merges 3,000 rows.
 func TestMerge(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -242,7 +243,8 @@ func TestMerge(t *testing.T) {
 		faults emulator.Options
 	}{
 		{"no faults", 20, emulator.Options{}},
-		{"faults", 300, emulator.Options{Fault5xx: 0.05, Fault5xxAfter: 0.05, FaultLost: 0.05, FaultDrop: 0.05}},
+		{"faults", 300, emulator.Options{Fault5xx: 0.05, Fault5xxAfter: 0.05, FaultLost: 0.05, FaultDrop: 0.05,
+			WriteQuota: 60, ReadQuota: 100, QuotaBurst: 50 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -261,6 +263,16 @@ func TestMerge(t *testing.T) {
 				t.Fatalf("exit %d, want %d (the refused rows)\n%s", res.code, exitRows, res.stderr)
 			}
 			checkMerged(t, srv, rep, cases)
+			if tc.faults.WriteQuota > 0 {
+				throttled := 0
+				for _, op := range []string{"AdminLinkProviderForUser", "AdminDeleteUser", "AdminUserGlobalSignOut", "AdminGetUser"} {
+					throttled += int(srv.Outcomes(op)["TooManyRequestsException"])
+				}
+				if throttled == 0 {
+					t.Errorf("no call was throttled: the test did not merge under throttling")
+				}
+				t.Logf("%d calls throttled", throttled)
+			}
 		})
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -110,26 +112,89 @@ func TestMetricsFile(t *testing.T) {
 	}
 }
 
-// While a command runs, the file says so from the start, and is rewritten every interval.
+// The counts of calls, throttles and retries are the calls Cognito saw: here a write quota
+// of 2 a second under --rate 20 throttles some of them.
+func TestMetricsCountTheCalls(t *testing.T) {
+	t.Parallel()
+	s := linkScenario(6, 0)
+	srv := startEmulator(t, emulator.Options{WriteQuota: 2}, s.seed)
+	in := writeFile(t, "links.csv", s.csv())
+	prom := filepath.Join(filepath.Dir(in), "nightly.prom")
+	res := bulklink(t, nil, "run", "--input", in, "--report", in+".report.csv", "--endpoint-url", srv.URL,
+		"--rate", "20", "--read-rate", "0", "--metrics-file", prom)
+	if res.code != exitOK {
+		t.Fatalf("exit %d, want %d\n%s", res.code, exitOK, tail(res.stderr, 2000))
+	}
+	m := readMetrics(t, prom)
+	calls, throttled := srv.Calls("AdminLinkProviderForUser"), srv.Outcomes("AdminLinkProviderForUser")["TooManyRequestsException"]
+	if throttled == 0 {
+		t.Fatalf("Cognito throttled none of %d calls: the test needs some", calls)
+	}
+	for _, tt := range []struct {
+		name string
+		want int64
+	}{
+		{"bulklink_calls_total", calls},
+		{"bulklink_throttles_total", throttled},
+		{"bulklink_retries_total", calls - int64(len(s.rows))}, // each row linked, after its throttles
+	} {
+		if got := m[tt.name][""]; got != float64(tt.want) {
+			t.Errorf("%s = %v, want %d: what Cognito saw", tt.name, got, tt.want)
+		}
+	}
+}
+
+// While a command runs, the file says so from the start, and is rewritten every interval
+// (on a synctest clock: the intervals pass at once).
 func TestMetricsWhileRunning(t *testing.T) {
 	t.Parallel()
-	o := &outputOptions{metricsPath: filepath.Join(t.TempDir(), "nightly.prom")}
-	if err := o.openMetrics("run"); err != nil {
-		t.Fatal(err)
-	}
-	var st job.Stats
-	st.Rows.Store(3)
-	sum := report.NewSummary("run", time.Now())
-	sum.Add(&report.Record{Status: report.Linked})
-	p := &progress{start: time.Now().Add(-time.Second), total: 10, pace: func() float64 { return 7 }}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // the first write is made before the first interval passes
-	o.metrics.run(ctx, time.Hour, sum, &st, p, zap.NewNop())
-	m := readMetrics(t, o.metricsPath)
-	if m["bulklink_running"][""] != 1 || m["bulklink_rows"]["linked"] != 1 || m["bulklink_pace_calls_per_second"][""] != 7 {
-		t.Errorf("metrics of a running command: %v", m)
-	}
-	if _, ok := m["bulklink_exit_code"]; ok {
-		t.Errorf("an exit code while running")
-	}
+	path := filepath.Join(t.TempDir(), "nightly.prom")
+	synctest.Test(t, func(t *testing.T) {
+		o := &outputOptions{metricsPath: path}
+		if err := o.openMetrics("run"); err != nil {
+			t.Fatal(err)
+		}
+		var st job.Stats
+		st.Rows.Store(3)
+		start := time.Now()
+		sum := report.NewSummary("run", start)
+		sum.Add(&report.Record{Status: report.Linked})
+		var pace atomic.Int64 // what the pacer allows, read by the writer
+		pace.Store(7)
+		p := &progress{start: start.Add(-time.Second), total: 10, pace: func() float64 { return float64(pace.Load()) }}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { o.metrics.run(ctx, 30*time.Second, sum, &st, p, zap.NewNop()); close(done) }()
+		synctest.Wait() // the first write is made before the first interval passes
+		m := readMetrics(t, path)
+		if m["bulklink_running"][""] != 1 || m["bulklink_rows"]["linked"] != 1 || m["bulklink_pace_calls_per_second"][""] != 7 {
+			t.Errorf("metrics of a running command: %v", m)
+		}
+		if _, ok := m["bulklink_exit_code"]; ok {
+			t.Errorf("an exit code while running")
+		}
+		if got, want := m["bulklink_last_update_timestamp_seconds"][""], float64(start.Unix()); got != want {
+			t.Errorf("written at %v, want at the start, %v", got, want)
+		}
+
+		for i := 1; i <= 3; i++ {
+			sum.Add(&report.Record{Status: report.Failed, ErrorCode: "Timeout"})
+			st.Rows.Add(1)
+			pace.Store(int64(7 + i))
+			time.Sleep(30*time.Second - time.Millisecond)
+			synctest.Wait()
+			if got := readMetrics(t, path)["bulklink_rows"]["failed"]; got != float64(i-1) {
+				t.Fatalf("interval %d, a moment before it ends: %v failed rows, want the %d of the write before", i, got, i-1)
+			}
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			m := readMetrics(t, path)
+			if m["bulklink_rows"]["failed"] != float64(i) || m["bulklink_pace_calls_per_second"][""] != float64(pace.Load()) ||
+				m["bulklink_last_update_timestamp_seconds"][""] != float64(start.Add(time.Duration(i)*30*time.Second).Unix()) {
+				t.Errorf("after %d intervals: %v; want the figures of now: %d failed, pace %d, written %d s after the start", i, m, i, pace.Load(), 30*i)
+			}
+		}
+		cancel()
+		<-done
+	})
 }

@@ -11,12 +11,18 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
 	"github.com/creack/pty"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bulklink/bulklink/emulator"
+	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
 )
 
 // barLine is a line of the live bar: rows done of the total, the share, the bar.
@@ -177,6 +183,43 @@ func TestProgressWithoutATerminal(t *testing.T) {
 			t.Errorf("a summary for a person inside the JSON log: %v", rec)
 		}
 	}
+}
+
+// Without a terminal, a progress record comes every --progress-interval, not before, with
+// the figures of its moment, and none once progress stops (on a synctest clock: the
+// intervals pass at once). TestProgressWithoutATerminal shows the records of a real run.
+func TestProgressLogsEveryInterval(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		core, logs := observer.New(zapcore.InfoLevel)
+		o := &outputOptions{progress: "auto", progressEvery: 30 * time.Second}
+		var st job.Stats
+		sum := report.NewSummary("run", time.Now())
+		stop := startProgress(o, env{stderr: io.Discard}, zap.New(core), progressSource{rows: 100}, &st, sum, func() float64 { return 10 })
+		records := func() []observer.LoggedEntry { return logs.FilterMessage("progress").All() }
+		for i := 1; i <= 3; i++ {
+			st.Rows.Add(10)
+			time.Sleep(30*time.Second - time.Millisecond)
+			synctest.Wait()
+			if n := len(records()); n != i-1 {
+				t.Fatalf("a moment before interval %d ends: %d progress records, want %d", i, n, i-1)
+			}
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			recs := records()
+			if len(recs) != i {
+				t.Fatalf("after %d intervals: %d progress records, want %d", i, len(recs), i)
+			}
+			if f := recs[i-1].ContextMap(); f["done"] != int64(10*i) || f["total"] != int64(100) || f["elapsed"] != time.Duration(i)*30*time.Second {
+				t.Errorf("record %d: %v, want %d of 100 done, %d s elapsed", i, f, 10*i, 30*i)
+			}
+		}
+		stop()
+		time.Sleep(time.Hour)
+		if n := len(records()); n != 3 {
+			t.Errorf("%d progress records an hour after progress stopped, want the 3 before", n)
+		}
+	})
 }
 
 // A command that cannot start still ends a JSON log with a record of its exit code.
