@@ -18,6 +18,7 @@ import (
 	"github.com/bulklink/bulklink/call"
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/job"
+	"github.com/bulklink/bulklink/report"
 )
 
 // Sharing the write quota, measured. Each run is the real job.Run, through the real SDK
@@ -27,7 +28,8 @@ import (
 // The tests assert outcomes of whole runs, on the totals of fixed seeds (a single run's
 // throttles are a handful of events): the share of the spare capacity the run used, and
 // the share of its calls and of the application's that were throttled. docs/pacing.md has
-// the design and the figures.
+// the design and the figures. runShared also runs the read-first measurement
+// (readfirst_test.go), on a pool whose users are linked already where the file says so.
 
 // shareScenario is a run that shares the write quota with the application's traffic.
 type shareScenario struct {
@@ -40,6 +42,18 @@ type shareScenario struct {
 	setCeil []ceilingAt       // SetCeiling calls while it runs (--rate auto)
 	latency time.Duration
 	rows    int
+
+	// The emulator's other options: its other quotas, faults. The fields above override
+	// theirs (the write quota, its burst, the latency, the application, the seed).
+	emu emulator.Options
+	// readRate is --read-rate: AdminGetUser calls/s; 0 is unlimited.
+	readRate float64
+	// mode is --read-first: the operation is job.Link{First: &job.ReadFirst{Mode: mode}}, as
+	// run makes it; "" is the engine's default operation, which never reads first.
+	mode job.ReadMode
+	// linked says which rows (0-based) find their link in place before the run, made the
+	// day before (emulator.SeedAge); nil: none does.
+	linked func(i int) bool
 }
 
 type ceilingAt struct {
@@ -52,6 +66,13 @@ type shareTotals struct {
 	runs, rows, failed, calls, throttled, appCalls, appThrottled int64
 	spare                                                        float64 // what the application left, in calls
 	wall                                                         time.Duration
+
+	already   int64 // of rows, those already linked
+	reads     int64 // AdminGetUser calls (every attempt)
+	readFirst int64 // rows read before their write
+	// wrong counts the rows whose status is not the one the pool says: linked for a row
+	// whose link was not in place, already_linked for one whose link was.
+	wrong int64
 }
 
 func (s shareTotals) ofSpare() float64 { return float64(s.rows) / s.spare }
@@ -77,6 +98,10 @@ func (s *shareTotals) add(o shareTotals) {
 	s.appThrottled += o.appThrottled
 	s.spare += o.spare
 	s.wall += o.wall
+	s.already += o.already
+	s.reads += o.reads
+	s.readFirst += o.readFirst
+	s.wrong += o.wrong
 }
 
 // appRate is the application's nominal rate at t, as the emulator's schedule runs it.
@@ -111,11 +136,17 @@ func (sc shareScenario) spare(wall time.Duration) float64 {
 func runShared(t *testing.T, sc shareScenario, seed int64) shareTotals {
 	res := shareTotals{runs: 1}
 	synctest.Test(t, func(t *testing.T) {
-		emu := emulator.New(emulator.Options{WriteQuota: sc.quota, QuotaBurst: sc.burst, Latency: sc.latency,
-			BackgroundRate: sc.app, BackgroundSchedule: sc.sched, Seed: seed})
+		opt := sc.emu
+		opt.WriteQuota, opt.QuotaBurst, opt.Latency = sc.quota, sc.burst, sc.latency
+		opt.BackgroundRate, opt.BackgroundSchedule, opt.Seed = sc.app, sc.sched, seed
+		emu := emulator.New(opt)
 		p := emulator.SeedPool{ID: pool, IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}}}
 		for i := range sc.rows {
-			p.Users = append(p.Users, emulator.SeedUser{Username: fmt.Sprintf("u%d", i)})
+			u := emulator.SeedUser{Username: fmt.Sprintf("u%d", i)}
+			if sc.linked != nil && sc.linked(i) {
+				u.Identities = []emulator.SeedIdentity{{Provider: "Google", Value: fmt.Sprintf("g%d", i)}}
+			}
+			p.Users = append(p.Users, u)
 		}
 		if err := emu.Load(emulator.Seed{UserPools: []emulator.SeedPool{p}}); err != nil {
 			t.Fatal(err)
@@ -124,8 +155,16 @@ func runShared(t *testing.T, sc shareScenario, seed int64) shareTotals {
 		defer cancel()
 		api := cip.New(cip.Options{Region: "us-east-1", HTTPClient: emu.Local(ctx), BaseEndpoint: aws.String("http://cognito.local"),
 			Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: aws.NopRetryer{}})
-		calls := call.New(call.Config{Rates: map[call.Category]float64{call.UserUpdate: sc.ceiling, call.UserRead: 0}})
-		j := job.New(api, job.Config{Calls: calls})
+		calls := call.New(call.Config{Rates: map[call.Category]float64{call.UserUpdate: sc.ceiling, call.UserRead: sc.readRate}})
+		var op job.Operation
+		var first *job.ReadFirst
+		if sc.mode != "" {
+			first = &job.ReadFirst{Mode: sc.mode} // as run makes it
+			op = job.Link{First: first}
+		}
+		// Since is when the report began, as run sets it: a link made by a lost attempt is
+		// linked, one in place from the day before already_linked.
+		j := job.New(api, job.Config{Calls: calls, Op: op, Since: time.Now()})
 		for _, c := range sc.setCeil {
 			go func() {
 				select {
@@ -142,13 +181,25 @@ func runShared(t *testing.T, sc shareScenario, seed int64) shareTotals {
 		}
 		res.wall = time.Since(start)
 		for _, r := range s.recs {
-			if r.Status == "linked" {
+			wasLinked := sc.linked != nil && sc.linked(r.Line-2) // rows puts row i on line i+2
+			switch r.Status {
+			case report.Linked:
 				res.rows++
-			} else {
+			case report.AlreadyLinked:
+				res.rows++
+				res.already++
+			default:
 				res.failed++
+			}
+			if r.Status.OK() && (r.Status == report.AlreadyLinked) != wasLinked {
+				res.wrong++
 			}
 		}
 		res.calls = j.Stats.Calls()
+		res.reads = j.Stats.Checks()
+		if first != nil {
+			res.readFirst = first.Read.Load()
+		}
 		res.throttled = emu.Outcomes("AdminLinkProviderForUser")["TooManyRequestsException"]
 		bg := emu.Background()
 		res.appCalls, res.appThrottled = bg.Calls, bg.Throttled

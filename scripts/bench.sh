@@ -5,7 +5,7 @@
 #   scripts/bench.sh            everything (about 45 minutes on 2 cores), rewrites BENCHMARKS.md
 #   scripts/bench.sh --quick    a smoke check in a few minutes; BENCHMARKS.md is left alone
 #
-# Raw output goes to out/bench/: go.txt, harness.md and the tools' logs.
+# Raw output goes to out/bench/: go.txt, readfirst.json (and .txt), harness.md and the tools' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-out/bench}
@@ -39,9 +39,11 @@ fi
 
 echo "== go benchmarks (input readers, engine in-process and through the SDK against the emulator)"
 go test -run '^$' -bench . -benchmem -count 1 ./input ./job ./plan ./report | tee "$out/go.txt"
+echo "== read-first in process (job's TestReadFirstTable: issue 21's nightly file at full size, on a fake clock)"
+go test -count 1 -run '^TestReadFirstTable$' -v ./job -args -readfirsttable="$(cd "$out" && pwd)/readfirst.json" >"$out/readfirst.txt" || { tail -40 "$out/readfirst.txt"; exit 1; }
 
-echo "== end-to-end harness (bench/harness): pacing, over-asking, memory, resume, side by side, sharing the quota with an application (steady, step), a quota of 50 without one"
-args=(-go-bench "$out/go.txt" -out "$out/harness.md" -logs "$out/logs")
+echo "== end-to-end harness (bench/harness): pacing, over-asking, memory, resume, side by side, sharing the quota with an application (steady, step), a quota of 50 without one, a nightly file read first"
+args=(-go-bench "$out/go.txt" -read-first "$out/readfirst.json" -out "$out/harness.md" -logs "$out/logs")
 if [ -n "$quick" ]; then
   args+=(-quick)
 else

@@ -5,14 +5,15 @@
 // section per scenario and, with -write, puts them into BENCHMARKS.md after the
 // hand-written part.
 //
-//	go run ./bench/harness [-only pacing,overask,memory,resume,sidebyside,shared,step,quota50,discover] [-quick] [-write BENCHMARKS.md]
+//	go run ./bench/harness [-only pacing,overask,memory,resume,sidebyside,shared,step,quota50,discover,readfirst] [-quick] [-write BENCHMARKS.md]
 //
 // Scenarios: pacing accuracy at --rate 25, 100 and 1,000; --rate 100 against a quota of 25;
 // peak RSS of validate and run up to 10M rows; the time to skip 1M finished rows on resume;
 // the AWS CLI and a boto3 thread pool side by side with bulklink; bulklink and boto3 beside
 // the emulator's simulated application, steady (shared) and stepping up (step); and --rate
 // 200 against a quota of 50 without an application (quota50); discover's users/s at the
-// default --list-rate and unpaced, and its peak RSS on a million users (discover). -quick scales every
+// default --list-rate and unpaced, and its peak RSS on a million users (discover); a nightly
+// file mostly linked already, --read-first never and auto (readfirst). -quick scales every
 // scenario down, for a smoke check in a few minutes. Run it from the repository root after
 // `make build`; Linux only (peak RSS comes from ru_maxrss).
 package main
@@ -73,15 +74,17 @@ var scenarios = []scenario{
 	{"step", sharedStep},
 	{"quota50", quota50},
 	{"discover", discoverScenario},
+	{"readfirst", readFirstBinary},
 }
 
 func run(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
-	only := fs.String("only", "", "comma-separated scenarios to run (default all): pacing, overask, memory, resume, sidebyside, shared, step, quota50, discover")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all): pacing, overask, memory, resume, sidebyside, shared, step, quota50, discover, readfirst")
 	quick := fs.Bool("quick", false, "scale every scenario down, for a smoke check")
 	bin := fs.String("bin", "bin/bulklink", "the bulklink binary (make build)")
 	script := fs.String("boto3-script", "bench/boto3_link.py", "the boto3 contender")
 	goBench := fs.String("go-bench", "", "output of the Go benchmarks, to summarise against the engine targets")
+	readFirst := fs.String("read-first", "", "results of the in-process read-first measurement (go test ./job -run TestReadFirstTable -readfirsttable FILE), to put beside the scenarios")
 	write := fs.String("write", "", "put the results into this BENCHMARKS.md, after its hand-written part; with -only, just those scenarios' sections and targets")
 	out := fs.String("out", "", "also write the Markdown to this file")
 	logs := fs.String("logs", "", "keep the tools' logs in this directory (default: deleted with the temporary directory)")
@@ -130,6 +133,14 @@ func run(ctx context.Context, args []string) int {
 		s, err := goBenchmarks(*goBench)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "harness: go benchmarks: %v\n", err)
+			return 1
+		}
+		sections = append(sections, s)
+	}
+	if *readFirst != "" {
+		s, err := readFirstInProcess(*readFirst)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "harness: read-first measurement: %v\n", err)
 			return 1
 		}
 		sections = append(sections, s)
