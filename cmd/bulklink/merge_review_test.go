@@ -210,6 +210,19 @@ func TestMergeSignOutNotFoundDeletesNothingUnbackedUp(t *testing.T) {
 	}
 }
 
+// crashOneMerge runs the merge of cases[0] against srv into a report, killed by the failpoint
+// at point, and returns the report and the arguments that resume it.
+func crashOneMerge(t *testing.T, srv *emulator.Server, cases []mergeCase, point string) (rep string, args []string) {
+	t.Helper()
+	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
+	rep = in + ".report.csv"
+	args = mergeArgs(in, rep, srv.URL)
+	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=" + point}, args...); res.code != -1 && res.code != 137 {
+		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
+	}
+	return rep, args
+}
+
 // TestMergeResumeChecksPreconditionsAgain: a merge killed after its sign-out (before the
 // delete) is resumed after the destination changed: another admin linked it to five
 // identities meanwhile. The preconditions were read before the crash, maybe hours before: the
@@ -219,12 +232,7 @@ func TestMergeResumeChecksPreconditionsAgain(t *testing.T) {
 	t.Parallel()
 	seed, cases := mergeScenario(1)
 	srv := startEmulator(t, emulator.Options{}, seed)
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	args := mergeArgs(in, rep, srv.URL)
-	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=signed-out"}, args...); res.code != -1 && res.code != 137 {
-		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
-	}
+	rep, args := crashOneMerge(t, srv, cases, "signed-out")
 	if !srv.UserExists(mergePool, "Google_m0") {
 		t.Fatal("the profile is gone before the delete")
 	}
@@ -246,12 +254,7 @@ func TestMergeSubMapHasEverySubDeleted(t *testing.T) {
 	seed, cases := mergeScenario(1)
 	seed.UserPools[0].IdentityProviders[0].AttributeMapping = map[string]string{"email": "email", "email_verified": "email_verified"}
 	srv := startEmulator(t, emulator.Options{}, seed)
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	args := mergeArgs(in, rep, srv.URL)
-	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=deleted"}, args...); res.code != -1 && res.code != 137 {
-		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
-	}
+	rep, args := crashOneMerge(t, srv, cases, "deleted")
 	got, err := srv.FederatedSignIn(mergePool, "Google", "m0", map[string]string{"email": "u0@example.com", "email_verified": "true"})
 	if err != nil || !got.Created {
 		t.Fatalf("sign-in between the runs: %+v %v", got, err)
@@ -279,12 +282,7 @@ func TestMergeResumeAfterSignInSaysWhatWasDeleted(t *testing.T) {
 	t.Parallel()
 	seed, cases := mergeScenario(1)
 	srv := startEmulator(t, emulator.Options{}, seed)
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	args := mergeArgs(in, rep, srv.URL)
-	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=deleted"}, args...); res.code != -1 && res.code != 137 {
-		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
-	}
+	rep, args := crashOneMerge(t, srv, cases, "deleted")
 	if _, err := srv.FederatedSignIn(mergePool, "Google", "m0", nil); err != nil {
 		t.Fatal(err)
 	}
