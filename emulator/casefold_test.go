@@ -20,8 +20,7 @@ const foldPool = "us-east-1_Fold1"
 // emails.
 func startFold(t *testing.T) (*emulator.Server, *cip.Client) {
 	t.Helper()
-	srv, client := start(t, emulator.Options{})
-	err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{{
+	return start(t, emulator.Options{}, emulator.SeedPool{
 		ID:            foldPool,
 		CaseSensitive: aws.Bool(false),
 		IdentityProviders: []emulator.SeedProvider{
@@ -33,11 +32,7 @@ func startFold(t *testing.T) (*emulator.Server, *cip.Client) {
 			{Username: "Google_ABC123", Federated: true},
 			{Username: "Carol", Identities: []emulator.SeedIdentity{{Provider: "Google", Value: "c1"}}},
 		},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, client
+	})
 }
 
 func foldGet(t *testing.T, client *cip.Client, username string) (*cip.AdminGetUserOutput, error) {

@@ -220,9 +220,7 @@ func TestAWSCLIUsers(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (aws) is not on PATH: skipping the independent-client check")
 	}
-	srv, _ := start(t, emulator.Options{})
-	loadList(t, srv)
-	loadGroups(t, srv)
+	srv, _ := start(t, emulator.Options{}, listSeed(), groupsSeed())
 	commands := map[string][]string{
 		"filter, pages of one": {"cognito-idp", "list-users", "--user-pool-id", listPool, "--filter", `email ^= "ALICE@"`,
 			"--attributes-to-get", "email", "--page-size", "1"},

@@ -21,15 +21,12 @@ const adminsRole = "arn:aws:iam::000000000000:role/admins"
 
 func startGroups(t *testing.T, opt emulator.Options) (*emulator.Server, *cip.Client) {
 	t.Helper()
-	srv, client := start(t, opt)
-	loadGroups(t, srv)
-	return srv, client
+	return start(t, opt, groupsSeed())
 }
 
-// loadGroups adds groupPool to srv.
-func loadGroups(t *testing.T, srv *emulator.Server) {
-	t.Helper()
-	err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{{
+// groupsSeed is groupPool's seed.
+func groupsSeed() emulator.SeedPool {
+	return emulator.SeedPool{
 		ID:                groupPool,
 		CaseSensitive:     aws.Bool(false),
 		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
@@ -45,9 +42,6 @@ func loadGroups(t *testing.T, srv *emulator.Server) {
 			{Username: "bob"},
 			{Username: "Google_42", Federated: true, Groups: []string{"readers"}},
 		},
-	}}})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

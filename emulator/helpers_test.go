@@ -16,11 +16,21 @@ import (
 // poolID is the pool of testdata/seed.json.
 const poolID = "us-east-1_Example1"
 
-// start starts an emulator with opt, loaded with testdata/seed.json, and returns it with a
-// client that does not retry, so that every outcome reaches the test.
-func start(t *testing.T, opt emulator.Options) (*emulator.Server, *cip.Client) {
+// start starts an emulator with opt, loaded with testdata/seed.json and pools, and returns
+// it with a client that does not retry, so that every outcome reaches the test.
+func start(t *testing.T, opt emulator.Options, pools ...emulator.SeedPool) (*emulator.Server, *cip.Client) {
 	t.Helper()
-	return serve(t, emulator.NewServer(opt))
+	srv, client := serve(t, emulator.NewServer(opt))
+	load(t, srv, pools...)
+	return srv, client
+}
+
+// load adds pools to srv.
+func load(t *testing.T, srv *emulator.Server, pools ...emulator.SeedPool) {
+	t.Helper()
+	if err := srv.Load(emulator.Seed{UserPools: pools}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // serve is start for a server already made.

@@ -39,9 +39,7 @@ func loadUsers(t *testing.T, srv *emulator.Server) {
 	for i := range many {
 		pool.Users = append(pool.Users, emulator.SeedUser{Username: fmt.Sprint("u", i)})
 	}
-	if err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{pool}}); err != nil {
-		t.Fatal(err)
-	}
+	load(t, srv, pool)
 }
 
 // linkMany links Google identities <prefix><i> to users u<i> of us-east-1_Many, for i in

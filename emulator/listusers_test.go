@@ -21,16 +21,13 @@ const listPool = "us-east-1_List1"
 
 func startList(t *testing.T) (*emulator.Server, *cip.Client) {
 	t.Helper()
-	srv, client := start(t, emulator.Options{})
-	loadList(t, srv)
-	return srv, client
+	return start(t, emulator.Options{}, listSeed())
 }
 
-// loadList adds listPool to srv.
-func loadList(t *testing.T, srv *emulator.Server) {
-	t.Helper()
+// listSeed is listPool's seed.
+func listSeed() emulator.SeedPool {
 	no := aws.Bool(false)
-	err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{{
+	return emulator.SeedPool{
 		ID:                listPool,
 		IdentityProviders: []emulator.SeedProvider{{Name: "Google", Type: "Google"}},
 		Users: []emulator.SeedUser{
@@ -44,9 +41,6 @@ func loadList(t *testing.T, srv *emulator.Server) {
 			{Username: "Google_1", Federated: true, Attributes: map[string]string{"email": "alice@example.com"}},
 			{Username: "quote", Attributes: map[string]string{"given_name": `Jo "JJ" Smith`, "family_name": `back\slash`, "email": "q@example.com", "email_verified": "true"}},
 		},
-	}}})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -246,9 +240,7 @@ func TestListUsersPaging(t *testing.T) {
 		email := fmt.Sprintf("%s@%s.example", name, []string{"even", "odd"}[i%2])
 		pool.Users = append(pool.Users, emulator.SeedUser{Username: name, Attributes: map[string]string{"email": email}})
 	}
-	if err := srv.Load(emulator.Seed{UserPools: []emulator.SeedPool{pool}}); err != nil {
-		t.Fatal(err)
-	}
+	load(t, srv, pool)
 	in := func(limit int32, filter string) cip.ListUsersInput {
 		return cip.ListUsersInput{UserPoolId: aws.String("us-east-1_Page1"), Limit: aws.Int32(limit), Filter: aws.String(filter)}
 	}

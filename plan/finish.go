@@ -52,49 +52,30 @@ func (p *Planner) Finish(ctx context.Context) (*Plan, error) {
 
 // conflicts reads the tuples by source identity: an identity given to two users makes all of
 // its rows ConflictingSource; the rows of an identity and user after the first are repeats.
-// A group is read twice from the sorted file: once to judge it, once to mark its lines, so
-// that no group, however large, is held in memory.
 func (pl *Plan) conflicts(ctx context.Context) error {
-	p := pl.p
-	sorted, err := sortTuples(ctx, p.tuples, p.cfg.TempDir, p.cfg.RunTuples, bySource, nil)
-	if err != nil {
-		return err
-	}
-	defer sorted.Close()
-	ahead, mark := sorted.Reader(ctx), sorted.Reader(ctx)
-	next, err := ahead.Next()
-	for err == nil {
-		// Judge the group of next.src: how many users, which lines.
-		group := next
-		users, n := 1, 0
-		for ; err == nil && next.src == group.src; n++ {
-			if next.dst != group.dst {
-				users++
-				group.dst = next.dst
+	var users int   // the identity's distinct users so far
+	var user uint64 // the last of them (the group is sorted by user)
+	return pl.eachGroup(ctx, pl.p.tuples, bySource, func(t tuple) uint64 { return t.src },
+		func(t tuple, first bool) {
+			switch {
+			case first:
+				users, user = 1, t.dst
+			case t.dst != user:
+				users, user = users+1, t.dst
 			}
-			next, err = ahead.Next()
-		}
-		for i := range n {
-			t, merr := mark.Next()
-			if merr != nil {
-				return merr
-			}
+		},
+		func(t tuple, i, n int) {
 			switch {
 			case users > 1:
 				pl.conflict.Add(int(t.line))
-				continue
+				return
 			case i > 0:
 				pl.repeat.Add(int(t.line))
 			}
 			if i < n-1 {
 				pl.repeated.Add(int(t.line))
 			}
-		}
-	}
-	if !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
+		})
 }
 
 // identities reads the tuples by user, in input order, the conflicting rows aside: the rows
@@ -133,33 +114,48 @@ func (pl *Plan) identities(ctx context.Context) error {
 }
 
 // mergeConflicts reads the merge tuples by user: a user that is both a row's destination and
-// the profile a row's merge would delete makes every row naming it MergeConflict. A group is
-// read twice, once to judge it and once to mark its lines, as conflicts does.
+// the profile a row's merge would delete makes every row naming it MergeConflict.
 func (pl *Plan) mergeConflicts(ctx context.Context) error {
-	p := pl.p
-	sorted, err := sortTuples(ctx, p.merges, p.cfg.TempDir, p.cfg.RunTuples, byDestination, nil)
+	var kinds [2]bool // what the user is named as: mergeDestination, mergeProfile
+	return pl.eachGroup(ctx, pl.p.merges, byDestination, func(t tuple) uint64 { return t.dst },
+		func(t tuple, first bool) {
+			if first {
+				kinds = [2]bool{}
+			}
+			kinds[t.src] = true
+		},
+		func(t tuple, _, _ int) {
+			if kinds[mergeDestination] && kinds[mergeProfile] && !pl.conflict.Has(int(t.line)) && !pl.tooMany.Has(int(t.line)) {
+				pl.merge.Add(int(t.line))
+			}
+		})
+}
+
+// eachGroup sorts the tuples of in by order and reads them a group at a time, a group being
+// the tuples of one key. It reads each group twice, from two readers of the sorted file, so
+// that no group, however large, is held in memory: judge sees its tuples (first at the
+// group's first), then mark gets them again, each with its place i of the group's n.
+func (pl *Plan) eachGroup(ctx context.Context, in *tupleFile, order func(a, b tuple) int, key func(tuple) uint64,
+	judge func(t tuple, first bool), mark func(t tuple, i, n int)) error {
+	sorted, err := sortTuples(ctx, in, pl.p.cfg.TempDir, pl.p.cfg.RunTuples, order, nil)
 	if err != nil {
 		return err
 	}
 	defer sorted.Close()
-	ahead, mark := sorted.Reader(ctx), sorted.Reader(ctx)
+	ahead, marks := sorted.Reader(ctx), sorted.Reader(ctx)
 	next, err := ahead.Next()
 	for err == nil {
-		user := next.dst
-		var kinds [2]bool
-		n := 0
-		for ; err == nil && next.dst == user; n++ {
-			kinds[next.src] = true
+		k, n := key(next), 0
+		for ; err == nil && key(next) == k; n++ {
+			judge(next, n == 0)
 			next, err = ahead.Next()
 		}
-		for range n {
-			t, merr := mark.Next()
+		for i := range n {
+			t, merr := marks.Next()
 			if merr != nil {
 				return merr
 			}
-			if kinds[mergeDestination] && kinds[mergeProfile] && !pl.conflict.Has(int(t.line)) && !pl.tooMany.Has(int(t.line)) {
-				pl.merge.Add(int(t.line))
-			}
+			mark(t, i, n)
 		}
 	}
 	if !errors.Is(err, io.EOF) {

@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 	"go.uber.org/zap"
 
 	"github.com/bulklink/bulklink/discover"
@@ -334,15 +332,15 @@ func printDiscoverSummary(w *strings.Builder, s *discover.Summary) {
 	}
 }
 
-// discoverProgress shows how far the listing is: a live bar on a terminal, a log record
-// every --progress-interval otherwise. The total is the pool's estimated number of users
-// (unknown with a filter).
+// discoverProgress measures how far the listing is, for showProgress: a live bar on a
+// terminal, a log record every --progress-interval otherwise. The total is the pool's
+// estimated number of users (unknown with a filter).
 type discoverProgress struct {
 	p     *discover.Progress
 	start time.Time
 
-	mu      sync.Mutex
-	samples []sample
+	mu    sync.Mutex
+	rates rateWindow
 }
 
 type discoverSnap struct {
@@ -355,23 +353,25 @@ type discoverSnap struct {
 	finished            bool
 }
 
+// startDiscoverProgress shows progress until the returned stop is called.
+func startDiscoverProgress(o *outputOptions, e env, log *zap.Logger, p *discover.Progress, start time.Time) (stop func()) {
+	d := &discoverProgress{p: p, start: start, rates: newRateWindow(start)}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	showProgress(ctx, &wg, o, e, log, d)
+	return func() { cancel(); wg.Wait() }
+}
+
 func (d *discoverProgress) snap(now time.Time) discoverSnap {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := discoverSnap{users: d.p.Users.Load(), total: d.p.Estimated.Load(), pages: d.p.Pages.Load(), phase: d.p.Phase.Load(),
 		fraction: -1, eta: -1, elapsed: now.Sub(d.start)}
-	listed := s.users - d.p.Resumed.Load()
-	d.samples = append(d.samples, sample{now, listed})
-	for len(d.samples) > 2 && now.Sub(d.samples[1].at) >= window {
-		d.samples = d.samples[1:]
-	}
-	if old := d.samples[0]; now.Sub(old.at) > 0 {
-		s.rate = float64(listed-old.rows) / now.Sub(old.at).Seconds()
-	}
+	s.rate = d.rates.rate(now, s.users-d.p.Resumed.Load())
 	if s.total > 0 {
 		s.fraction = math.Min(1, float64(s.users)/float64(s.total))
 		if s.rate > 0 {
-			s.eta = time.Duration(float64(max(0, s.total-s.users)) / s.rate * float64(time.Second))
+			s.eta = timeFor(float64(max(0, s.total-s.users)), s.rate)
 		}
 	}
 	if s.phase != discover.PhaseListing {
@@ -390,118 +390,31 @@ func (s discoverSnap) phaseName() string {
 	return "done"
 }
 
-// startDiscoverProgress shows progress until the returned stop is called.
-func startDiscoverProgress(o *outputOptions, e env, log *zap.Logger, p *discover.Progress, start time.Time) (stop func()) {
-	d := &discoverProgress{p: p, start: start, samples: []sample{{start, 0}}}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	switch {
-	case o.progress == "never":
-	case o.live(e):
-		bar := newDiscoverBar(o, e, d)
-		wg.Go(func() {
-			t := time.NewTicker(liveEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					s := d.snap(time.Now())
-					s.finished = true
-					bar.update(s)
-					bar.bar.Abort(false)
-					bar.p.Wait()
-					o.sink.restore()
-					return
-				case now := <-t.C:
-					bar.update(d.snap(now))
-				}
-			}
-		})
-	default:
-		wg.Go(func() {
-			t := time.NewTicker(o.progressEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-t.C:
-					s := d.snap(now)
-					fields := []zap.Field{zap.String("phase", s.phaseName()), zap.Int64("users", s.users), zap.Int64("pages", s.pages),
-						zap.Int64("resumed", p.Resumed.Load()), zap.Float64("users_per_sec", math.Round(s.rate*10)/10),
-						zap.Duration("elapsed", s.elapsed.Round(time.Second))}
-					if s.total > 0 {
-						fields = append(fields, zap.Int64("estimated", s.total))
-					}
-					if s.fraction >= 0 {
-						fields = append(fields, zap.Float64("pct", math.Round(1000*s.fraction)/10))
-					}
-					if s.eta >= 0 {
-						fields = append(fields, zap.Duration("eta", roundETA(s.eta)))
-					}
-					log.Info("progress", fields...)
-				}
-			}
-		})
+func (d *discoverProgress) blank() discoverSnap { return discoverSnap{fraction: -1, eta: -1} }
+
+func (d *discoverProgress) finished(s discoverSnap) discoverSnap {
+	s.finished = true
+	return s
+}
+
+func (d *discoverProgress) fraction(s discoverSnap) float64 { return s.fraction }
+
+// left: users listed of the estimate, and the share of it.
+func (d *discoverProgress) left(s discoverSnap) string {
+	text := commas(s.users)
+	if s.total > 0 {
+		text += "/~" + commas(s.total)
 	}
-	return func() { cancel(); wg.Wait() }
-}
-
-// discoverBar is the live bar: users listed of the estimate, the rate, the ETA.
-type discoverBar struct {
-	p   *mpb.Progress
-	bar *mpb.Bar
-
-	mu   sync.Mutex
-	last discoverSnap
-}
-
-func newDiscoverBar(o *outputOptions, e env, d *discoverProgress) *discoverBar {
-	b := &discoverBar{last: discoverSnap{fraction: -1, eta: -1}}
-	opts := []mpb.ContainerOption{mpb.WithOutput(e.stderr), mpb.WithRefreshRate(redrawEvery)}
-	if !isTerminal(e.stderr) { // --progress always
-		opts = append(opts, mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithWidth(80))
-	}
-	b.p = mpb.New(opts...)
-	b.bar = b.p.New(perMille,
-		mpb.BarStyle().Lbound("[").Filler("=").Tip(">").Padding("-").Rbound("]"),
-		mpb.PrependDecorators(&discoverFigures{b: b, left: true}),
-		mpb.AppendDecorators(&discoverFigures{b: b}),
-	)
-	o.sink.swap(b.p)
-	return b
-}
-
-func (b *discoverBar) update(s discoverSnap) {
-	b.mu.Lock()
-	b.last = s
-	b.mu.Unlock()
+	text += " users"
 	if s.fraction >= 0 {
-		b.bar.SetCurrent(int64(s.fraction * perMille))
+		text += fmt.Sprintf(" %3.0f%%", 100*s.fraction)
 	}
+	return text
 }
 
-type discoverFigures struct {
-	decor.WC
-	b    *discoverBar
-	left bool
-}
-
-func (f *discoverFigures) Decor(st decor.Statistics) (string, int) {
-	f.b.mu.Lock()
-	s := f.b.last
-	f.b.mu.Unlock()
-	if f.left {
-		text := commas(s.users)
-		if s.total > 0 {
-			text += "/~" + commas(s.total)
-		}
-		text += " users"
-		if s.fraction >= 0 {
-			text += fmt.Sprintf(" %3.0f%%", 100*s.fraction)
-		}
-		return text, utf8.RuneCountInString(text)
-	}
+// right: the rate, then the ETA, the phase after listing, or the time it took once
+// finished; only the last of those where both do not fit in width.
+func (d *discoverProgress) right(s discoverSnap, width int) string {
 	parts := []string{fmt.Sprintf("%.0f users/s", s.rate)}
 	switch {
 	case s.finished:
@@ -512,8 +425,24 @@ func (f *discoverFigures) Decor(st decor.Statistics) (string, int) {
 		parts = append(parts, "ETA "+roundETA(s.eta).String())
 	}
 	text := strings.Join(parts, " · ")
-	if w := st.AvailableWidth - minBar - 1; utf8.RuneCountInString(text) > w && w > 0 {
+	if utf8.RuneCountInString(text) > width && width > 0 {
 		text = parts[len(parts)-1]
 	}
-	return text, utf8.RuneCountInString(text) + 1
+	return text
+}
+
+func (d *discoverProgress) fields(s discoverSnap) []zap.Field {
+	fields := []zap.Field{zap.String("phase", s.phaseName()), zap.Int64("users", s.users), zap.Int64("pages", s.pages),
+		zap.Int64("resumed", d.p.Resumed.Load()), zap.Float64("users_per_sec", math.Round(s.rate*10)/10),
+		zap.Duration("elapsed", s.elapsed.Round(time.Second))}
+	if s.total > 0 {
+		fields = append(fields, zap.Int64("estimated", s.total))
+	}
+	if s.fraction >= 0 {
+		fields = append(fields, zap.Float64("pct", math.Round(1000*s.fraction)/10))
+	}
+	if s.eta >= 0 {
+		fields = append(fields, zap.Duration("eta", roundETA(s.eta)))
+	}
+	return fields
 }

@@ -195,6 +195,19 @@ func TestMergeSignOutNotFoundDeletesNothingUnbackedUp(t *testing.T) {
 	}
 }
 
+// crashOneMerge runs the merge of cases[0] against srv into a report, killed by the failpoint
+// at point, and returns the report and the arguments that resume it.
+func crashOneMerge(t *testing.T, srv *emulator.Server, cases []mergeCase, point string) (rep string, args []string) {
+	t.Helper()
+	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
+	rep = in + ".report.csv"
+	args = mergeArgs(in, rep, srv.URL)
+	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=" + point}, args...); res.code != -1 && res.code != 137 {
+		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
+	}
+	return rep, args
+}
+
 // TestMergeResumeChecksPreconditionsAgain: a merge killed after its sign-out (before the
 // delete) is resumed after the destination changed: another admin linked it to five
 // identities meanwhile. The preconditions were read before the crash, maybe hours before: the
@@ -204,12 +217,7 @@ func TestMergeResumeChecksPreconditionsAgain(t *testing.T) {
 	t.Parallel()
 	seed, cases := mergeScenario(1)
 	srv := startEmulator(t, emulator.Options{}, seed)
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	args := mergeArgs(in, rep, srv.URL)
-	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=signed-out"}, args...); res.code != -1 && res.code != 137 {
-		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
-	}
+	rep, args := crashOneMerge(t, srv, cases, "signed-out")
 	if !srv.UserExists(mergePool, "Google_m0") {
 		t.Fatal("the profile is gone before the delete")
 	}
@@ -231,12 +239,7 @@ func TestMergeSubMapHasEverySubDeleted(t *testing.T) {
 	seed, cases := mergeScenario(1)
 	seed.UserPools[0].IdentityProviders[0].AttributeMapping = map[string]string{"email": "email", "email_verified": "email_verified"}
 	srv := startEmulator(t, emulator.Options{}, seed)
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	args := mergeArgs(in, rep, srv.URL)
-	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=deleted"}, args...); res.code != -1 && res.code != 137 {
-		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
-	}
+	rep, args := crashOneMerge(t, srv, cases, "deleted")
 	got, err := srv.FederatedSignIn(mergePool, "Google", "m0", map[string]string{"email": "u0@example.com", "email_verified": "true"})
 	if err != nil || !got.Created {
 		t.Fatalf("sign-in between the runs: %+v %v", got, err)
@@ -264,12 +267,7 @@ func TestMergeResumeAfterSignInSaysWhatWasDeleted(t *testing.T) {
 	t.Parallel()
 	seed, cases := mergeScenario(1)
 	srv := startEmulator(t, emulator.Options{}, seed)
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	args := mergeArgs(in, rep, srv.URL)
-	if res := bulklink(t, []string{"BULKLINK_FAILPOINT=deleted"}, args...); res.code != -1 && res.code != 137 {
-		t.Fatalf("the run with the failpoint: exit %d, want killed", res.code)
-	}
+	rep, args := crashOneMerge(t, srv, cases, "deleted")
 	if _, err := srv.FederatedSignIn(mergePool, "Google", "m0", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -305,29 +303,53 @@ func TestMergeSignedInAgainRecordsTheDeletedProfile(t *testing.T) {
 			})
 		}
 	})
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	if res := bulklink(t, nil, mergeArgs(in, rep, url)...); res.code != exitRows {
-		t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
-	}
-	r := readReport(t, rep)[0]
-	if r["status"] != "failed" || r["error_code"] != "MergeLinkFailedAfterDelete" {
-		t.Fatalf("%s %s %q, want failed MergeLinkFailedAfterDelete", r["status"], r["error_code"], r["error_message"])
-	}
+	in, rep, r := mergeFailsAfterDelete(t, cases, url)
 	if r["merged_username"] != "Google_m0" || r["merged_sub"] != "old-0" {
 		t.Errorf("the failed row's merged_username %q, merged_sub %q; want Google_m0, old-0: the profile deleted", r["merged_username"], r["merged_sub"])
 	}
+	rep2 := rerunFailed(t, in, rep, url)
+	if !linkedTo(srv, "u0", "m0") {
+		t.Fatal("the rerun did not link m0")
+	}
+	checkOld0Mapped(t, rep, rep2, "the application's data of the deleted profile has nowhere to go")
+}
+
+// mergeFailsAfterDelete runs the merge of cases[0] against url, whose hook has the link after
+// the delete refused, and returns the input, the report and its one record: failed
+// MergeLinkFailedAfterDelete.
+func mergeFailsAfterDelete(t *testing.T, cases []mergeCase, url string) (in, rep string, r record) {
+	t.Helper()
+	in = writeFile(t, "links.csv", mergeInput(cases[:1]))
+	rep = in + ".report.csv"
+	if res := bulklink(t, nil, mergeArgs(in, rep, url)...); res.code != exitRows {
+		t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
+	}
+	r = readReport(t, rep)[0]
+	if r["status"] != "failed" || r["error_code"] != "MergeLinkFailedAfterDelete" {
+		t.Fatalf("%s %s %q, want failed MergeLinkFailedAfterDelete", r["status"], r["error_code"], r["error_message"])
+	}
+	return in, rep, r
+}
+
+// rerunFailed runs the failed rows of rep again, as MergeLinkFailedAfterDelete's message
+// says, into a report of its own, which it returns: exit 0.
+func rerunFailed(t *testing.T, in, rep, url string) string {
+	t.Helper()
 	rep2 := in + ".failed.csv"
 	res := bulklink(t, nil, "run", "--input", rep, "--only", "failed", "--report", rep2, "--endpoint-url", url, "--user-pool-id", mergePool,
 		"--rate", "0", "--read-rate", "0", "--merge-signed-in")
 	if res.code != exitOK {
 		t.Fatalf("--only failed: exit %d\n%s", res.code, res.stderr)
 	}
-	if !linkedTo(srv, "u0", "m0") {
-		t.Fatal("the rerun did not link m0")
-	}
+	return rep2
+}
+
+// checkOld0Mapped checks that the sub map of rep or of its rerun's rep2 maps old-0, the
+// profile deleted, to dest-0; why says what it means if neither does.
+func checkOld0Mapped(t *testing.T, rep, rep2, why string) {
+	t.Helper()
 	if readSubs(t, rep)["old-0"] != "dest-0" && readSubs(t, rep2)["old-0"] != "dest-0" {
-		t.Errorf("neither sub map maps old-0 to dest-0 (%v, %v): the application's data of the deleted profile has nowhere to go", readSubs(t, rep), readSubs(t, rep2))
+		t.Errorf("neither sub map maps old-0 to dest-0 (%v, %v): %s", readSubs(t, rep), readSubs(t, rep2), why)
 	}
 }
 
@@ -346,26 +368,12 @@ func TestMergeOnlyFailedKeepsTheSubMap(t *testing.T) {
 			once.Do(func() { fillUp(t, srv, "u0") })
 		}
 	})
-	in := writeFile(t, "links.csv", mergeInput(cases[:1]))
-	rep := in + ".report.csv"
-	if res := bulklink(t, nil, mergeArgs(in, rep, url)...); res.code != exitRows {
-		t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
-	}
-	if r := readReport(t, rep)[0]; r["error_code"] != "MergeLinkFailedAfterDelete" {
-		t.Fatalf("%s %s %q, want failed MergeLinkFailedAfterDelete", r["status"], r["error_code"], r["error_message"])
-	}
+	in, rep, _ := mergeFailsAfterDelete(t, cases, url)
 	unlinkOne(t, srv, "u0")
-	rep2 := in + ".failed.csv"
-	res := bulklink(t, nil, "run", "--input", rep, "--only", "failed", "--report", rep2, "--endpoint-url", url, "--user-pool-id", mergePool,
-		"--rate", "0", "--read-rate", "0", "--merge-signed-in")
-	if res.code != exitOK {
-		t.Fatalf("--only failed: exit %d\n%s", res.code, res.stderr)
-	}
+	rep2 := rerunFailed(t, in, rep, url)
 	r := readReport(t, rep2)[0]
 	t.Logf("rerun: %s merged_sub %q", r["status"], r["merged_sub"])
-	if readSubs(t, rep)["old-0"] != "dest-0" && readSubs(t, rep2)["old-0"] != "dest-0" {
-		t.Errorf("neither sub map maps old-0 to dest-0 (%v, %v), yet Google_m0 was deleted and m0 now signs in to u0", readSubs(t, rep), readSubs(t, rep2))
-	}
+	checkOld0Mapped(t, rep, rep2, "yet Google_m0 was deleted and m0 now signs in to u0")
 }
 
 // TestMergeRestartKeepsTheSubMap: a report whose first run merged u0 is run again with

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -415,26 +413,11 @@ func TestMergeCrashSoak(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{Latency: 3 * time.Millisecond, FaultLost: 0.03, Fault5xxAfter: 0.03, Seed: int64(testseed.Seed(t))}, seed)
 	in := writeFile(t, "links.csv", mergeInput(cases))
 	rep := in + ".report.csv"
-	args := []string{"--input", in, "--report", rep, "--endpoint-url", srv.URL, "--user-pool-id", mergePool,
+	args := []string{"run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--user-pool-id", mergePool,
 		"--rate", "0", "--read-rate", "0", "--merge-signed-in", "--max-attempts", "12", "--progress", "never"}
-	rnd := rand.New(rand.NewPCG(testseed.Seed(t), 7))
-	kills := 0
-	for attempt := 0; kills < 10 && attempt < 40; attempt++ {
-		if len(finishedLines(t, rep)) == len(cases) {
-			break
-		}
-		cmd, _ := startRun(t, args...)
-		if rnd.IntN(5) > 0 {
-			waitForRecords(t, rep, len(finishedLines(t, rep))+1, 30*time.Second)
-		}
-		time.Sleep(time.Duration(rnd.IntN(150)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		var ee *exec.ExitError
-		if err := cmd.Wait(); errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
-			kills++
-		}
-	}
-	if res := bulklink(t, nil, append([]string{"run"}, args...)...); res.code != exitRows {
+	soak := killSoak{args: args, report: rep, rows: len(cases), kills: 10, attempts: 40, pause: 150 * time.Millisecond, early: true}
+	kills := soak.run(t, rand.New(rand.NewPCG(testseed.Seed(t), 7)))
+	if res := bulklink(t, nil, args...); res.code != exitRows {
 		t.Fatalf("final run: exit %d\n%s", res.code, res.stderr)
 	}
 	checkMerged(t, srv, rep, cases)

@@ -48,26 +48,47 @@ const (
 // current write rate; metrics, when --metrics-file is given, are written from both.
 func startProgress(o *outputOptions, e env, log *zap.Logger, in progressSource, st *job.Stats, sum *report.Summary, pace func() float64) (stop func()) {
 	p := &progress{start: time.Now(), st: st, bytes: in.reader, total: in.rows, pace: pace, resumed: sum.Resumed}
-	p.samples = []sample{{p.start, 0}} // the first figures are measured from the start
+	p.rates = newRateWindow(p.start)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	if o.metrics != nil {
 		wg.Go(func() { o.metrics.run(ctx, metricsEvery, sum, st, p, log) })
 	}
+	showProgress(ctx, &wg, o, e, log, p)
+	return func() { cancel(); wg.Wait() }
+}
+
+// A meter measures one command's progress, in snapshots S, and says how a snapshot is shown:
+// progress measures the rows of run and undo, discoverProgress the users discover lists.
+// showProgress shows any meter's the same way.
+type meter[S any] interface {
+	snap(now time.Time) S
+	blank() S                    // what the bar shows before the first snap
+	finished(s S) S              // s marked as the last snapshot, which the bar is left with
+	fraction(s S) float64        // of the work done, which the bar fills; -1 when unknown
+	left(s S) string             // the figures left of the bar
+	right(s S, width int) string // the figures right of it, in at most width columns
+	fields(s S) []zap.Field      // a progress log record's
+}
+
+// showProgress shows m's progress until ctx is done, in goroutines of wg: nothing with
+// --progress never; a live bar on a terminal (or with --progress always); otherwise a log
+// record every --progress-interval.
+func showProgress[S any](ctx context.Context, wg *sync.WaitGroup, o *outputOptions, e env, log *zap.Logger, m meter[S]) {
 	switch {
 	case o.progress == "never":
 	case o.live(e):
-		bar := p.newBar(o, e)
+		bar := newBar(o, e, m)
 		wg.Go(func() {
 			t := time.NewTicker(liveEvery)
 			defer t.Stop()
 			for {
 				select {
 				case <-ctx.Done():
-					bar.finish(p.snap(time.Now()))
+					bar.finish(m.snap(time.Now()))
 					return
 				case now := <-t.C:
-					bar.update(p.snap(now))
+					bar.update(m.snap(now))
 				}
 			}
 		})
@@ -80,19 +101,42 @@ func startProgress(o *outputOptions, e env, log *zap.Logger, in progressSource, 
 				case <-ctx.Done():
 					return
 				case now := <-t.C:
-					p.log(log, now)
+					log.Info("progress", m.fields(m.snap(now))...)
 				}
 			}
 		})
 	}
-	return func() { cancel(); wg.Wait() }
+}
+
+// rateWindow measures a rate over the last window of time (from the start, at first), so
+// that it follows a run that slows down or speeds up. Its owner guards it with its lock.
+type rateWindow struct {
+	samples []sample // the last window's worth, oldest first
 }
 
 type sample struct {
-	at   time.Time
-	rows int64
+	at time.Time
+	n  int64
 }
 
+func newRateWindow(start time.Time) rateWindow { return rateWindow{samples: []sample{{start, 0}}} }
+
+// rate takes n, the count at now, and says how fast it has grown per second over the window.
+func (w *rateWindow) rate(now time.Time, n int64) float64 {
+	w.samples = append(w.samples, sample{now, n})
+	for len(w.samples) > 2 && now.Sub(w.samples[1].at) >= window {
+		w.samples = w.samples[1:]
+	}
+	if old := w.samples[0]; now.Sub(old.at) > 0 {
+		return float64(n-old.n) / now.Sub(old.at).Seconds()
+	}
+	return 0
+}
+
+// timeFor is how long n more take at rate per second.
+func timeFor(n, rate float64) time.Duration { return time.Duration(n / rate * float64(time.Second)) }
+
+// progress measures the rows of run and undo.
 type progress struct {
 	start   time.Time
 	st      *job.Stats
@@ -101,8 +145,8 @@ type progress struct {
 	pace    func() float64
 	resumed int64 // rows the report held at the start
 
-	mu      sync.Mutex
-	samples []sample // the last window's worth, oldest first
+	mu    sync.Mutex
+	rates rateWindow
 }
 
 // snapshot is what every display shows.
@@ -118,8 +162,7 @@ type snapshot struct {
 	throttles, attempts int64
 }
 
-// snap measures the figures now. The rate is over the last window (from the start, at
-// first), so that it follows a run that slows down or speeds up.
+// snap measures the figures now.
 func (p *progress) snap(now time.Time) snapshot {
 	pace := p.pace() // outside p.mu: the pacer may be logging, and the log may be waiting for the bar
 	p.mu.Lock()
@@ -128,18 +171,12 @@ func (p *progress) snap(now time.Time) snapshot {
 		failed: p.st.Failed.Load() + p.st.Invalid.Load(), pace: pace, fraction: -1, eta: -1, total: p.total,
 		throttles: p.st.Throttles(), attempts: p.st.Calls()}
 	s.done = s.rows + p.resumed
-	p.samples = append(p.samples, sample{now, s.rows})
-	for len(p.samples) > 2 && now.Sub(p.samples[1].at) >= window {
-		p.samples = p.samples[1:]
-	}
-	if old := p.samples[0]; now.Sub(old.at) > 0 {
-		s.rate = float64(s.rows-old.rows) / now.Sub(old.at).Seconds()
-	}
+	s.rate = p.rates.rate(now, s.rows)
 	switch {
 	case p.total > 0:
 		s.fraction = math.Min(1, float64(s.done)/float64(p.total))
 		if s.rate > 0 {
-			s.eta = time.Duration(float64(max(0, p.total-s.done)) / s.rate * float64(time.Second))
+			s.eta = timeFor(float64(max(0, p.total-s.done)), s.rate)
 		}
 	case p.total == 0:
 		s.fraction = 1
@@ -149,16 +186,24 @@ func (p *progress) snap(now time.Time) snapshot {
 			s.fraction = math.Min(1, float64(read)/float64(size))
 			if s.rate > 0 && s.done > 0 && s.fraction < 1 {
 				left := float64(s.done) * (1 - s.fraction) / s.fraction
-				s.eta = time.Duration(left / s.rate * float64(time.Second))
+				s.eta = timeFor(left, s.rate)
 			}
 		}
 	}
 	return s
 }
 
-// log writes one progress record: done, total, percent, rate, pace, ETA.
-func (p *progress) log(log *zap.Logger, now time.Time) {
-	s := p.snap(now)
+func (p *progress) blank() snapshot { return snapshot{fraction: -1, eta: -1, total: p.total} }
+
+func (p *progress) finished(s snapshot) snapshot {
+	s.finished = true
+	return s
+}
+
+func (p *progress) fraction(s snapshot) float64 { return s.fraction }
+
+// fields: done, total, percent, rate, pace, ETA.
+func (p *progress) fields(s snapshot) []zap.Field {
 	fields := []zap.Field{
 		zap.Int64("done", s.done), zap.Int64("ok", s.ok), zap.Int64("failed", s.failed), zap.Int64("resumed", p.resumed),
 		zap.Float64("rows_per_sec", math.Round(s.rate*10)/10),
@@ -176,25 +221,26 @@ func (p *progress) log(log *zap.Logger, now time.Time) {
 	if s.eta >= 0 {
 		fields = append(fields, zap.Duration("eta", roundETA(s.eta)))
 	}
-	log.Info("progress", fields...)
+	return fields
 }
 
-// liveBar is the bar on a terminal.
-type liveBar struct {
+// liveBar is the bar on a terminal, showing m's snapshots.
+type liveBar[S any] struct {
 	p   *mpb.Progress
 	bar *mpb.Bar
 	o   *outputOptions
+	m   meter[S]
 
 	mu   sync.Mutex
-	last snapshot
+	last S
 }
 
-// perMille is the bar's scale: it shows the fraction of the input done.
+// perMille is the bar's scale: it shows the fraction of the work done.
 const perMille = 1000
 
 // newBar puts the bar up, and the operator's log above it.
-func (p *progress) newBar(o *outputOptions, e env) *liveBar {
-	b := &liveBar{o: o, last: snapshot{fraction: -1, eta: -1, total: p.total}}
+func newBar[S any](o *outputOptions, e env, m meter[S]) *liveBar[S] {
+	b := &liveBar[S]{o: o, m: m, last: m.blank()}
 	opts := []mpb.ContainerOption{mpb.WithOutput(e.stderr), mpb.WithRefreshRate(redrawEvery)}
 	if !isTerminal(e.stderr) { // --progress always
 		opts = append(opts, mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithWidth(80))
@@ -202,33 +248,32 @@ func (p *progress) newBar(o *outputOptions, e env) *liveBar {
 	b.p = mpb.New(opts...)
 	b.bar = b.p.New(perMille,
 		mpb.BarStyle().Lbound("[").Filler("=").Tip(">").Padding("-").Rbound("]"),
-		mpb.PrependDecorators(&figures{b: b, left: true}),
-		mpb.AppendDecorators(&figures{b: b}),
+		mpb.PrependDecorators(&figures[S]{b: b, left: true}),
+		mpb.AppendDecorators(&figures[S]{b: b}),
 	)
 	o.sink.swap(b.p)
 	return b
 }
 
-func (b *liveBar) update(s snapshot) {
+func (b *liveBar[S]) update(s S) {
 	b.mu.Lock()
 	b.last = s
 	b.mu.Unlock()
-	if s.fraction >= 0 {
-		b.bar.SetCurrent(int64(s.fraction * perMille))
+	if f := b.m.fraction(s); f >= 0 {
+		b.bar.SetCurrent(int64(f * perMille))
 	}
 }
 
 // finish draws the last figures, leaves the bar on the screen, and gives the terminal back
 // to the log.
-func (b *liveBar) finish(s snapshot) {
-	s.finished = true
-	b.update(s)
-	b.bar.Abort(false) // keep it drawn: the run may not have gone through the input
+func (b *liveBar[S]) finish(s S) {
+	b.update(b.m.finished(s))
+	b.bar.Abort(false) // keep it drawn: the command may not have gone through its work
 	b.p.Wait()
 	b.o.sink.restore()
 }
 
-func (b *liveBar) snapshot() snapshot {
+func (b *liveBar[S]) snapshot() S {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.last
@@ -237,24 +282,24 @@ func (b *liveBar) snapshot() snapshot {
 // figures is the text on either side of the bar, fitted to the width mpb says is left. The
 // right side keeps one column free, so that the line never reaches the terminal's last
 // column, where some terminals wrap at once.
-type figures struct {
+type figures[S any] struct {
 	decor.WC
-	b    *liveBar
+	b    *liveBar[S]
 	left bool
 }
 
-func (f *figures) Decor(st decor.Statistics) (string, int) {
+func (f *figures[S]) Decor(st decor.Statistics) (string, int) {
 	s := f.b.snapshot()
 	if f.left {
-		text := leftFigures(s)
+		text := f.b.m.left(s)
 		return text, utf8.RuneCountInString(text)
 	}
-	text := rightFigures(s, st.AvailableWidth-minBar-1)
+	text := f.b.m.right(s, st.AvailableWidth-minBar-1)
 	return text, utf8.RuneCountInString(text) + 1
 }
 
-// leftFigures: rows done of the total, and the share of the input done.
-func leftFigures(s snapshot) string {
+// left: rows done of the total, and the share of the input done.
+func (p *progress) left(s snapshot) string {
 	text := commas(s.done)
 	if s.total >= 0 {
 		text += "/" + commas(s.total)
@@ -267,9 +312,9 @@ func leftFigures(s snapshot) string {
 	return text
 }
 
-// rightFigures: rate, pace, failures, ETA (elapsed time once finished), as many as fit in
-// width, the least useful dropped first.
-func rightFigures(s snapshot, width int) string {
+// right: rate, pace, failures, ETA (elapsed time once finished), as many as fit in width,
+// the least useful dropped first.
+func (p *progress) right(s snapshot, width int) string {
 	type part struct {
 		text     string
 		priority int // lower is kept first

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/bulklink/bulklink/discover"
 	"github.com/bulklink/bulklink/emulator"
 	"github.com/bulklink/bulklink/job"
 	"github.com/bulklink/bulklink/report"
@@ -240,8 +241,9 @@ func TestSummaryRecordOfAFailedStart(t *testing.T) {
 }
 
 func TestBarFigures(t *testing.T) {
+	var p progress
 	s := snapshot{done: 12345, total: 100000, rate: 23.44, pace: 25, fraction: 0.12345, eta: 4*time.Minute + 12*time.Second, failed: 3}
-	if got, want := leftFigures(s), "12,345/100,000  12%"; got != want {
+	if got, want := p.left(s), "12,345/100,000  12%"; got != want {
 		t.Errorf("left %q, want %q", got, want)
 	}
 	tests := []struct {
@@ -255,7 +257,7 @@ func TestBarFigures(t *testing.T) {
 		{5, ""},
 	}
 	for _, tt := range tests {
-		got := rightFigures(s, tt.width)
+		got := p.right(s, tt.width)
 		if got != tt.want {
 			t.Errorf("width %d: %q, want %q", tt.width, got, tt.want)
 		}
@@ -264,12 +266,42 @@ func TestBarFigures(t *testing.T) {
 		}
 	}
 	unknown := snapshot{done: 7, total: -1, rate: 0, pace: math.Inf(1), fraction: -1, eta: -1}
-	if got, want := leftFigures(unknown)+" · "+rightFigures(unknown, 80), "7 rows · 0.0 rows/s · ETA --"; got != want {
+	if got, want := p.left(unknown)+" · "+p.right(unknown, 80), "7 rows · 0.0 rows/s · ETA --"; got != want {
 		t.Errorf("unknown total: %q, want %q", got, want)
 	}
 	done := snapshot{done: 10, total: 10, fraction: 1, finished: true, elapsed: 93 * time.Second, pace: 10, rate: 9}
-	if got := rightFigures(done, 80); !strings.HasSuffix(got, "took 1m30s") {
+	if got := p.right(done, 80); !strings.HasSuffix(got, "took 1m30s") {
 		t.Errorf("finished: %q, want the time it took", got)
+	}
+}
+
+// discover's bar: users of the estimate on the left; on the right the rate and the ETA, the
+// phase, or the time it took, only the last of those where both do not fit.
+func TestDiscoverBarFigures(t *testing.T) {
+	var d discoverProgress
+	listing := discoverSnap{users: 1234, total: 5000, rate: 61.4, fraction: 1234.0 / 5000, eta: 62 * time.Second}
+	unknown := discoverSnap{users: 60, fraction: -1, eta: -1}
+	matching := discoverSnap{users: 5000, total: 5000, rate: 250.6, fraction: 1, eta: -1, phase: discover.PhaseMatching}
+	done := d.finished(discoverSnap{users: 5000, total: 5000, rate: 250.6, fraction: 1, eta: -1, phase: discover.PhaseDone, elapsed: 93 * time.Second})
+	for _, tt := range []struct {
+		name  string
+		s     discoverSnap
+		left  string
+		right map[int]string // by width
+	}{
+		{"listing", listing, "1,234/~5,000 users  25%", map[int]string{80: "61 users/s · ETA 1m0s", 20: "ETA 1m0s", 3: "ETA 1m0s", 0: "61 users/s · ETA 1m0s"}},
+		{"no estimate", unknown, "60 users", map[int]string{80: "0 users/s", 3: "0 users/s"}},
+		{"matching", matching, "5,000/~5,000 users 100%", map[int]string{80: "251 users/s · matching", 20: "matching"}},
+		{"finished", done, "5,000/~5,000 users 100%", map[int]string{80: "251 users/s · took 1m30s", 20: "took 1m30s"}},
+	} {
+		if got := d.left(tt.s); got != tt.left {
+			t.Errorf("%s: left %q, want %q", tt.name, got, tt.left)
+		}
+		for width, want := range tt.right {
+			if got := d.right(tt.s, width); got != want {
+				t.Errorf("%s, width %d: right %q, want %q", tt.name, width, got, want)
+			}
+		}
 	}
 }
 

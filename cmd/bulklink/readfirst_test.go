@@ -2,12 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -132,23 +129,10 @@ func TestReadFirstResumeIsExact(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{Latency: 5 * time.Millisecond}, s.seed)
 	in := writeFile(t, "links.csv", s.csv())
 	rep := in + ".report.csv"
-	args := []string{"--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0", "--read-first", "always", "--progress", "never"}
-	rnd := rand.New(rand.NewPCG(testseed.Seed(t), 3))
-	kills := 0
-	for attempt := 0; kills < 5 && attempt < 30; attempt++ {
-		if len(finishedLines(t, rep)) == len(s.rows) {
-			break
-		}
-		cmd, _ := startRun(t, args...)
-		waitForRecords(t, rep, len(finishedLines(t, rep))+1, 20*time.Second)
-		time.Sleep(time.Duration(rnd.IntN(200)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		var ee *exec.ExitError
-		if err := cmd.Wait(); errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
-			kills++
-		}
-	}
-	if res := bulklink(t, nil, append([]string{"run"}, args...)...); res.code != exitOK {
+	args := []string{"run", "--input", in, "--report", rep, "--endpoint-url", srv.URL, "--rate", "0", "--read-rate", "0", "--read-first", "always", "--progress", "never"}
+	soak := killSoak{args: args, report: rep, rows: len(s.rows), kills: 5, attempts: 30, pause: 200 * time.Millisecond}
+	kills := soak.run(t, rand.New(rand.NewPCG(testseed.Seed(t), 3)))
+	if res := bulklink(t, nil, args...); res.code != exitOK {
 		t.Fatalf("final run: exit %d\n%s", res.code, res.stderr)
 	}
 	recs := readReport(t, rep)

@@ -77,7 +77,13 @@ func (c *countingServer) counts() map[string]int {
 // startRun starts `bulklink run` without waiting for it.
 func startRun(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
+	return startBulklink(t, append([]string{"run"}, args...)...)
+}
+
+// startBulklink starts the binary with args without waiting for it.
+func startBulklink(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -85,6 +91,39 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
 		t.Fatal(err)
 	}
 	return cmd, &stderr
+}
+
+// killSoak kills a command that writes a report with SIGKILL at random moments, starting it
+// again each time, as an operator's kill -9 and retry would.
+type killSoak struct {
+	args            []string      // the command (run, undo) and its flags
+	report          string        // the report it writes
+	rows            int           // the report's records once the command is done
+	kills, attempts int           // stop once kills kills landed, or after attempts starts
+	pause           time.Duration // the kill comes up to pause after the start's next record...
+	early           bool          // ...or, one start in five, up to pause after the start: in its first pass
+}
+
+// run runs the soak, its moments drawn from rnd, and returns the kills that landed: the
+// starts that SIGKILL ended.
+func (s killSoak) run(t *testing.T, rnd *rand.Rand) (kills int) {
+	t.Helper()
+	for attempt := 0; kills < s.kills && attempt < s.attempts; attempt++ {
+		if len(finishedLines(t, s.report)) == s.rows {
+			break
+		}
+		cmd, _ := startBulklink(t, s.args...)
+		if !s.early || rnd.IntN(5) > 0 {
+			waitForRecords(t, s.report, len(finishedLines(t, s.report))+1, 30*time.Second)
+		}
+		time.Sleep(time.Duration(rnd.IntN(int(s.pause/time.Millisecond))) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		var ee *exec.ExitError
+		if err := cmd.Wait(); errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
+			kills++
+		}
+	}
+	return kills
 }
 
 // waitForRecords waits until the report at path holds at least n whole records.

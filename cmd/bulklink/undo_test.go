@@ -2,15 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -251,28 +248,8 @@ func TestUndoCrashSoak(t *testing.T) {
 		t.Fatalf("run: exit %d", res.code)
 	}
 	args := append([]string{"undo", "--report", rep, "--undo-report", undoRep, "--yes"}, common...)
-	rnd := rand.New(rand.NewPCG(testseed.Seed(t), 2))
-	kills := 0
-	for attempt := 0; kills < 10 && attempt < 40; attempt++ {
-		if len(finishedLines(t, undoRep)) == n {
-			break
-		}
-		cmd := exec.Command(binary, args...)
-		cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if rnd.IntN(5) > 0 {
-			waitForRecords(t, undoRep, len(finishedLines(t, undoRep))+1, 30*time.Second)
-		}
-		time.Sleep(time.Duration(rnd.IntN(200)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
-			kills++
-		}
-	}
+	soak := killSoak{args: args, report: undoRep, rows: n, kills: 10, attempts: 40, pause: 200 * time.Millisecond, early: true}
+	kills := soak.run(t, rand.New(rand.NewPCG(testseed.Seed(t), 2)))
 	if res := bulklink(t, nil, args...); res.code != exitOK {
 		t.Fatalf("final undo: exit %d", res.code)
 	}

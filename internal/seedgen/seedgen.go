@@ -152,6 +152,14 @@ func (g *gen) value(email string) string {
 // keeps in the identity and loses in the username.
 func subject(i int) string { return fmt.Sprintf("S%dxY", i) }
 
+// linkable adds a native user with a verified email, which --by email links to its Okta
+// identity, and returns its name as listed.
+func (g *gen) linkable(name, email string, opts ...func(*emulator.SeedUser)) string {
+	n := g.native(name, email, true, opts...)
+	g.ex.ByEmail[n] = g.okta(n, email)
+	return n
+}
+
 func (g *gen) okta(user, email string) Outcome {
 	return Outcome{Destination: user, Provider: "Okta", Value: g.value(email)}
 }
@@ -163,9 +171,7 @@ func google(user string, i int) Outcome {
 // cases make the users of one case each, with their expected outcomes; ok comes most often.
 var cases = func() []func(g *gen, i int) {
 	ok := func(g *gen, i int) {
-		e := email(i, "ok")
-		n := g.native(fmt.Sprintf("ok%07d", i), e, true)
-		g.ex.ByEmail[n] = g.okta(n, e)
+		g.linkable(fmt.Sprintf("ok%07d", i), email(i, "ok"))
 	}
 	list := []func(g *gen, i int){
 		func(g *gen, i int) {
@@ -195,26 +201,21 @@ var cases = func() []func(g *gen, i int) {
 			g.ex.ByEmail[g.native(fmt.Sprintf("five%07d", i), email(i, "five"), true, googleLinks(i, 5))] = Outcome{Code: tooMany}
 		},
 		func(g *gen, i int) {
-			e := email(i, "temp")
-			n := g.native(fmt.Sprintf("Temp%07d", i), e, true, status(statusForceReset))
-			g.ex.ByEmail[n] = g.okta(n, e)
+			g.linkable(fmt.Sprintf("Temp%07d", i), email(i, "temp"), status(statusForceReset))
 		},
 		func(g *gen, i int) { // a duplicate: google_ profile
 			e := email(i, "dup")
-			n := g.native(fmt.Sprintf("dup%07d", i), e, true)
-			g.ex.ByEmail[n] = g.okta(n, e)
+			n := g.linkable(fmt.Sprintf("dup%07d", i), e)
 			g.ex.Duplicates[g.profile("google", subject(i), strings.ToUpper(strings.TrimSpace(e)), true)] = google(n, i)
 		},
 		func(g *gen, i int) { // a duplicate: Google_ profile
 			e := email(i, "dupcap")
-			n := g.native(fmt.Sprintf("dupcap%07d", i), e, true)
-			g.ex.ByEmail[n] = g.okta(n, e)
+			n := g.linkable(fmt.Sprintf("dupcap%07d", i), e)
 			g.ex.Duplicates[g.profile("Google", subject(i), e, true)] = google(n, i)
 		},
 		func(g *gen, i int) {
 			e := email(i, "dupunv")
-			n := g.native(fmt.Sprintf("dupunv%07d", i), e, true)
-			g.ex.ByEmail[n] = g.okta(n, e)
+			g.linkable(fmt.Sprintf("dupunv%07d", i), e)
 			g.ex.Duplicates[g.profile("Google", subject(i), e, false)] = Outcome{Code: notVerified}
 		},
 		func(g *gen, i int) {
@@ -240,14 +241,12 @@ var cases = func() []func(g *gen, i int) {
 		},
 		func(g *gen, i int) {
 			e := email(i, "dupfour")
-			n := g.native(fmt.Sprintf("dupfour%07d", i), e, true, googleLinks(i, 4))
-			g.ex.ByEmail[n] = g.okta(n, e)
+			n := g.linkable(fmt.Sprintf("dupfour%07d", i), e, googleLinks(i, 4))
 			g.ex.Duplicates[g.profile("Google", subject(i), e, true)] = google(n, i)
 		},
 		func(g *gen, i int) {
 			e := email(i, "dupsoff")
-			n := g.native(fmt.Sprintf("dupsoff%07d", i), e, true)
-			g.ex.ByEmail[n] = g.okta(n, e)
+			g.linkable(fmt.Sprintf("dupsoff%07d", i), e)
 			g.ex.Duplicates[g.profile("google", subject(i), e, true, off)] = Outcome{Code: sourceDisabled}
 		},
 		func(g *gen, i int) {
