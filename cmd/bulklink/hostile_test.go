@@ -917,7 +917,16 @@ func TestHostileSignals(t *testing.T) {
 				in := filepath.Join(h.dir, "links.jsonl")
 				f, err := os.Create(in)
 				must(t, err)
-				must(t, f.Truncate(16<<30)) // sparse: no disk, all zeros
+				// Rows first, well past what the input's first look judges (a head of zeros is
+				// refused as not text at once, before any signal), then a sparse hole: no disk,
+				// 16 GiB of zeros for the fingerprint to read.
+				var rows strings.Builder
+				for i := 0; rows.Len() < 256<<10; i++ {
+					fmt.Fprintf(&rows, "{\"destination_user\":\"u%d\",\"source_provider\":\"Google\",\"source_value\":\"g%d\"}\n", i, i)
+				}
+				_, err = f.WriteString(rows.String())
+				must(t, err)
+				must(t, f.Truncate(16<<30))
 				f.Close()
 				c, stderr := h.start(nil, nil, "run", "--input", in, "--report", filepath.Join(h.dir, "r.csv"))
 				ready(t, stderr, `"msg":"aws configuration"`)
